@@ -1,0 +1,228 @@
+#include "config.h"
+
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace regulars {
+namespace {
+
+constexpr const char* kCode = "invalid_config";
+constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;
+
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '_' || c == '.';
+}
+
+std::string Ordinal(int64_t n) {
+  int64_t tens = n % 100;
+  const char* suffix = "th";
+  if (tens < 11 || tens > 13) {
+    if (n % 10 == 1) suffix = "st";
+    if (n % 10 == 2) suffix = "nd";
+    if (n % 10 == 3) suffix = "rd";
+  }
+  return std::to_string(n) + suffix;
+}
+
+// The catalogue sentence for a rule without its own text.
+LocalText DefaultRuleText(const Rule& rule) {
+  std::string n = std::to_string(rule.every);
+  if (rule.reward.percent && *rule.reward.percent == 100) {
+    return {n + "e " + rule.unit_name.fr + " offert",
+            Ordinal(rule.every) + " " + rule.unit_name.en + " free"};
+  }
+  if (rule.reward.percent) {
+    std::string p = std::to_string(*rule.reward.percent);
+    return {n + "e " + rule.unit_name.fr + " : -" + p + " %",
+            Ordinal(rule.every) + " " + rule.unit_name.en + ": " + p + "% off"};
+  }
+  return {n + "e " + rule.unit_name.fr + " : remise", Ordinal(rule.every) + " " +
+                                                           rule.unit_name.en + ": money off"};
+}
+
+Result<LocalText> ParseText(const FieldReader& parent, std::string_view key) {
+  FieldReader r(parent.Get(key), parent.PointerTo(key), kCode);
+  REGULARS_TRY(r.RequireObject(std::string(key)));
+  auto fr = r.String("fr", 200);
+  if (!fr.ok()) return fr.error();
+  auto en = r.String("en", 200);
+  if (!en.ok()) return en.error();
+  return LocalText{*fr, *en};
+}
+
+Result<UnitReward> ParseReward(const FieldReader& parent) {
+  if (!parent.Has("reward")) return parent.Fail("reward", "reward is required");
+  FieldReader r(parent.Get("reward"), parent.PointerTo("reward"), kCode);
+  REGULARS_TRY(r.RequireObject("reward"));
+  int given = (r.Has("percent") ? 1 : 0) + (r.Has("amount") ? 1 : 0) + (r.Has("free") ? 1 : 0);
+  if (given != 1) {
+    return Error::BadInput(kCode, "reward has exactly one of percent, amount or free",
+                           r.pointer());
+  }
+  UnitReward reward;
+  if (r.Has("free")) {
+    if (r.Get("free") != true) return r.Fail("free", "free must be true when given");
+    reward.percent = 100;
+  } else if (r.Has("percent")) {
+    auto p = r.Integer("percent", 1, 100);
+    if (!p.ok()) return p.error();
+    reward.percent = *p;
+  } else {
+    auto a = r.Integer("amount", 1, std::numeric_limits<int64_t>::max());
+    if (!a.ok()) return a.error();
+    reward.amount = *a;
+  }
+  return reward;
+}
+
+std::string RulesVersion(const Json& rules) {
+  // A digest of the rules as written, so two tills with the same rules agree on it.
+  std::string text = rules.dump();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned int i = 0; i < 6 && i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
+  FieldReader r(json, pointer, kCode);
+  REGULARS_TRY(r.RequireObject("a rule"));
+  Rule rule;
+  auto id = r.String("id", 64);
+  if (!id.ok()) return id.error();
+  for (char c : *id) {
+    if (!IsIdChar(c)) return r.Fail("id", "a rule id uses only letters, digits, '-', '_' and '.'");
+  }
+  rule.id = *id;
+  auto kind = r.String("kind", 32);
+  if (!kind.ok()) return kind.error();
+  if (*kind != "nth_unit") {
+    return r.Fail("kind", "rule kind '" + *kind + "' is not supported (supported: nth_unit)");
+  }
+  rule.kind = *kind;
+  auto every = r.Integer("every", 1, 1000000);
+  if (!every.ok()) return every.error();
+  rule.every = *every;
+
+  if (!r.Has("match")) return r.Fail("match", "match is required");
+  FieldReader m(r.Get("match"), r.PointerTo("match"), kCode);
+  REGULARS_TRY(m.RequireObject("match"));
+  auto skus = m.OptionalStrings("skus");
+  if (!skus.ok()) return skus.error();
+  auto brands = m.OptionalStrings("brands");
+  if (!brands.ok()) return brands.error();
+  auto categories = m.OptionalStrings("categories");
+  if (!categories.ok()) return categories.error();
+  rule.match = {*skus, *brands, *categories};
+  if (skus->empty() && brands->empty() && categories->empty()) {
+    return Error::BadInput(kCode, "match lists at least one sku, brand or category", m.pointer());
+  }
+
+  auto reward = ParseReward(r);
+  if (!reward.ok()) return reward.error();
+  rule.reward = *reward;
+
+  rule.unit_name = {"article", "item"};
+  if (r.Has("unit_name")) {
+    auto unit = ParseText(r, "unit_name");
+    if (!unit.ok()) return unit.error();
+    rule.unit_name = *unit;
+  }
+  if (r.Has("text")) {
+    auto text = ParseText(r, "text");
+    if (!text.ok()) return text.error();
+    rule.text = *text;
+  } else {
+    rule.text = DefaultRuleText(rule);
+  }
+  return rule;
+}
+
+Result<Config> ParseConfig(std::string_view text, const std::string& source) {
+  auto json = ParseJson(text, kCode, source);
+  if (!json.ok()) return json.error();
+  auto located = [&](Error e) {
+    e.where = source + "#" + e.where;
+    return e;
+  };
+  FieldReader r(*json, "", kCode);
+  if (auto s = r.RequireObject("a config"); !s.ok()) return located(s.error());
+
+  Config config;
+  auto store = r.String("store_id", 64);
+  if (!store.ok()) return located(store.error());
+  auto till = r.String("till_id", 64);
+  if (!till.ok()) return located(till.error());
+  for (const auto* id : {&*store, &*till}) {
+    for (char c : *id) {
+      if (!IsIdChar(c)) {
+        return located(r.Fail(id == &*store ? "store_id" : "till_id",
+                               "store and till ids use only letters, digits, '-', '_' and '.'"));
+      }
+    }
+  }
+  auto currency_code = r.String("currency", 8);
+  if (!currency_code.ok()) return located(currency_code.error());
+  auto currency = FindCurrency(*currency_code);
+  if (!currency) {
+    return located(r.Fail("currency", "unknown currency '" + *currency_code + "' (ISO 4217 code expected)"));
+  }
+  config.till = {*store, *till, *currency};
+
+  auto prefixes = r.OptionalStrings("card_prefixes");
+  if (!prefixes.ok()) return located(prefixes.error());
+  config.card_prefixes = prefixes->empty() ? std::vector<std::string>{"2"} : *prefixes;
+  for (size_t i = 0; i < config.card_prefixes.size(); ++i) {
+    const auto& p = config.card_prefixes[i];
+    if (p.size() > 12 || p.find_first_not_of("0123456789") != std::string::npos) {
+      return located(Error::BadInput(kCode, "a card prefix is 1 to 12 digits",
+                                     JsonPointer(r.PointerTo("card_prefixes"), i)));
+    }
+  }
+
+  auto rules = r.Array("rules");
+  if (!rules.ok()) return located(rules.error());
+  std::set<std::string> ids;
+  for (size_t i = 0; i < (*rules)->size(); ++i) {
+    std::string pointer = JsonPointer("/rules", i);
+    auto rule = ParseRule((**rules)[i], pointer);
+    if (!rule.ok()) return located(rule.error());
+    if (!ids.insert(rule->id).second) {
+      return located(Error::BadInput(kCode, "rule id '" + rule->id + "' is used twice",
+                                     JsonPointer(pointer, "id")));
+    }
+    config.rules.rules.push_back(std::move(rule).value());
+  }
+  auto version = r.OptionalString("rules_version", 64);
+  if (!version.ok()) return located(version.error());
+  config.rules.version = version->value_or(RulesVersion(**rules));
+  return config;
+}
+
+Result<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::BadInput(kCode, "cannot read the config file", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return Error::BadInput(kCode, "cannot read the config file", path);
+  std::string content = text.str();
+  if (content.size() > kMaxConfigBytes) {
+    return Error::BadInput(kCode, "config file is larger than 16 MiB", path);
+  }
+  return ParseConfig(content, path);
+}
+
+}  // namespace regulars

@@ -1,0 +1,30 @@
+// The till's configuration file (Contract v1 "Config"), validated with precise errors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "domain/basket.h"
+#include "json/json_input.h"
+#include "result.h"
+#include "rewards/rule.h"
+
+namespace regulars {
+
+struct Config {
+  TillIdentity till;                       // store_id, till_id, currency
+  std::vector<std::string> card_prefixes;  // default {"2"}: GS1's in-store range 20-29
+  RuleSet rules;
+};
+
+// Reads and validates a config file. Errors have code "invalid_config"; `where` is
+// "FILE#/json/pointer" for a bad field, or "FILE: line L, column C" for bad JSON.
+Result<Config> LoadConfigFile(const std::string& path);
+
+// The same from text already in memory; `source` names it in errors.
+Result<Config> ParseConfig(std::string_view text, const std::string& source);
+
+// Validates one rule object (Contract v1's rule form); `pointer` locates it in errors.
+Result<Rule> ParseRule(const Json& json, const std::string& pointer);
+
+}  // namespace regulars

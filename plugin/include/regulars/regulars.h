@@ -1,0 +1,101 @@
+/*
+ * regulars.h: the public C ABI of libregulars, the till-side loyalty core.
+ *
+ * Every call takes and gives Contract v1 JSON (docs/contract-v1.md), as UTF-8 text.
+ *
+ * Results. Functions that can fail return an int: REGULARS_OK (0) or one of the
+ * negative REGULARS_E_* codes below. They never throw and never abort on bad input.
+ *
+ * Ownership. Every `char **out` receives a NUL-terminated string that belongs to the
+ * caller and must be released with regulars_free(), and nothing else. On success it holds
+ * the result JSON; on failure it holds the error JSON of Contract v1:
+ *   {"error": {"code": "invalid_basket", "message": "...", "where": "/lines/0/qty"}}
+ * `out` may be NULL when the caller does not want the text. Input strings are only read
+ * during the call and stay the caller's.
+ *
+ * Threads. A handle may be used from several threads: calls on one handle are
+ * serialised inside. Several handles (in one or several processes) may share a database
+ * file; SQLite's locking keeps each commit atomic.
+ *
+ * Stability. The ABI version changes only when a signature or a meaning changes; fields
+ * are added to the JSON freely and never renamed (docs/api-stability.md).
+ */
+#ifndef REGULARS_REGULARS_H_
+#define REGULARS_REGULARS_H_
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(REGULARS_BUILDING_LIBRARY)
+#define REGULARS_API __attribute__((visibility("default")))
+#else
+#define REGULARS_API
+#endif
+
+/* The ABI this header describes. Compare with regulars_abi_version() at run time. */
+#define REGULARS_ABI_VERSION 1
+
+/* Result codes. The error JSON's "code" string gives the detail. */
+#define REGULARS_OK 0
+#define REGULARS_E_INVALID_INPUT (-1) /* bad JSON, basket, card, config or database file */
+#define REGULARS_E_NOT_FOUND (-2)     /* e.g. voiding a pos_txn_id never committed */
+#define REGULARS_E_CONFLICT (-3)      /* e.g. a pos_txn_id reused for another basket */
+#define REGULARS_E_STORAGE (-4)       /* the database could not be read or written */
+#define REGULARS_E_INTERNAL (-5)      /* a bug; the message says what happened */
+#define REGULARS_E_ARGUMENT (-6)      /* a NULL handle or a NULL input string */
+
+/* An open till: a config and a ledger database. Opaque. */
+typedef struct regulars_till regulars_till;
+
+/* The ABI version of the loaded library (REGULARS_ABI_VERSION when it was built). */
+REGULARS_API int regulars_abi_version(void);
+
+/* The library's version, such as "0.1.0". Static storage: do not free. */
+REGULARS_API const char *regulars_version(void);
+
+/*
+ * Opens a till from the config file at `config_path` (Contract v1 config) and the SQLite
+ * ledger at `db_path` (created if absent; upgraded if older; refused if newer or not a
+ * Regulars ledger). On success *out_handle is set; close it with regulars_close(). On
+ * failure *out_handle is NULL and *error (if not NULL) holds the error JSON.
+ */
+REGULARS_API int regulars_open(regulars_till **out_handle, const char *config_path,
+                               const char *db_path, char **error);
+
+/* Closes a handle and frees everything it holds. NULL is accepted and ignored. */
+REGULARS_API void regulars_close(regulars_till *handle);
+
+/* Enrols a loyalty card: {"card": "2900000000018"} -> {"customer": {"id": ...}}. */
+REGULARS_API int regulars_enroll(regulars_till *handle, const char *request_json, char **out);
+
+/* Prices a basket for its customer and proposes a receipt. Writes nothing. */
+REGULARS_API int regulars_evaluate(regulars_till *handle, const char *basket_json, char **out);
+
+/*
+ * Commits a paid basket in one durable transaction and returns its receipt. Idempotent
+ * on pos_txn_id: the same basket again returns the same receipt and writes nothing.
+ */
+REGULARS_API int regulars_commit(regulars_till *handle, const char *basket_json, char **out);
+
+/* Voids a committed sale: {"pos_txn_id": "..."} -> what was returned. Idempotent. */
+REGULARS_API int regulars_void(regulars_till *handle, const char *request_json, char **out);
+
+/* Refunds some lines or quantities of a sale: a basket with "refund_of". Idempotent. */
+REGULARS_API int regulars_refund(regulars_till *handle, const char *refund_json, char **out);
+
+/*
+ * Recomputes every counter from the ledger's events and compares:
+ * {"ok": true, "events": N, "counters": N, "mismatches": [...], "problems": [...]}.
+ * Returns REGULARS_OK when the check ran, whatever it found: read "ok".
+ */
+REGULARS_API int regulars_db_verify(regulars_till *handle, char **out);
+
+/* Releases a string this library returned. NULL is accepted and ignored. */
+REGULARS_API void regulars_free(char *text);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REGULARS_REGULARS_H_ */

@@ -1,0 +1,163 @@
+// The C ABI: a thin wrapper over Till. No exception crosses it (one catch-all per call).
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "checkout/till.h"
+#include "config.h"
+#include "regulars/regulars.h"
+
+struct regulars_till {
+  std::mutex mutex;
+  std::unique_ptr<regulars::Till> till;
+};
+
+namespace {
+
+using regulars::Error;
+using regulars::ErrorKind;
+
+char* Copy(const std::string& text) {
+  char* out = static_cast<char*>(std::malloc(text.size() + 1));
+  if (out != nullptr) std::memcpy(out, text.c_str(), text.size() + 1);
+  return out;
+}
+
+int CodeOf(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kBadInput: return REGULARS_E_INVALID_INPUT;
+    case ErrorKind::kNotFound: return REGULARS_E_NOT_FOUND;
+    case ErrorKind::kConflict: return REGULARS_E_CONFLICT;
+    case ErrorKind::kStorage: return REGULARS_E_STORAGE;
+    case ErrorKind::kInternal: return REGULARS_E_INTERNAL;
+  }
+  return REGULARS_E_INTERNAL;
+}
+
+std::string ErrorJson(const Error& e) {
+  regulars::OrderedJson json{
+      {"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}};
+  return regulars::ToText(json);
+}
+
+int Fail(const Error& e, char** out) {
+  if (out != nullptr) *out = Copy(ErrorJson(e));
+  return CodeOf(e.kind);
+}
+
+int Succeed(const std::string& text, char** out) {
+  if (out != nullptr) *out = Copy(text);
+  return REGULARS_OK;
+}
+
+// Runs `call` under the handle's lock, turning errors and exceptions into a code + JSON.
+template <typename Call>
+int Guarded(regulars_till* handle, const char* input, char** out, Call call) {
+  if (out != nullptr) *out = nullptr;
+  if (handle == nullptr || input == nullptr) {
+    Fail({ErrorKind::kBadInput, "invalid_argument", "handle and input must not be NULL", ""}, out);
+    return REGULARS_E_ARGUMENT;
+  }
+  try {
+    std::lock_guard<std::mutex> lock(handle->mutex);
+    regulars::Result<std::string> result = call(*handle->till, std::string_view(input));
+    return result.ok() ? Succeed(*result, out) : Fail(result.error(), out);
+  } catch (const std::bad_alloc&) {
+    return Fail(Error::Internal("out of memory"), out);
+  } catch (const std::exception& e) {
+    return Fail(Error::Internal(e.what()), out);
+  } catch (...) {
+    return Fail(Error::Internal("unknown failure"), out);
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+int regulars_abi_version(void) { return REGULARS_ABI_VERSION; }
+
+const char* regulars_version(void) { return "0.1.0"; }
+
+int regulars_open(regulars_till** out_handle, const char* config_path, const char* db_path,
+                  char** error) {
+  if (error != nullptr) *error = nullptr;
+  if (out_handle == nullptr) return REGULARS_E_ARGUMENT;
+  *out_handle = nullptr;
+  if (config_path == nullptr || db_path == nullptr) {
+    Fail({ErrorKind::kBadInput, "invalid_argument", "config and database paths are required", ""},
+         error);
+    return REGULARS_E_ARGUMENT;
+  }
+  try {
+    auto config = regulars::LoadConfigFile(config_path);
+    if (!config.ok()) return Fail(config.error(), error);
+    auto till = regulars::Till::Open(std::move(config).value(), db_path);
+    if (!till.ok()) return Fail(till.error(), error);
+    auto* handle = new regulars_till();
+    handle->till = std::move(till).value();
+    *out_handle = handle;
+    return REGULARS_OK;
+  } catch (const std::exception& e) {
+    return Fail(Error::Internal(e.what()), error);
+  } catch (...) {
+    return Fail(Error::Internal("unknown failure"), error);
+  }
+}
+
+void regulars_close(regulars_till* handle) { delete handle; }
+
+int regulars_enroll(regulars_till* handle, const char* request_json, char** out) {
+  return Guarded(handle, request_json, out,
+                 [](regulars::Till& till, std::string_view in) { return till.Enroll(in); });
+}
+
+int regulars_evaluate(regulars_till* handle, const char* basket_json, char** out) {
+  return Guarded(handle, basket_json, out,
+                 [](regulars::Till& till, std::string_view in) { return till.Evaluate(in); });
+}
+
+int regulars_commit(regulars_till* handle, const char* basket_json, char** out) {
+  return Guarded(handle, basket_json, out,
+                 [](regulars::Till& till, std::string_view in) { return till.Commit(in); });
+}
+
+int regulars_void(regulars_till* handle, const char* request_json, char** out) {
+  return Guarded(handle, request_json, out,
+                 [](regulars::Till& till, std::string_view in) { return till.Void(in); });
+}
+
+int regulars_refund(regulars_till* handle, const char* refund_json, char** out) {
+  return Guarded(handle, refund_json, out,
+                 [](regulars::Till& till, std::string_view in) { return till.Refund(in); });
+}
+
+int regulars_db_verify(regulars_till* handle, char** out) {
+  return Guarded(handle, "", out, [](regulars::Till& till, std::string_view) {
+    auto report = till.Verify();
+    if (!report.ok()) return regulars::Result<std::string>(report.error());
+    regulars::OrderedJson mismatches = regulars::OrderedJson::array();
+    for (const auto& m : report->mismatches) {
+      auto counter = [](const regulars::Counter& c) {
+        return regulars::OrderedJson{{"units", c.units},
+                                     {"rewards", c.rewards},
+                                     {"progress", c.progress},
+                                     {"over_granted", c.over_granted}};
+      };
+      mismatches.push_back({{"customer", m.customer_id},
+                            {"rule", m.rule},
+                            {"stored", counter(m.stored)},
+                            {"recomputed", counter(m.recomputed)}});
+    }
+    regulars::OrderedJson json{{"ok", report->mismatches.empty() && report->problems.empty()},
+                               {"events", report->events},
+                               {"counters", report->counters},
+                               {"mismatches", mismatches},
+                               {"problems", report->problems}};
+    return regulars::Result<std::string>(regulars::ToText(json));
+  });
+}
+
+void regulars_free(char* text) { std::free(text); }
+
+}  // extern "C"

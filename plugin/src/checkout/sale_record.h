@@ -1,0 +1,33 @@
+// What a sale event keeps of its basket, so a refund or void can reprice it exactly.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checkout/pricing.h"
+#include "checkout/till.h"
+#include "json/json_input.h"
+
+namespace regulars {
+
+// The body of a sale event: the lines, the rule terms with the progress they started
+// from, and the totals. Never holds a payment card number: identifiers are not stored.
+OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal,
+                          const std::string& rules_version);
+
+struct SaleRecord {
+  std::optional<std::string> customer_id;
+  std::string recognized_by;
+  std::vector<BasketLine> lines;
+  std::vector<RuleTerms> terms;
+};
+
+// Units (or grams) already returned per sale line number, from the sale's refund bodies.
+Result<std::map<int64_t, int64_t>> ReturnedQuantities(const std::vector<Json>& refund_bodies);
+
+// Reads a sale event body back (code "database_unreadable" if it is not one).
+Result<SaleRecord> ReadSaleRecord(const Json& body);
+
+}  // namespace regulars

@@ -1,0 +1,444 @@
+#include "checkout/till.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <map>
+
+#include "checkout/receipt.h"
+#include "checkout/sale_record.h"
+#include "domain/card_number.h"
+#include "domain/timestamp.h"
+
+namespace regulars {
+namespace {
+
+std::string Hex(const unsigned char* bytes, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
+  }
+  return out;
+}
+
+// A fingerprint of a request: the same JSON, whatever its key order or spacing, gives the
+// same digest, so a retried commit is told apart from a different basket.
+std::string Digest(const Json& request) {
+  std::string canonical = request.dump(-1, ' ', false, Json::error_handler_t::replace);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr);
+  return Hex(digest, length);
+}
+
+// Customer ids are random, so tills that enrol offline never collide.
+Result<std::string> NewCustomerId() {
+  unsigned char bytes[8];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return Error::Internal("no randomness for an id");
+  return "c_" + Hex(bytes, sizeof bytes);
+}
+
+bool IsFree(const UnitReward& reward) { return reward.percent && *reward.percent == 100; }
+
+// A scanner may prefix an AIM symbology identifier ("]E0" for EAN-13) and add a line end.
+std::string StripScan(std::string_view raw) {
+  while (!raw.empty() && (raw.back() == '\r' || raw.back() == '\n' || raw.back() == ' ')) {
+    raw.remove_suffix(1);
+  }
+  while (!raw.empty() && raw.front() == ' ') raw.remove_prefix(1);
+  if (raw.size() >= 3 && raw[0] == ']') raw.remove_prefix(3);
+  return std::string(raw);
+}
+
+}  // namespace
+
+int64_t SystemClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_path, Clock clock) {
+  auto ledger = Ledger::Open(db_path, config.till.store_id, config.till.till_id);
+  if (!ledger.ok()) return ledger.error();
+  return std::unique_ptr<Till>(
+      new Till(std::move(config), std::move(ledger).value(), std::move(clock)));
+}
+
+Result<Recognition> Till::Recognize(const std::vector<Identifier>& identifiers) {
+  Recognition who;
+  for (const auto& id : identifiers) {
+    // Notices never repeat an identifier's value: it may be a payment card number.
+    if (id.kind == "qr" || id.kind == "payment_token") {
+      who.notices.push_back({"unsupported_identifier",
+                             "recognition by " + id.kind + " is not available in this version",
+                             id.where});
+      continue;
+    }
+    if (id.kind != "card" && id.kind != "scan") {
+      who.notices.push_back({"unknown_identifier_kind",
+                             "identifier kind '" + id.kind +
+                                 "' is unknown (expected card, qr, payment_token or scan)",
+                             id.where});
+      continue;
+    }
+    std::string number = id.kind == "scan" ? StripScan(id.value) : id.value;
+    auto card = ValidateCardNumber(number, config_.card_prefixes);
+    if (!card.ok()) {
+      who.notices.push_back({id.kind == "scan" ? "unrecognized_scan" : "invalid_card",
+                             "customer not recognized: " + card.error().message, id.where});
+      continue;
+    }
+    auto customer = ledger_->CustomerByIdentifier("card", *card);
+    if (!customer.ok()) return customer.error();
+    if (!*customer) {
+      who.notices.push_back({"unknown_card",
+                             "customer not recognized: this card is not enrolled yet", id.where});
+    } else if (!who.customer_id) {
+      who.customer_id = **customer;
+      who.recognized_by = "card";
+    } else if (*who.customer_id != **customer) {
+      who.notices.push_back({"conflicting_identifiers",
+                             "this identifier belongs to another customer; the first one is used",
+                             id.where});
+    }
+  }
+  return who;
+}
+
+Result<Proposal> Till::Propose(const Basket& basket) {
+  Proposal proposal;
+  auto who = Recognize(basket.identifiers);
+  if (!who.ok()) return who.error();
+  proposal.who = std::move(who).value();
+  proposal.who.notices.insert(proposal.who.notices.begin(), basket.notices.begin(),
+                              basket.notices.end());
+  if (proposal.who.customer_id) {
+    auto counters = ledger_->CountersOf(*proposal.who.customer_id);
+    if (!counters.ok()) return counters.error();
+    for (const Rule& rule : config_.rules.rules) {
+      auto matched = MatchedLines(rule.match, basket.lines);
+      auto it = counters->find(rule.id);
+      int64_t progress = it == counters->end() ? 0 : it->second.progress;
+      if (matched.empty() && progress == 0) continue;
+      proposal.terms.push_back(
+          {rule.id, rule.every, rule.reward, rule.text, rule.unit_name, progress, matched});
+    }
+  }
+  auto pricing = PriceBasket(basket.lines, proposal.terms);
+  if (!pricing.ok()) return pricing.error();
+  proposal.pricing = std::move(pricing).value();
+  return proposal;
+}
+
+Result<std::string> Till::Evaluate(std::string_view basket_json) {
+  auto json = ParseJson(basket_json, "invalid_basket");
+  if (!json.ok()) return json.error();
+  auto basket = ParseBasket(*json, config_.till, clock_());
+  if (!basket.ok()) return basket.error();
+  // A basket already committed is shown as committed, not counted a second time.
+  auto existing = ledger_->FindTransaction(basket->pos_txn_id);
+  if (!existing.ok()) return existing.error();
+  if (*existing && (*existing)->kind == "sale" && (*existing)->request_digest == Digest(*json)) {
+    return (*existing)->response;
+  }
+  auto proposal = Propose(*basket);
+  if (!proposal.ok()) return proposal.error();
+  return ToText(RenderReceipt(*basket, *proposal, "proposed", config_.rules.version));
+}
+
+Result<std::string> Till::Commit(std::string_view basket_json) {
+  auto json = ParseJson(basket_json, "invalid_basket");
+  if (!json.ok()) return json.error();
+  auto basket = ParseBasket(*json, config_.till, clock_());
+  if (!basket.ok()) return basket.error();
+  std::string digest = Digest(*json);
+
+  WriteTransaction txn(ledger_->db());
+  REGULARS_TRY(txn.Begin());
+  auto existing = ledger_->FindTransaction(basket->pos_txn_id);
+  if (!existing.ok()) return existing.error();
+  if (*existing) {
+    if ((*existing)->kind != "sale" || (*existing)->request_digest != digest) {
+      return Error::Conflict("pos_txn_id_conflict",
+                             "pos_txn_id " + basket->pos_txn_id +
+                                 " was already committed with a different basket",
+                             "/pos_txn_id");
+    }
+    return (*existing)->response;  // a retry: same receipt, nothing written
+  }
+
+  auto proposal = Propose(*basket);
+  if (!proposal.ok()) return proposal.error();
+  NewEvent event;
+  event.kind = "sale";
+  event.at_ms = basket->at_ms;
+  event.customer_id = proposal->who.customer_id;
+  event.pos_txn_id = basket->pos_txn_id;
+  for (size_t i = 0; i < proposal->terms.size(); ++i) {
+    const auto& outcome = proposal->pricing.outcomes[i];
+    if (outcome.units == 0 && outcome.rewards == 0) continue;
+    event.counts.push_back(
+        {proposal->terms[i].rule, proposal->terms[i].every, outcome.units, outcome.rewards});
+  }
+  event.body = SaleEventBody(*basket, *proposal, config_.rules.version);
+  auto seq = ledger_->Append(event);
+  if (!seq.ok()) return seq.error();
+
+  OrderedJson receipt = RenderReceipt(*basket, *proposal, "committed", config_.rules.version);
+  receipt["event_id"] = ledger_->EventId(*seq);
+  std::string response = ToText(receipt);
+  REGULARS_TRY(ledger_->RecordTransaction(
+      basket->pos_txn_id, {"sale", digest, response, proposal->who.customer_id, *seq}));
+  REGULARS_TRY(txn.Commit());
+  return response;
+}
+
+Result<std::string> Till::Void(std::string_view request_json) {
+  auto json = ParseJson(request_json, "invalid_request");
+  if (!json.ok()) return json.error();
+  FieldReader r(*json, "", "invalid_request");
+  REGULARS_TRY(r.RequireObject("a void request"));
+  auto id = r.String("pos_txn_id", kMaxTxnIdLength);
+  if (!id.ok()) return id.error();
+  REGULARS_TRY(ValidateTxnId(*id, r.code(), r.PointerTo("pos_txn_id")));
+  int64_t at_ms = clock_();
+  auto at = r.OptionalString("at", 64);
+  if (!at.ok()) return at.error();
+  if (at->has_value()) {
+    auto ms = ParseTimestamp(**at);
+    if (!ms.ok()) return r.Fail("at", ms.error().message);
+    at_ms = *ms;
+  }
+  return Reverse(*id, "/pos_txn_id", "void", nullptr, at_ms, "");
+}
+
+Result<std::string> Till::Refund(std::string_view refund_json) {
+  auto json = ParseJson(refund_json, "invalid_refund");
+  if (!json.ok()) return json.error();
+  auto refund = ParseRefund(*json, config_.till, clock_());
+  if (!refund.ok()) return refund.error();
+  return Reverse(refund->refund_of, "/refund_of", "refund", &*refund, refund->at_ms,
+                 Digest(*json));
+}
+
+// Void and refund are one mechanism: reprice the sale's remaining basket without the
+// returned units, from the progress it started with, and record the difference as a
+// compensating event. Money and counters then stand as if those units were never sold.
+Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::string& where,
+                                  const std::string& kind, const RefundRequest* refund,
+                                  int64_t at_ms, const std::string& request_digest) {
+  WriteTransaction txn(ledger_->db());
+  REGULARS_TRY(txn.Begin());
+  if (refund) {
+    auto existing = ledger_->FindTransaction(refund->pos_txn_id);
+    if (!existing.ok()) return existing.error();
+    if (*existing) {
+      if ((*existing)->kind != "refund" || (*existing)->request_digest != request_digest) {
+        return Error::Conflict("pos_txn_id_conflict",
+                               "pos_txn_id " + refund->pos_txn_id +
+                                   " was already used for a different transaction",
+                               "/pos_txn_id");
+      }
+      return (*existing)->response;
+    }
+  }
+  auto sale = ledger_->FindTransaction(sale_txn_id);
+  if (!sale.ok()) return sale.error();
+  if (!*sale) {
+    return Error::NotFound("unknown_transaction",
+                           "no sale with pos_txn_id " + sale_txn_id + " was committed here",
+                           where);
+  }
+  if ((*sale)->kind != "sale") {
+    return Error::BadInput("not_a_sale",
+                           sale_txn_id + " is a refund; only a sale can be voided or refunded",
+                           where);
+  }
+  auto voided = ledger_->FindVoid(sale_txn_id);
+  if (!voided.ok()) return voided.error();
+  if (*voided) {
+    if (kind == "void") return **voided;  // voiding twice: the first answer
+    return Error::BadInput("sale_voided",
+                           "sale " + sale_txn_id + " was voided; nothing is left to refund", where);
+  }
+
+  auto body = ledger_->EventBody((*sale)->event_seq);
+  if (!body.ok()) return body.error();
+  auto record = ReadSaleRecord(*body);
+  if (!record.ok()) return record.error();
+  auto earlier = ledger_->RefundsOf(sale_txn_id);
+  if (!earlier.ok()) return earlier.error();
+
+  std::vector<BasketLine> before = record->lines;
+  std::map<int64_t, size_t> index_of;
+  for (size_t i = 0; i < before.size(); ++i) index_of[before[i].line] = i;
+  auto returned = ReturnedQuantities(*earlier);
+  if (!returned.ok()) return returned.error();
+  for (const auto& [line, qty] : *returned) {
+    auto it = index_of.find(line);
+    if (it == index_of.end() || qty > before[it->second].qty) {
+      return Error::BadInput("database_unreadable", "a refund of " + sale_txn_id +
+                                                        " returns a line the sale does not hold");
+    }
+    before[it->second].qty -= qty;
+  }
+  std::vector<BasketLine> after = before;
+  if (refund) {
+    for (const auto& l : refund->lines) {
+      auto it = index_of.find(l.line);
+      if (it == index_of.end()) {
+        return Error::BadInput("invalid_refund",
+                               "line " + std::to_string(l.line) + " is not in sale " + sale_txn_id,
+                               l.where + "/line");
+      }
+      BasketLine& line = after[it->second];
+      if (l.sku && *l.sku != line.sku) {
+        return Error::BadInput("invalid_refund",
+                               "line " + std::to_string(l.line) + " of the sale is sku " +
+                                   line.sku + ", not " + *l.sku,
+                               l.where + "/sku");
+      }
+      if (l.qty > line.qty) {
+        return Error::BadInput(
+            "refund_exceeds_sale",
+            "line " + std::to_string(l.line) + " has " + std::to_string(line.qty) +
+                " left to refund (sold " + std::to_string(record->lines[it->second].qty) + ")",
+            l.where + "/qty");
+      }
+      line.qty -= l.qty;
+    }
+  } else {
+    for (auto& line : after) line.qty = 0;
+  }
+
+  auto priced_before = PriceBasket(before, record->terms);
+  if (!priced_before.ok()) return priced_before.error();
+  auto priced_after = PriceBasket(after, record->terms);
+  if (!priced_after.ok()) return priced_after.error();
+
+  OrderedJson lines = OrderedJson::array();
+  for (size_t i = 0; i < before.size(); ++i) {
+    int64_t qty = before[i].qty - after[i].qty;
+    int64_t amount = priced_before->lines[i].net - priced_after->lines[i].net;
+    if (qty == 0 && amount == 0) continue;
+    OrderedJson line{{"line", before[i].line}, {"sku", before[i].sku}, {"qty", qty},
+                     {"amount", amount}};
+    int64_t withdrawn = (priced_before->lines[i].gross - priced_before->lines[i].net) -
+                        (priced_after->lines[i].gross - priced_after->lines[i].net);
+    if (withdrawn > 0) line["reward_withdrawn"] = withdrawn;
+    lines.push_back(line);
+  }
+  int64_t total = priced_before->total_net - priced_after->total_net;
+
+  NewEvent event;
+  event.kind = kind;
+  event.at_ms = at_ms;
+  event.customer_id = record->customer_id;
+  if (refund) event.pos_txn_id = refund->pos_txn_id;
+  event.ref_pos_txn_id = sale_txn_id;
+  for (size_t i = 0; i < record->terms.size(); ++i) {
+    int64_t units = priced_after->outcomes[i].units - priced_before->outcomes[i].units;
+    int64_t rewards = priced_after->outcomes[i].rewards - priced_before->outcomes[i].rewards;
+    if (units == 0 && rewards == 0) continue;
+    event.counts.push_back({record->terms[i].rule, record->terms[i].every, units, rewards});
+  }
+  event.body = {{kind == "void" ? "void_of" : "refund_of", sale_txn_id},
+                {"pos_txn_id", refund ? OrderedJson(refund->pos_txn_id) : OrderedJson(nullptr)},
+                {"at", FormatTimestampUtc(at_ms)},
+                {"customer", record->customer_id ? OrderedJson(*record->customer_id) : nullptr},
+                {"lines", lines},
+                {"total_refund", total}};
+  auto seq = ledger_->Append(event);
+  if (!seq.ok()) return seq.error();
+
+  OrderedJson response;
+  response["pos_txn_id"] = refund ? refund->pos_txn_id : sale_txn_id;
+  response[kind == "void" ? "void_of" : "refund_of"] = sale_txn_id;
+  response["status"] = kind == "void" ? "voided" : "refunded";
+  Recognition who{record->customer_id, record->recognized_by, {}};
+  response["customer"] = RenderCustomer(who);
+  response["currency"] = config_.till.currency.code;
+  response["lines"] = lines;
+  response["total_refund"] = total;
+  OrderedJson progress = OrderedJson::array();
+  if (record->customer_id) {
+    auto counters = ledger_->CountersOf(*record->customer_id);
+    if (!counters.ok()) return counters.error();
+    for (const Rule& rule : config_.rules.rules) {
+      auto it = counters->find(rule.id);
+      if (it == counters->end()) continue;
+      int64_t have = it->second.progress;
+      progress.push_back(RenderProgress(
+          rule.id, have, rule.every, ProgressText(have, rule.every, rule.unit_name, IsFree(rule.reward))));
+    }
+  }
+  response["progress"] = progress;
+  response["event_id"] = ledger_->EventId(*seq);
+  std::string text = ToText(response);
+  if (refund) {
+    REGULARS_TRY(ledger_->RecordTransaction(
+        refund->pos_txn_id, {"refund", request_digest, text, record->customer_id, *seq}));
+  } else {
+    REGULARS_TRY(ledger_->RecordVoid(sale_txn_id, text, *seq));
+  }
+  REGULARS_TRY(txn.Commit());
+  return text;
+}
+
+Result<EnrolledCustomer> Till::EnrollCard(const std::string& number) {
+  auto card = ValidateCardNumber(number, config_.card_prefixes);
+  if (!card.ok()) return card.error();
+  WriteTransaction txn(ledger_->db());
+  REGULARS_TRY(txn.Begin());
+  auto existing = ledger_->CustomerByIdentifier("card", *card);
+  if (!existing.ok()) return existing.error();
+  if (*existing) return EnrolledCustomer{**existing, false};
+
+  auto id = NewCustomerId();
+  if (!id.ok()) return id.error();
+  int64_t now = clock_();
+  REGULARS_TRY(ledger_->AddCustomer(*id, now, "card", *card));
+  NewEvent event;
+  event.kind = "enroll";
+  event.at_ms = now;
+  event.customer_id = *id;
+  event.body = {{"customer", *id}, {"identifier", {{"kind", "card"}, {"value", *card}}}};
+  auto seq = ledger_->Append(event);
+  if (!seq.ok()) return seq.error();
+  REGULARS_TRY(txn.Commit());
+  return EnrolledCustomer{*id, true};
+}
+
+Result<std::string> Till::Enroll(std::string_view request_json) {
+  auto json = ParseJson(request_json, "invalid_request");
+  if (!json.ok()) return json.error();
+  FieldReader r(*json, "", "invalid_request");
+  REGULARS_TRY(r.RequireObject("an enrolment"));
+  // {"card": N}, or an identifier as in a basket: {"kind": "card", "value": N}.
+  std::string key = r.Has("card") ? "card" : "value";
+  if (r.Has("kind")) {
+    auto kind = r.String("kind", 32);
+    if (!kind.ok()) return kind.error();
+    if (*kind != "card") {
+      return r.Fail("kind", "enrolment by " + *kind + " is not available (card only)");
+    }
+  } else if (!r.Has("card")) {
+    return r.Fail("card", "card is required");
+  }
+  auto number = r.String(key, 64);
+  if (!number.ok()) return number.error();
+  auto enrolled = EnrollCard(*number);
+  if (!enrolled.ok()) {
+    Error e = enrolled.error();
+    if (e.code == "invalid_card") e.where = r.PointerTo(key);
+    return e;
+  }
+  OrderedJson out{{"customer", {{"id", enrolled->id}, {"created", enrolled->created}}}};
+  return ToText(out);
+}
+
+}  // namespace regulars

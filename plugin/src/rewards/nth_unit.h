@@ -1,0 +1,41 @@
+// The nth_unit reward: every Nth unit of a matched set, counted across visits.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "domain/basket.h"
+#include "rewards/rule.h"
+#include "result.h"
+
+namespace regulars {
+
+// Units of one basket line that a rule rewards, and the discount on them.
+struct LineReward {
+  size_t line_index = 0;  // index into the basket's lines
+  int64_t units = 0;
+  int64_t amount = 0;
+};
+
+// What one nth_unit rule does to one basket.
+struct NthUnitOutcome {
+  int64_t units = 0;    // matched units in the basket
+  int64_t rewards = 0;  // units rewarded in the basket
+  int64_t progress_after = 0;
+  std::vector<LineReward> line_rewards;
+};
+
+// The indexes of the lines `match` selects. Weighed lines never count toward nth_unit.
+std::vector<size_t> MatchedLines(const Match& match, std::span<const BasketLine> lines);
+
+// Applies every-`every`-units-get-`reward` to the `matched` lines of a basket for a
+// customer whose progress toward the next reward is `progress_before` units. The basket
+// earns rewards = (progress_before + units) / every (never more than its matched units).
+// Which units: the cheapest matched units first, then the lowest line number, so the
+// outcome is deterministic and the store's cost bounded. Pure.
+Result<NthUnitOutcome> ApplyNthUnit(int64_t every, const UnitReward& reward,
+                                    int64_t progress_before, std::span<const BasketLine> lines,
+                                    const std::vector<size_t>& matched);
+
+}  // namespace regulars

@@ -1,0 +1,342 @@
+#include "store/ledger.h"
+
+#include <set>
+
+#include "store/schema.h"
+
+namespace regulars {
+namespace {
+
+Result<std::vector<CountDelta>> CountsFromBody(const Json& body) {
+  std::vector<CountDelta> counts;
+  if (!body.contains("counts")) return counts;
+  try {
+    for (const auto& c : body.at("counts")) {
+      counts.push_back({c.at("rule").get<std::string>(), c.at("every").get<int64_t>(),
+                        c.at("units").get<int64_t>(), c.at("rewards").get<int64_t>()});
+    }
+  } catch (const std::exception& e) {
+    return Error::BadInput("database_unreadable",
+                           std::string("an event's counts are malformed: ") + e.what());
+  }
+  return counts;
+}
+
+}  // namespace
+
+void Counter::Apply(const CountDelta& delta) {
+  units += delta.units;
+  rewards += delta.rewards;
+  progress += delta.units - delta.rewards * delta.every;
+  if (progress < 0) {
+    over_granted += -progress;
+    progress = 0;
+  }
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, std::string store_id,
+                                             std::string till_id) {
+  auto db = Database::Open(path);
+  if (!db.ok()) return db.error();
+  REGULARS_TRY(PrepareLedger(**db, LedgerMigrations()));
+  return std::unique_ptr<Ledger>(
+      new Ledger(std::move(db).value(), std::move(store_id), std::move(till_id)));
+}
+
+std::string Ledger::EventId(int64_t seq) const {
+  return store_id_ + ":" + till_id_ + ":" + std::to_string(seq);
+}
+
+Result<std::optional<std::string>> Ledger::CustomerByIdentifier(const std::string& kind,
+                                                                const std::string& value) {
+  auto stmt = db_->Prepare("SELECT customer_id FROM identifiers WHERE kind = ?1 AND value = ?2");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, kind).Bind(2, value);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  std::optional<std::string> id;
+  if (*row) id = (*stmt)->Text(0);
+  (*stmt)->Reset();
+  return id;
+}
+
+Result<std::map<std::string, Counter>> Ledger::CountersOf(const std::string& customer_id) {
+  auto stmt = db_->Prepare(
+      "SELECT rule_id, units, rewards, progress, over_granted FROM counters "
+      "WHERE customer_id = ?1");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, customer_id);
+  std::map<std::string, Counter> counters;
+  for (;;) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    counters[(*stmt)->Text(0)] = {(*stmt)->Int(1), (*stmt)->Int(2), (*stmt)->Int(3),
+                                  (*stmt)->Int(4)};
+  }
+  (*stmt)->Reset();
+  return counters;
+}
+
+Result<std::optional<StoredTransaction>> Ledger::FindTransaction(const std::string& pos_txn_id) {
+  auto stmt = db_->Prepare(
+      "SELECT kind, request_digest, response, customer_id, event_seq FROM transactions "
+      "WHERE pos_txn_id = ?1");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, pos_txn_id);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  std::optional<StoredTransaction> txn;
+  if (*row) {
+    Statement& s = **stmt;
+    txn = StoredTransaction{s.Text(0), s.Text(1), s.Text(2),
+                            s.IsNull(3) ? std::nullopt : std::optional(s.Text(3)), s.Int(4)};
+  }
+  (*stmt)->Reset();
+  return txn;
+}
+
+Result<std::optional<std::string>> Ledger::FindVoid(const std::string& pos_txn_id) {
+  auto stmt = db_->Prepare("SELECT response FROM voids WHERE pos_txn_id = ?1");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, pos_txn_id);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  std::optional<std::string> response;
+  if (*row) response = (*stmt)->Text(0);
+  (*stmt)->Reset();
+  return response;
+}
+
+Result<Json> Ledger::EventBody(int64_t seq) {
+  auto stmt =
+      db_->Prepare("SELECT body FROM events WHERE store_id = ?1 AND till_id = ?2 AND seq = ?3");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, store_id_).Bind(2, till_id_).Bind(3, seq);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  if (!*row) return Error::Storage("event " + EventId(seq) + " is missing from the ledger");
+  std::string text = (*stmt)->Text(0);
+  (*stmt)->Reset();
+  return ParseJson(text, "database_unreadable", "event " + EventId(seq));
+}
+
+Result<std::vector<Json>> Ledger::RefundsOf(const std::string& sale_txn_id) {
+  auto stmt = db_->Prepare(
+      "SELECT body FROM events WHERE ref_pos_txn_id = ?1 AND kind = 'refund' "
+      "ORDER BY at_ms, store_id, till_id, seq");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, sale_txn_id);
+  std::vector<std::string> texts;
+  for (;;) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    texts.push_back((*stmt)->Text(0));
+  }
+  (*stmt)->Reset();
+  std::vector<Json> bodies;
+  for (const auto& text : texts) {
+    auto body = ParseJson(text, "database_unreadable", "a refund event");
+    if (!body.ok()) return body.error();
+    bodies.push_back(std::move(body).value());
+  }
+  return bodies;
+}
+
+Status Ledger::AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
+                           const std::string& value) {
+  auto customer =
+      db_->Prepare("INSERT INTO customers (id, created_at_ms, store_id) VALUES (?1, ?2, ?3)");
+  if (!customer.ok()) return customer.error();
+  REGULARS_TRY((*customer)->Bind(1, customer_id).Bind(2, at_ms).Bind(3, store_id_).Run());
+  auto identifier =
+      db_->Prepare("INSERT INTO identifiers (kind, value, customer_id) VALUES (?1, ?2, ?3)");
+  if (!identifier.ok()) return identifier.error();
+  return (*identifier)->Bind(1, kind).Bind(2, value).Bind(3, customer_id).Run();
+}
+
+Result<int64_t> Ledger::Append(const NewEvent& event) {
+  auto next = db_->Prepare(
+      "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = ?1 AND till_id = ?2");
+  if (!next.ok()) return next.error();
+  (*next)->Bind(1, store_id_).Bind(2, till_id_);
+  auto row = (*next)->Step();
+  if (!row.ok()) return row.error();
+  int64_t seq = (*next)->Int(0);
+  (*next)->Reset();
+
+  OrderedJson body = event.body;
+  OrderedJson counts = OrderedJson::array();
+  for (const auto& c : event.counts) {
+    counts.push_back({{"rule", c.rule}, {"every", c.every}, {"units", c.units},
+                      {"rewards", c.rewards}});
+  }
+  body["counts"] = counts;
+
+  auto insert = db_->Prepare(
+      "INSERT INTO events (store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
+      "ref_pos_txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!insert.ok()) return insert.error();
+  Statement& s = **insert;
+  s.Bind(1, store_id_).Bind(2, till_id_).Bind(3, seq).Bind(4, event.at_ms).Bind(5, event.kind);
+  event.customer_id ? s.Bind(6, *event.customer_id) : s.BindNull(6);
+  event.pos_txn_id ? s.Bind(7, *event.pos_txn_id) : s.BindNull(7);
+  event.ref_pos_txn_id ? s.Bind(8, *event.ref_pos_txn_id) : s.BindNull(8);
+  s.Bind(9, body.dump(-1, ' ', false, Json::error_handler_t::replace));
+  REGULARS_TRY(s.Run());
+
+  if (!event.customer_id || event.counts.empty()) return seq;
+  const std::string& customer = *event.customer_id;
+
+  // Counters are a function of the set of events in canonical order. When this event is
+  // the latest of the customer's (the usual case) it applies on top; otherwise replay.
+  auto later = db_->Prepare(
+      "SELECT 1 FROM events WHERE customer_id = ?1 AND (at_ms, store_id, till_id, seq) > "
+      "(?2, ?3, ?4, ?5) LIMIT 1");
+  if (!later.ok()) return later.error();
+  (*later)->Bind(1, customer).Bind(2, event.at_ms).Bind(3, store_id_).Bind(4, till_id_).Bind(5, seq);
+  auto has_later = (*later)->Step();
+  if (!has_later.ok()) return has_later.error();
+  (*later)->Reset();
+
+  std::map<std::string, Counter> counters;
+  if (*has_later) {
+    auto replayed = Replay(customer);
+    if (!replayed.ok()) return replayed.error();
+    counters = std::move(replayed).value();
+  } else {
+    auto current = CountersOf(customer);
+    if (!current.ok()) return current.error();
+    for (const auto& delta : event.counts) {
+      Counter c = (*current)[delta.rule];
+      c.Apply(delta);
+      counters[delta.rule] = c;
+    }
+  }
+  for (const auto& [rule, counter] : counters) {
+    REGULARS_TRY(StoreCounter(customer, rule, counter));
+  }
+  return seq;
+}
+
+Status Ledger::StoreCounter(const std::string& customer_id, const std::string& rule,
+                            const Counter& c) {
+  auto stmt = db_->Prepare(
+      "INSERT INTO counters (customer_id, rule_id, units, rewards, progress, over_granted) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (customer_id, rule_id) DO UPDATE SET "
+      "units = excluded.units, rewards = excluded.rewards, progress = excluded.progress, "
+      "over_granted = excluded.over_granted");
+  if (!stmt.ok()) return stmt.error();
+  return (*stmt)
+      ->Bind(1, customer_id)
+      .Bind(2, rule)
+      .Bind(3, c.units)
+      .Bind(4, c.rewards)
+      .Bind(5, c.progress)
+      .Bind(6, c.over_granted)
+      .Run();
+}
+
+Status Ledger::RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn) {
+  auto stmt = db_->Prepare(
+      "INSERT INTO transactions (pos_txn_id, kind, request_digest, response, customer_id, "
+      "event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!stmt.ok()) return stmt.error();
+  Statement& s = **stmt;
+  s.Bind(1, pos_txn_id).Bind(2, txn.kind).Bind(3, txn.request_digest).Bind(4, txn.response);
+  txn.customer_id ? s.Bind(5, *txn.customer_id) : s.BindNull(5);
+  s.Bind(6, txn.event_seq);
+  return s.Run();
+}
+
+Status Ledger::RecordVoid(const std::string& pos_txn_id, const std::string& response,
+                          int64_t seq) {
+  auto stmt =
+      db_->Prepare("INSERT INTO voids (pos_txn_id, response, event_seq) VALUES (?1, ?2, ?3)");
+  if (!stmt.ok()) return stmt.error();
+  return (*stmt)->Bind(1, pos_txn_id).Bind(2, response).Bind(3, seq).Run();
+}
+
+Result<std::map<std::string, Counter>> Ledger::Replay(const std::string& customer_id) {
+  auto stmt = db_->Prepare(
+      "SELECT body FROM events WHERE customer_id = ?1 ORDER BY at_ms, store_id, till_id, seq");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, customer_id);
+  std::vector<std::string> bodies;
+  for (;;) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    bodies.push_back((*stmt)->Text(0));
+  }
+  (*stmt)->Reset();
+  std::map<std::string, Counter> counters;
+  for (const auto& text : bodies) {
+    auto body = ParseJson(text, "database_unreadable", "an event of customer " + customer_id);
+    if (!body.ok()) return body.error();
+    auto counts = CountsFromBody(*body);
+    if (!counts.ok()) return counts.error();
+    for (const auto& delta : *counts) counters[delta.rule].Apply(delta);
+  }
+  return counters;
+}
+
+Result<VerifyReport> Ledger::Verify() {
+  VerifyReport report;
+  auto events = db_->QueryInt("SELECT count(*) FROM events");
+  if (!events.ok()) return events.error();
+  report.events = *events;
+
+  // Every customer that has either events or counters.
+  std::set<std::string> customers;
+  for (const char* sql : {"SELECT DISTINCT customer_id FROM events WHERE customer_id IS NOT NULL",
+                          "SELECT DISTINCT customer_id FROM counters"}) {
+    auto stmt = db_->Prepare(sql);
+    if (!stmt.ok()) return stmt.error();
+    for (;;) {
+      auto row = (*stmt)->Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      customers.insert((*stmt)->Text(0));
+    }
+    (*stmt)->Reset();
+  }
+  for (const auto& customer : customers) {
+    auto stored = CountersOf(customer);
+    if (!stored.ok()) return stored.error();
+    auto recomputed = Replay(customer);
+    if (!recomputed.ok()) return recomputed.error();
+    report.counters += static_cast<int64_t>(stored->size());
+    std::set<std::string> rules;
+    for (const auto& [rule, c] : *stored) rules.insert(rule);
+    for (const auto& [rule, c] : *recomputed) rules.insert(rule);
+    for (const auto& rule : rules) {
+      Counter s = stored->count(rule) ? stored->at(rule) : Counter{};
+      Counter r = recomputed->count(rule) ? recomputed->at(rule) : Counter{};
+      if (!(s == r)) report.mismatches.push_back({customer, rule, s, r});
+    }
+  }
+
+  // Every answered transaction has its event at this till.
+  auto orphans = db_->QueryInt(
+      "SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
+      "e.pos_txn_id = t.pos_txn_id AND e.seq = t.event_seq)");
+  if (!orphans.ok()) return orphans.error();
+  if (*orphans > 0) {
+    report.problems.push_back(std::to_string(*orphans) + " transaction(s) have no event");
+  }
+  auto integrity = db_->Prepare("PRAGMA quick_check");
+  if (!integrity.ok()) return integrity.error();
+  for (;;) {
+    auto row = (*integrity)->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    std::string line = (*integrity)->Text(0);
+    if (line != "ok") report.problems.push_back("sqlite quick_check: " + line);
+  }
+  (*integrity)->Reset();
+  return report;
+}
+
+}  // namespace regulars

@@ -1,0 +1,119 @@
+// The till's ledger: customers, identifiers, the append-only event log, the counters
+// derived from it, and the answers given to each POS transaction.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "json/json_input.h"
+#include "store/sqlite.h"
+
+namespace regulars {
+
+// A change to one (customer, rule) counter carried by an event: units bought (negative
+// when returned) and rewards granted (negative when withdrawn), under the rule's `every`
+// at the time, so replay never depends on today's rules.
+struct CountDelta {
+  std::string rule;
+  int64_t every = 0;
+  int64_t units = 0;
+  int64_t rewards = 0;
+};
+
+// A (customer, rule) counter. `progress` is units toward the next reward; it never goes
+// below zero: what would, is recorded in `over_granted` (two offline tills both granting).
+struct Counter {
+  int64_t units = 0;
+  int64_t rewards = 0;
+  int64_t progress = 0;
+  int64_t over_granted = 0;
+
+  void Apply(const CountDelta& delta);
+  bool operator==(const Counter&) const = default;
+};
+
+struct NewEvent {
+  std::string kind;  // enroll, sale, void, refund
+  int64_t at_ms = 0;
+  std::optional<std::string> customer_id;
+  std::optional<std::string> pos_txn_id;
+  std::optional<std::string> ref_pos_txn_id;
+  std::vector<CountDelta> counts;  // written into the body as "counts"
+  OrderedJson body;                // everything else the event says
+};
+
+struct StoredTransaction {
+  std::string kind;  // sale or refund
+  std::string request_digest;
+  std::string response;
+  std::optional<std::string> customer_id;
+  int64_t event_seq = 0;
+};
+
+// One counter that differs from the recomputation of its events.
+struct CounterMismatch {
+  std::string customer_id;
+  std::string rule;
+  Counter stored;
+  Counter recomputed;
+};
+
+struct VerifyReport {
+  int64_t events = 0;
+  int64_t counters = 0;
+  std::vector<CounterMismatch> mismatches;
+  std::vector<std::string> problems;  // other inconsistencies, in words
+};
+
+class Ledger {
+ public:
+  // Opens or creates the ledger at `path` for this store's till (see PrepareLedger).
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& path, std::string store_id,
+                                              std::string till_id);
+
+  Database& db() { return *db_; }
+
+  // --- Reads ---
+  Result<std::optional<std::string>> CustomerByIdentifier(const std::string& kind,
+                                                          const std::string& value);
+  Result<std::map<std::string, Counter>> CountersOf(const std::string& customer_id);
+  Result<std::optional<StoredTransaction>> FindTransaction(const std::string& pos_txn_id);
+  Result<std::optional<std::string>> FindVoid(const std::string& pos_txn_id);
+  // The body of the event a sale or refund wrote.
+  Result<Json> EventBody(int64_t seq);
+  // Bodies of the refund events that refer to a sale, oldest first.
+  Result<std::vector<Json>> RefundsOf(const std::string& sale_txn_id);
+
+  // --- Writes: the caller holds a WriteTransaction ---
+  Status AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
+                     const std::string& value);
+  // Appends the event and updates the customer's counters from its counts. Returns the
+  // event's sequence number at this till.
+  Result<int64_t> Append(const NewEvent& event);
+  Status RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn);
+  Status RecordVoid(const std::string& pos_txn_id, const std::string& response, int64_t seq);
+
+  // Recomputes every counter from the events and compares with the stored ones.
+  // Read-only.
+  Result<VerifyReport> Verify();
+
+  std::string EventId(int64_t seq) const;
+
+ private:
+  Ledger(std::unique_ptr<Database> db, std::string store_id, std::string till_id)
+      : db_(std::move(db)), store_id_(std::move(store_id)), till_id_(std::move(till_id)) {}
+
+  // Replays a customer's events in canonical order (time, store, till, seq).
+  Result<std::map<std::string, Counter>> Replay(const std::string& customer_id);
+  Status StoreCounter(const std::string& customer_id, const std::string& rule, const Counter& c);
+
+  std::unique_ptr<Database> db_;
+  std::string store_id_;
+  std::string till_id_;
+};
+
+}  // namespace regulars

@@ -1,0 +1,122 @@
+#include "store/schema.h"
+
+#include <string>
+
+namespace regulars {
+namespace {
+
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE customers (
+  id            TEXT PRIMARY KEY,
+  created_at_ms INTEGER NOT NULL,
+  store_id      TEXT NOT NULL
+) STRICT;
+
+-- How a customer is recognized: (kind, value) such as ('card', '2900000000018').
+CREATE TABLE identifiers (
+  kind        TEXT NOT NULL,
+  value       TEXT NOT NULL,
+  customer_id TEXT NOT NULL REFERENCES customers(id),
+  PRIMARY KEY (kind, value)
+) STRICT, WITHOUT ROWID;
+
+-- The ledger: append-only; (store_id, till_id, seq) is unique across the chain.
+CREATE TABLE events (
+  store_id       TEXT NOT NULL,
+  till_id        TEXT NOT NULL,
+  seq            INTEGER NOT NULL,
+  at_ms          INTEGER NOT NULL,
+  kind           TEXT NOT NULL CHECK (kind IN ('enroll', 'sale', 'void', 'refund')),
+  customer_id    TEXT,
+  pos_txn_id     TEXT,
+  ref_pos_txn_id TEXT,
+  body           TEXT NOT NULL,
+  PRIMARY KEY (store_id, till_id, seq)
+) STRICT;
+CREATE INDEX events_by_customer ON events (customer_id, at_ms, store_id, till_id, seq)
+  WHERE customer_id IS NOT NULL;
+CREATE INDEX events_by_reference ON events (ref_pos_txn_id) WHERE ref_pos_txn_id IS NOT NULL;
+CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER events_are_append_only_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+-- Derived from events in the same transaction; `regulars db verify` recomputes them.
+CREATE TABLE counters (
+  customer_id  TEXT NOT NULL,
+  rule_id      TEXT NOT NULL,
+  units        INTEGER NOT NULL,
+  rewards      INTEGER NOT NULL,
+  progress     INTEGER NOT NULL,
+  over_granted INTEGER NOT NULL,
+  PRIMARY KEY (customer_id, rule_id)
+) STRICT, WITHOUT ROWID;
+
+-- What this till answered to each POS transaction, so a retry gets the same answer.
+CREATE TABLE transactions (
+  pos_txn_id     TEXT PRIMARY KEY,
+  kind           TEXT NOT NULL CHECK (kind IN ('sale', 'refund')),
+  request_digest TEXT NOT NULL,
+  response       TEXT NOT NULL,
+  customer_id    TEXT,
+  event_seq      INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE voids (
+  pos_txn_id TEXT PRIMARY KEY REFERENCES transactions(pos_txn_id),
+  response   TEXT NOT NULL,
+  event_seq  INTEGER NOT NULL
+) STRICT;
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kVersion1},
+};
+
+}  // namespace
+
+std::span<const Migration> LedgerMigrations() { return kMigrations; }
+
+Status PrepareLedger(Database& db, std::span<const Migration> migrations) {
+  // Reading the schema first: a file that is not SQLite fails here, before any write.
+  auto tables = db.QueryInt("SELECT count(*) FROM sqlite_schema");
+  if (!tables.ok()) return tables.error();
+  auto app_id = db.QueryInt("PRAGMA application_id");
+  if (!app_id.ok()) return app_id.error();
+  auto version = db.QueryInt("PRAGMA user_version");
+  if (!version.ok()) return version.error();
+
+  bool fresh = *tables == 0 && *version == 0 && *app_id == 0;
+  if (!fresh && *app_id != kApplicationId) {
+    return Error::BadInput("database_unreadable",
+                           "this SQLite file belongs to another application, not Regulars", db.path());
+  }
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (*version > latest) {
+    return Error::BadInput("database_too_new",
+                           "database schema version " + std::to_string(*version) +
+                               " is newer than this Regulars understands (up to " +
+                               std::to_string(latest) + "); upgrade Regulars to open it",
+                           db.path());
+  }
+  REGULARS_TRY(db.Exec("PRAGMA journal_mode=WAL"));
+  REGULARS_TRY(db.Exec("PRAGMA synchronous=FULL"));
+  REGULARS_TRY(db.Exec("PRAGMA foreign_keys=ON"));
+
+  for (const auto& step : migrations) {
+    if (step.version <= *version) continue;
+    WriteTransaction txn(db);
+    REGULARS_TRY(txn.Begin());
+    // Another process may have upgraded the file while we waited for the lock.
+    auto now = db.QueryInt("PRAGMA user_version");
+    if (!now.ok()) return now.error();
+    if (*now >= step.version) continue;
+    REGULARS_TRY(db.Exec(step.sql));
+    REGULARS_TRY(db.Exec("PRAGMA application_id=" + std::to_string(kApplicationId)));
+    REGULARS_TRY(db.Exec("PRAGMA user_version=" + std::to_string(step.version)));
+    REGULARS_TRY(txn.Commit());
+  }
+  return Status::Ok();
+}
+
+}  // namespace regulars

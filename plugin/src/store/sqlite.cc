@@ -1,0 +1,145 @@
+#include "store/sqlite.h"
+
+#include <sqlite3.h>
+
+namespace regulars {
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::Bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::Bind(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string message = sqlite3_errmsg(db_);
+  int code = sqlite3_extended_errcode(db_);
+  sqlite3_reset(stmt_);
+  if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB) {
+    return Error::BadInput("database_unreadable", "database file is damaged: " + message);
+  }
+  if ((code & 0xff) == SQLITE_CONSTRAINT) {
+    return Error::Storage("constraint violated: " + message);
+  }
+  return Error::Storage(message);
+}
+
+Status Statement::Run() {
+  auto more = Step();
+  while (more.ok() && *more) more = Step();
+  if (!more.ok()) return more.error();
+  return Status::Ok();
+}
+
+int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string Statement::Text(int column) const {
+  const auto* text = sqlite3_column_text(stmt_, column);
+  if (text == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+bool Statement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+Database::~Database() {
+  statements_.clear();
+  sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return Error::BadInput("database_unreadable", "cannot open the database: " + message, path);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  // Another process (a second till adapter, `regulars db verify`) may hold the lock briefly.
+  sqlite3_busy_timeout(db, 5000);
+  return std::unique_ptr<Database>(new Database(db, path));
+}
+
+Error Database::LastError(std::string_view doing) const {
+  int code = sqlite3_extended_errcode(db_) & 0xff;
+  std::string message = std::string(doing) + ": " + sqlite3_errmsg(db_);
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+    return Error::BadInput("database_unreadable",
+                           message + " (the file is damaged or is not a Regulars database)",
+                           path_);
+  }
+  return Error::Storage(message, path_);
+}
+
+Status Database::Exec(const std::string& sql) {
+  char* error = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
+  sqlite3_free(error);
+  if (rc != SQLITE_OK) return LastError("SQL failed");
+  return Status::Ok();
+}
+
+Result<Statement*> Database::Prepare(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      return LastError("cannot prepare a statement");
+    }
+    it = statements_.emplace(sql, std::make_unique<Statement>(db_, stmt)).first;
+  }
+  it->second->Reset();
+  return it->second.get();
+}
+
+Result<int64_t> Database::QueryInt(const std::string& sql) {
+  auto stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.error();
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  int64_t value = *row ? (*stmt)->Int(0) : 0;
+  (*stmt)->Reset();
+  return value;
+}
+
+WriteTransaction::~WriteTransaction() {
+  if (open_) (void)db_.Exec("ROLLBACK");
+}
+
+Status WriteTransaction::Begin() {
+  REGULARS_TRY(db_.Exec("BEGIN IMMEDIATE"));
+  open_ = true;
+  return Status::Ok();
+}
+
+Status WriteTransaction::Commit() {
+  REGULARS_TRY(db_.Exec("COMMIT"));
+  open_ = false;
+  return Status::Ok();
+}
+
+}  // namespace regulars

@@ -1,0 +1,94 @@
+// A thin RAII layer over the SQLite C API: one connection, cached prepared statements,
+// errors as values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace regulars {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Binds parameters by 1-based index.
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, std::string_view value);
+  Statement& BindNull(int index);
+
+  // Runs one step: true when a row is available, false when done.
+  Result<bool> Step();
+  // Runs to completion, for statements that return no rows.
+  Status Run();
+
+  int64_t Int(int column) const;
+  std::string Text(int column) const;
+  bool IsNull(int column) const;
+
+  // Clears bindings and rewinds, so the cached statement can be reused.
+  void Reset();
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Opens (creating if absent) the file at `path`.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path);
+
+  // Runs one or more statements that take no parameters.
+  Status Exec(const std::string& sql);
+
+  // A prepared statement, cached by its text; reset and ready to bind. Owned by the
+  // Database; valid until it is destroyed.
+  Result<Statement*> Prepare(const std::string& sql);
+
+  // The first column of the first row of a parameterless query, as an integer.
+  Result<int64_t> QueryInt(const std::string& sql);
+
+  // Maps the connection's last error to an Error (corrupt or foreign files are bad input).
+  Error LastError(std::string_view doing) const;
+
+  const std::string& path() const { return path_; }
+  sqlite3* handle() { return db_; }
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
+};
+
+// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless Commit() succeeded.
+// IMMEDIATE takes the write lock at once, so a checkout reads the counters it updates.
+class WriteTransaction {
+ public:
+  explicit WriteTransaction(Database& db) : db_(db) {}
+  ~WriteTransaction();
+  Status Begin();
+  Status Commit();
+
+ private:
+  Database& db_;
+  bool open_ = false;
+};
+
+}  // namespace regulars

@@ -1,0 +1,24 @@
+// Shared pieces of the `regulars` command line.
+#pragma once
+
+#include <string>
+
+#include "regulars/regulars.h"
+
+namespace regulars_cli {
+
+// Exit statuses of Contract v1: 0 success, 2 bad input, 1 any other failure.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadInput = 2;
+
+// The exit status for a C ABI result code.
+int ExitStatusOf(int code);
+
+// Runs `regulars demo`: a day at one store on a fresh ledger. `db_path` empty means a new
+// file in a temporary folder.
+int RunDemo(const std::string& db_path, bool keep);
+
+extern const char* const kDemoConfig;
+
+}  // namespace regulars_cli

@@ -1,0 +1,315 @@
+// `regulars demo`: a believable day at one store, through the C ABI as a POS would
+// drive it, on a fresh ledger.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+
+namespace regulars_cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string Euros(int64_t cents) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s%lld.%02lld", cents < 0 ? "-" : "",
+                static_cast<long long>(std::llabs(cents) / 100),
+                static_cast<long long>(std::llabs(cents) % 100));
+  return buf;
+}
+
+struct Product {
+  std::string sku, name, brand, category;
+  int64_t price;
+};
+
+const std::map<std::string, Product> kShelf = {
+    {"diapers3", {"3400000000001", "Dodo diapers size 3", "Dodo", "baby/diapers", 1290}},
+    {"diapers4", {"3400000000002", "Dodo diapers size 4", "Dodo", "baby/diapers", 1390}},
+    {"wipes", {"3400000000050", "Dodo baby wipes", "Dodo", "baby/care", 349}},
+    {"milk", {"3400000000200", "Organic milk 1 L", "Laiterie", "grocery/dairy", 129}},
+    {"bread", {"3400000000300", "Country loaf", "Fournil", "bakery/bread", 260}},
+    {"coffee", {"3400000000101", "Coffee beans 500 g", "Torréfacteur", "grocery/coffee", 749}},
+};
+
+std::map<std::string, std::string> g_names;  // sku -> product name, for printing
+
+class Day {
+ public:
+  explicit Day(regulars_till* till) : till_(till) {
+    for (const auto& [key, p] : kShelf) g_names[p.sku] = p.name;
+  }
+
+  // Enrols a card and remembers the customer's first name for the printout.
+  std::string Enrol(const std::string& time, const std::string& name, const std::string& card) {
+    Json request{{"card", card}};
+    Json out = Call(regulars_enroll, request);
+    std::string id = out["customer"]["id"];
+    names_[id] = name;
+    std::cout << time << "  Enrolment: " << name << "'s card " << card << " -> customer " << id
+              << "\n";
+    return id;
+  }
+
+  Json Basket(const std::string& time, const std::string& card,
+              const std::vector<std::pair<std::string, int64_t>>& items) {
+    Json basket{{"pos_txn_id", "S001-T01-" + Pad(++txn_)},
+                {"store_id", "S001"},
+                {"till_id", "T01"},
+                {"cashier_id", "C07"},
+                {"at", "2026-11-23T" + time + ":00+01:00"},
+                {"currency", "EUR"},
+                {"identifiers", Json::array()},
+                {"lines", Json::array()}};
+    if (!card.empty()) basket["identifiers"].push_back({{"kind", "card"}, {"value", card}});
+    int line = 0;
+    for (const auto& [key, qty] : items) {
+      const Product& p = kShelf.at(key);
+      basket["lines"].push_back({{"line", ++line},
+                                 {"sku", p.sku},
+                                 {"qty", qty},
+                                 {"unit_price", p.price},
+                                 {"brand", p.brand},
+                                 {"categories", {p.category}}});
+    }
+    return basket;
+  }
+
+  Json Checkout(const std::string& time, const std::string& story, const Json& basket) {
+    std::cout << "\n" << time << "  " << story << "\n";
+    Json receipt = Call(regulars_commit, basket);
+    PrintReceipt(receipt);
+    ++sales_;
+    gross_ += receipt["total_gross"].get<int64_t>();
+    discount_ += receipt["total_discount"].get<int64_t>();
+    net_ += receipt["total_net"].get<int64_t>();
+    return receipt;
+  }
+
+  void Retry(const Json& basket, const Json& first) {
+    Json again = Call(regulars_commit, basket);
+    std::cout << "       The POS lost the answer and commits " << basket["pos_txn_id"].get<std::string>()
+              << " again: " << (again == first ? "same receipt, nothing written twice."
+                                               : "DIFFERENT RECEIPT (bug)")
+              << "\n";
+  }
+
+  void Void(const std::string& time, const std::string& story, const std::string& txn) {
+    std::cout << "\n" << time << "  " << story << "\n";
+    Json out = Call(regulars_void, Json{{"pos_txn_id", txn}});
+    int64_t back = out["total_refund"];
+    std::cout << "       Voided " << txn << ": " << Euros(back) << " EUR back to the customer.\n";
+    PrintProgress(out);
+    net_ -= back;
+    returned_ += back;
+  }
+
+  void Refund(const std::string& time, const std::string& story, const Json& refund) {
+    std::cout << "\n" << time << "  " << story << "\n";
+    Json out = Call(regulars_refund, refund);
+    for (const auto& l : out["lines"]) {
+      std::cout << "       returned " << l["qty"] << " x " << g_names[l["sku"]] << ": "
+                << Euros(l["amount"]) << " EUR";
+      if (l.contains("reward_withdrawn")) {
+        std::cout << " (reward of " << Euros(l["reward_withdrawn"]) << " no longer earned)";
+      }
+      std::cout << "\n";
+    }
+    int64_t back = out["total_refund"];
+    std::cout << "       Refund " << out["pos_txn_id"].get<std::string>() << ": " << Euros(back)
+              << " EUR back.\n";
+    PrintProgress(out);
+    net_ -= back;
+    returned_ += back;
+  }
+
+  void Summary() {
+    char* out = nullptr;
+    int code = regulars_db_verify(till_, &out);
+    Json report = code == REGULARS_OK ? Json::parse(out) : Json{{"ok", false}};
+    regulars_free(out);
+    std::cout << "\n=== End of day at S001 ===\n"
+              << "  sales committed       " << sales_ << "\n"
+              << "  gross                 " << Euros(gross_) << " EUR\n"
+              << "  loyalty discounts     " << Euros(discount_) << " EUR (" << rewards_
+              << " rewarded units)\n"
+              << "  voids and refunds     " << Euros(returned_) << " EUR\n"
+              << "  takings               " << Euros(net_) << " EUR\n"
+              << "  ledger events         " << report.value("events", 0) << "\n"
+              << "  counters verified     "
+              << (report.value("ok", false) ? "all equal to their recomputation from events"
+                                            : "MISMATCH (see regulars db verify)")
+              << "\n";
+  }
+
+  bool failed() const { return failed_; }
+
+ private:
+  using Call3 = int (*)(regulars_till*, const char*, char**);
+
+  Json Call(Call3 fn, const Json& request) {
+    char* out = nullptr;
+    int code = fn(till_, request.dump().c_str(), &out);
+    Json result = Json::parse(out ? out : "{}", nullptr, false);
+    regulars_free(out);
+    if (code != REGULARS_OK) {
+      std::cerr << "demo step failed: " << result.dump() << "\n";
+      failed_ = true;
+      std::exit(kExitFailure);
+    }
+    return result;
+  }
+
+  static std::string Pad(int n) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%06d", n);
+    return buf;
+  }
+
+  void PrintReceipt(const Json& r) {
+    std::string who = "anonymous";
+    if (!r["customer"].is_null()) {
+      std::string id = r["customer"]["id"];
+      who = names_[id] + " (" + id + ", by " + r["customer"]["recognized_by"].get<std::string>() + ")";
+    }
+    std::cout << "       +--------------------------------------------------------------+\n"
+              << "       | Receipt " << r["pos_txn_id"].get<std::string>() << "   customer: " << who
+              << "\n";
+    for (const auto& l : r["lines"]) {
+      char row[160];
+      std::snprintf(row, sizeof row, "       | %3lld x %-34s %9s", static_cast<long long>(l["qty"]),
+                    g_names[l["sku"]].c_str(), Euros(l["gross"]).c_str());
+      std::cout << row << "\n";
+      for (const auto& d : l["discounts"]) {
+        std::snprintf(row, sizeof row, "       |       %-34s %9s", d["text"]["en"].get<std::string>().c_str(),
+                      ("-" + Euros(d["amount"])).c_str());
+        std::cout << row << "\n";
+        std::cout << "       |       (" << d["text"]["fr"].get<std::string>() << ")\n";
+        rewards_ += d["units"].get<int64_t>();
+      }
+    }
+    std::cout << "       | Total " << Euros(r["total_gross"]) << "   loyalty -"
+              << Euros(r["total_discount"]) << "   to pay " << Euros(r["total_net"]) << " EUR\n";
+    for (const auto& p : r["progress"]) {
+      std::cout << "       | " << p["text"]["en"].get<std::string>() << "  /  "
+                << p["text"]["fr"].get<std::string>() << "\n";
+    }
+    for (const auto& n : r["notices"]) {
+      std::cout << "       | cashier notice: " << n["message"].get<std::string>() << "\n";
+    }
+    std::cout << "       +--------------------------------------------------------------+\n";
+  }
+
+  void PrintProgress(const Json& out) {
+    for (const auto& p : out["progress"]) {
+      std::cout << "       now: " << p["text"]["en"].get<std::string>() << "\n";
+    }
+  }
+
+  regulars_till* till_;
+  std::map<std::string, std::string> names_;
+  int txn_ = 0;
+  int sales_ = 0;
+  int64_t gross_ = 0, discount_ = 0, net_ = 0, returned_ = 0, rewards_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+int RunDemo(const std::string& db_path_arg, bool keep) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string dir_template = (fs::temp_directory_path(ec) / "regulars-demo-XXXXXX").string();
+  std::vector<char> dir_buf(dir_template.begin(), dir_template.end());
+  dir_buf.push_back('\0');
+  if (mkdtemp(dir_buf.data()) == nullptr) {
+    std::cerr << R"({"error": {"code": "io_error", "message": "cannot create a temporary folder", "where": ""}})"
+              << "\n";
+    return kExitFailure;
+  }
+  fs::path dir(dir_buf.data());
+  fs::path config_path = dir / "store.json";
+  std::ofstream(config_path) << kDemoConfig;
+  std::string db_path = db_path_arg.empty() ? (dir / "ledger.sqlite").string() : db_path_arg;
+  if (!db_path_arg.empty() && fs::exists(db_path_arg)) {
+    std::cerr << R"({"error": {"code": "invalid_arguments", "message": "the demo needs a fresh ledger: this file exists", "where": "--db"}})"
+              << "\n";
+    return kExitBadInput;
+  }
+
+  regulars_till* till = nullptr;
+  char* error = nullptr;
+  int code = regulars_open(&till, config_path.c_str(), db_path.c_str(), &error);
+  if (code != REGULARS_OK) {
+    std::cerr << (error ? error : "") << "\n";
+    regulars_free(error);
+    return ExitStatusOf(code);
+  }
+
+  std::cout << "Regulars " << regulars_version() << " demo: Monday 23 November 2026 at store S001, till T01\n"
+            << "Rules: every 5th pack of Dodo diapers is free; every 10th bag of coffee is half price.\n"
+            << "Ledger: " << db_path << " (SQLite, WAL, synchronous=FULL)\n\n";
+
+  Day day(till);
+  const std::string amelie = "2900000000018", bruno = "2900000000025", chloe = "2900000000032";
+  day.Enrol("08:02", "Amélie", amelie);
+  day.Enrol("08:03", "Bruno", bruno);
+  day.Enrol("08:04", "Chloé", chloe);
+
+  day.Checkout("08:15", "Amélie's first visit: two packs of diapers and milk.",
+               day.Basket("08:15", amelie, {{"diapers3", 2}, {"milk", 1}}));
+  day.Checkout("09:30", "A walk-in customer without a card.",
+               day.Basket("09:30", "", {{"bread", 1}, {"coffee", 1}}));
+  auto bruno_morning = day.Basket("10:05", bruno, {{"diapers4", 3}, {"coffee", 2}});
+  day.Checkout("10:05", "Bruno: three packs and coffee.", bruno_morning);
+  day.Checkout("11:20", "Amélie's second visit: two more packs.",
+               day.Basket("11:20", amelie, {{"diapers3", 2}}));
+  auto chloe_big = day.Basket("12:40", chloe, {{"diapers3", 6}, {"wipes", 2}});
+  day.Checkout("12:40", "Chloé stocks up: six packs at once (the fifth is on us).", chloe_big);
+  day.Checkout("13:10", "Bruno's card is mis-keyed (bad check digit): the sale goes through anyway.",
+               day.Basket("13:10", "2900000000026", {{"bread", 1}}));
+  auto amelie_third = day.Basket("14:30", amelie, {{"diapers3", 1}, {"wipes", 1}});
+  auto receipt = day.Checkout("14:30", "Amélie's third visit: her fifth pack, free at the till.", amelie_third);
+  day.Retry(amelie_third, receipt);
+
+  auto bruno_wrong = day.Basket("15:45", bruno, {{"diapers4", 2}});
+  day.Checkout("15:45", "Bruno: two packs; the cashier scanned the wrong size.", bruno_wrong);
+  day.Void("15:47", "The cashier voids that sale: Bruno's count goes back.",
+           bruno_wrong["pos_txn_id"].get<std::string>());
+  day.Checkout("15:50", "Bruno, rung up again with the right size: his fifth pack is free.",
+               day.Basket("15:50", bruno, {{"diapers3", 2}}));
+
+  Json refund{{"pos_txn_id", "S001-T01-R00001"},
+              {"refund_of", chloe_big["pos_txn_id"]},
+              {"at", "2026-11-23T17:05:00+01:00"},
+              {"lines", {{{"line", 1}, {"qty", 1}}, {{"line", 2}, {"qty", 1}}}}};
+  day.Refund("17:05", "Chloé brings back one pack and one box of wipes (partial refund).", refund);
+
+  day.Summary();
+  regulars_close(till);
+  bool failed = day.failed();
+  if (keep || !db_path_arg.empty()) {
+    std::cout << "\nLedger kept at " << db_path << "\n";
+  }
+  if (!keep) {
+    fs::remove(config_path, ec);
+    if (db_path_arg.empty()) {
+      fs::remove_all(dir, ec);
+    } else {
+      fs::remove(dir, ec);
+    }
+  }
+  return failed ? kExitFailure : kExitOk;
+}
+
+}  // namespace regulars_cli

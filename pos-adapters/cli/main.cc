@@ -1,0 +1,221 @@
+// `regulars`: Contract v1's command line over the C ABI.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+
+namespace regulars_cli {
+
+int ExitStatusOf(int code) {
+  switch (code) {
+    case REGULARS_OK: return kExitOk;
+    case REGULARS_E_INVALID_INPUT:
+    case REGULARS_E_NOT_FOUND:
+    case REGULARS_E_CONFLICT:
+    case REGULARS_E_ARGUMENT: return kExitBadInput;
+    default: return kExitFailure;
+  }
+}
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: regulars COMMAND [OPTIONS]
+
+Commands (all take --config FILE and --db FILE):
+  enroll --card NUMBER          enrol a loyalty card; prints {"customer": {"id": ...}}
+  checkout [--dry-run] FILE|-   evaluate and commit a basket; prints the receipt
+  void POS_TXN_ID               cancel a committed sale
+  refund FILE|-                 return lines of a sale (a basket with "refund_of")
+  db verify                     recompute every counter from the events; exit 1 if one differs
+  demo [--db FILE] [--keep]     a day at one store on a fresh ledger (no --config needed)
+  version                       print the library and ABI versions
+
+Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on stderr.
+)";
+
+constexpr size_t kMaxInputBytes = 16 * 1024 * 1024;
+
+std::string ErrorJson(const std::string& code, const std::string& message,
+                      const std::string& where) {
+  nlohmann::ordered_json e{{"error", {{"code", code}, {"message", message}, {"where", where}}}};
+  return e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+int BadUsage(const std::string& message, const std::string& where) {
+  std::cerr << ErrorJson("invalid_arguments", message, where) << "\n";
+  return kExitBadInput;
+}
+
+struct Args {
+  std::string command;
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // --config, --db, --card
+  bool dry_run = false;
+  bool keep = false;
+};
+
+bool Parse(int argc, char** argv, Args* args, std::string* problem) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--dry-run") {
+      args->dry_run = true;
+    } else if (a == "--keep") {
+      args->keep = true;
+    } else if (a == "--config" || a == "--db" || a == "--card") {
+      if (i + 1 >= argc) {
+        *problem = a + " needs a value";
+        return false;
+      }
+      args->options[a] = argv[++i];
+    } else if (a.rfind("--", 0) == 0 && a.size() > 2) {
+      *problem = "unknown option " + a;
+      return false;
+    } else if (args->command.empty()) {
+      args->command = a;
+    } else {
+      args->positional.push_back(a);
+    }
+  }
+  return true;
+}
+
+// Reads FILE, or standard input for "-".
+bool ReadInput(const std::string& name, std::string* text, std::string* problem) {
+  std::ostringstream buffer;
+  if (name == "-") {
+    buffer << std::cin.rdbuf();
+  } else {
+    std::ifstream in(name, std::ios::binary);
+    if (!in) {
+      *problem = "cannot read " + name;
+      return false;
+    }
+    buffer << in.rdbuf();
+  }
+  *text = buffer.str();
+  if (text->size() > kMaxInputBytes) {
+    *problem = name + " is larger than 16 MiB";
+    return false;
+  }
+  return true;
+}
+
+// Prints the call's text (stdout on success, stderr on failure) and frees it.
+int Report(int code, char* text) {
+  if (text != nullptr) {
+    (code == REGULARS_OK ? std::cout : std::cerr) << text << "\n";
+    regulars_free(text);
+  }
+  return ExitStatusOf(code);
+}
+
+int WithTill(const Args& args, int (*run)(regulars_till*, const Args&)) {
+  auto config = args.options.find("--config");
+  if (config == args.options.end()) return BadUsage("--config FILE is required", "--config");
+  auto db = args.options.find("--db");
+  if (db == args.options.end()) return BadUsage("--db FILE is required", "--db");
+  regulars_till* till = nullptr;
+  char* error = nullptr;
+  int code = regulars_open(&till, config->second.c_str(), db->second.c_str(), &error);
+  if (code != REGULARS_OK) return Report(code, error);
+  int status = run(till, args);
+  regulars_close(till);
+  return status;
+}
+
+int Enroll(regulars_till* till, const Args& args) {
+  auto card = args.options.find("--card");
+  if (card == args.options.end()) return BadUsage("--card NUMBER is required", "--card");
+  nlohmann::json request{{"card", card->second}};
+  char* out = nullptr;
+  int code = regulars_enroll(till, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), &out);
+  if (code == REGULARS_OK) return Report(code, out);
+  // Name the command-line flag rather than the request's JSON pointer.
+  auto error = nlohmann::json::parse(out, nullptr, false);
+  regulars_free(out);
+  if (!error.is_discarded() && error.contains("error")) error["error"]["where"] = "--card";
+  std::cerr << error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return ExitStatusOf(code);
+}
+
+int Checkout(regulars_till* till, const Args& args) {
+  if (args.positional.size() != 1) return BadUsage("checkout takes one FILE (or - for stdin)", "FILE");
+  std::string text, problem;
+  if (!ReadInput(args.positional[0], &text, &problem)) return BadUsage(problem, args.positional[0]);
+  char* out = nullptr;
+  int code = args.dry_run ? regulars_evaluate(till, text.c_str(), &out)
+                          : regulars_commit(till, text.c_str(), &out);
+  return Report(code, out);
+}
+
+int Void(regulars_till* till, const Args& args) {
+  if (args.positional.size() != 1) return BadUsage("void takes one POS_TXN_ID", "POS_TXN_ID");
+  nlohmann::json request{{"pos_txn_id", args.positional[0]}};
+  char* out = nullptr;
+  int code = regulars_void(
+      till, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), &out);
+  return Report(code, out);
+}
+
+int Refund(regulars_till* till, const Args& args) {
+  if (args.positional.size() != 1) return BadUsage("refund takes one FILE (or - for stdin)", "FILE");
+  std::string text, problem;
+  if (!ReadInput(args.positional[0], &text, &problem)) return BadUsage(problem, args.positional[0]);
+  char* out = nullptr;
+  return Report(regulars_refund(till, text.c_str(), &out), out);
+}
+
+int DbVerify(regulars_till* till, const Args&) {
+  char* out = nullptr;
+  int code = regulars_db_verify(till, &out);
+  if (code != REGULARS_OK) return Report(code, out);
+  auto report = nlohmann::json::parse(out, nullptr, false);
+  bool ok = !report.is_discarded() && report.value("ok", false);
+  std::cout << out << "\n";
+  regulars_free(out);
+  return ok ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+}  // namespace regulars_cli
+
+int main(int argc, char** argv) {
+  using namespace regulars_cli;
+  Args args;
+  std::string problem;
+  if (!Parse(argc, argv, &args, &problem)) return BadUsage(problem, "");
+  const std::string& c = args.command;
+  if (c.empty() || c == "help" || c == "--help" || c == "-h") {
+    std::cout << kUsage;
+    return c.empty() ? kExitBadInput : kExitOk;
+  }
+  if (c == "version") {
+    std::cout << "regulars " << regulars_version() << " (ABI " << regulars_abi_version() << ")\n";
+    return kExitOk;
+  }
+  if (c == "enroll") return WithTill(args, Enroll);
+  if (c == "checkout") return WithTill(args, Checkout);
+  if (c == "void") return WithTill(args, Void);
+  if (c == "refund") return WithTill(args, Refund);
+  if (c == "db") {
+    if (args.positional.size() != 1 || args.positional[0] != "verify") {
+      return BadUsage("usage: regulars db verify --config FILE --db FILE", "db");
+    }
+    args.positional.clear();
+    return WithTill(args, DbVerify);
+  }
+  if (c == "demo") {
+    auto db = args.options.find("--db");
+    return RunDemo(db == args.options.end() ? "" : db->second, args.keep);
+  }
+  return BadUsage("unknown command '" + c + "' (see regulars --help)", c);
+}
