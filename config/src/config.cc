@@ -14,8 +14,8 @@ constexpr const char* kCode = "invalid_config";
 constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;
 
 bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
 }
 
 std::string Ordinal(int64_t n) {
@@ -41,8 +41,8 @@ LocalText DefaultRuleText(const Rule& rule) {
     return {n + "e " + rule.unit_name.fr + " : -" + p + " %",
             Ordinal(rule.every) + " " + rule.unit_name.en + ": " + p + "% off"};
   }
-  return {n + "e " + rule.unit_name.fr + " : remise", Ordinal(rule.every) + " " +
-                                                           rule.unit_name.en + ": money off"};
+  return {n + "e " + rule.unit_name.fr + " : remise",
+          Ordinal(rule.every) + " " + rule.unit_name.en + ": money off"};
 }
 
 Result<LocalText> ParseText(const FieldReader& parent, std::string_view key) {
@@ -61,8 +61,7 @@ Result<UnitReward> ParseReward(const FieldReader& parent) {
   REGULARS_TRY(r.RequireObject("reward"));
   int given = (r.Has("percent") ? 1 : 0) + (r.Has("amount") ? 1 : 0) + (r.Has("free") ? 1 : 0);
   if (given != 1) {
-    return Error::BadInput(kCode, "reward has exactly one of percent, amount or free",
-                           r.pointer());
+    return Error::BadInput(kCode, "reward has exactly one of percent, amount or free", r.pointer());
   }
   UnitReward reward;
   if (r.Has("free")) {
@@ -170,7 +169,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
     for (char c : *id) {
       if (!IsIdChar(c)) {
         return located(r.Fail(id == &*store ? "store_id" : "till_id",
-                               "store and till ids use only letters, digits, '-', '_' and '.'"));
+                              "store and till ids use only letters, digits, '-', '_' and '.'"));
       }
     }
   }
@@ -178,7 +177,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   if (!currency_code.ok()) return located(currency_code.error());
   auto currency = FindCurrency(*currency_code);
   if (!currency) {
-    return located(r.Fail("currency", "unknown currency '" + *currency_code + "' (ISO 4217 code expected)"));
+    return located(
+        r.Fail("currency", "unknown currency '" + *currency_code + "' (ISO 4217 code expected)"));
   }
   config.till = {*store, *till, *currency};
 

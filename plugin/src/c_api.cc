@@ -25,11 +25,16 @@ char* Copy(const std::string& text) {
 
 int CodeOf(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kBadInput: return REGULARS_E_INVALID_INPUT;
-    case ErrorKind::kNotFound: return REGULARS_E_NOT_FOUND;
-    case ErrorKind::kConflict: return REGULARS_E_CONFLICT;
-    case ErrorKind::kStorage: return REGULARS_E_STORAGE;
-    case ErrorKind::kInternal: return REGULARS_E_INTERNAL;
+    case ErrorKind::kBadInput:
+      return REGULARS_E_INVALID_INPUT;
+    case ErrorKind::kNotFound:
+      return REGULARS_E_NOT_FOUND;
+    case ErrorKind::kConflict:
+      return REGULARS_E_CONFLICT;
+    case ErrorKind::kStorage:
+      return REGULARS_E_STORAGE;
+    case ErrorKind::kInternal:
+      return REGULARS_E_INTERNAL;
   }
   return REGULARS_E_INTERNAL;
 }

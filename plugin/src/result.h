@@ -46,8 +46,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   T& value() & { return std::get<0>(v_); }
@@ -81,8 +81,8 @@ class [[nodiscard]] Status {
 }  // namespace regulars
 
 // Propagates a failed Result/Status out of the enclosing function.
-#define REGULARS_TRY(expr)                          \
-  do {                                              \
-    auto&& regulars_try_ = (expr);                  \
+#define REGULARS_TRY(expr)                                 \
+  do {                                                     \
+    auto&& regulars_try_ = (expr);                         \
     if (!regulars_try_.ok()) return regulars_try_.error(); \
   } while (0)

@@ -8,10 +8,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli.h"
 
@@ -98,9 +97,10 @@ class Day {
 
   void Retry(const Json& basket, const Json& first) {
     Json again = Call(regulars_commit, basket);
-    std::cout << "       The POS lost the answer and commits " << basket["pos_txn_id"].get<std::string>()
-              << " again: " << (again == first ? "same receipt, nothing written twice."
-                                               : "DIFFERENT RECEIPT (bug)")
+    std::cout << "       The POS lost the answer and commits "
+              << basket["pos_txn_id"].get<std::string>() << " again: "
+              << (again == first ? "same receipt, nothing written twice."
+                                 : "DIFFERENT RECEIPT (bug)")
               << "\n";
   }
 
@@ -180,7 +180,8 @@ class Day {
     std::string who = "anonymous";
     if (!r["customer"].is_null()) {
       std::string id = r["customer"]["id"];
-      who = names_[id] + " (" + id + ", by " + r["customer"]["recognized_by"].get<std::string>() + ")";
+      who = names_[id] + " (" + id + ", by " + r["customer"]["recognized_by"].get<std::string>() +
+            ")";
     }
     std::cout << "       +--------------------------------------------------------------+\n"
               << "       | Receipt " << r["pos_txn_id"].get<std::string>() << "   customer: " << who
@@ -191,7 +192,8 @@ class Day {
                     g_names[l["sku"]].c_str(), Euros(l["gross"]).c_str());
       std::cout << row << "\n";
       for (const auto& d : l["discounts"]) {
-        std::snprintf(row, sizeof row, "       |       %-34s %9s", d["text"]["en"].get<std::string>().c_str(),
+        std::snprintf(row, sizeof row, "       |       %-34s %9s",
+                      d["text"]["en"].get<std::string>().c_str(),
                       ("-" + Euros(d["amount"])).c_str());
         std::cout << row << "\n";
         std::cout << "       |       (" << d["text"]["fr"].get<std::string>() << ")\n";
@@ -233,8 +235,9 @@ int RunDemo(const std::string& db_path_arg, bool keep) {
   std::vector<char> dir_buf(dir_template.begin(), dir_template.end());
   dir_buf.push_back('\0');
   if (mkdtemp(dir_buf.data()) == nullptr) {
-    std::cerr << R"({"error": {"code": "io_error", "message": "cannot create a temporary folder", "where": ""}})"
-              << "\n";
+    std::cerr
+        << R"({"error": {"code": "io_error", "message": "cannot create a temporary folder", "where": ""}})"
+        << "\n";
     return kExitFailure;
   }
   fs::path dir(dir_buf.data());
@@ -242,8 +245,9 @@ int RunDemo(const std::string& db_path_arg, bool keep) {
   std::ofstream(config_path) << kDemoConfig;
   std::string db_path = db_path_arg.empty() ? (dir / "ledger.sqlite").string() : db_path_arg;
   if (!db_path_arg.empty() && fs::exists(db_path_arg)) {
-    std::cerr << R"({"error": {"code": "invalid_arguments", "message": "the demo needs a fresh ledger: this file exists", "where": "--db"}})"
-              << "\n";
+    std::cerr
+        << R"({"error": {"code": "invalid_arguments", "message": "the demo needs a fresh ledger: this file exists", "where": "--db"}})"
+        << "\n";
     return kExitBadInput;
   }
 
@@ -256,9 +260,11 @@ int RunDemo(const std::string& db_path_arg, bool keep) {
     return ExitStatusOf(code);
   }
 
-  std::cout << "Regulars " << regulars_version() << " demo: Monday 23 November 2026 at store S001, till T01\n"
-            << "Rules: every 5th pack of Dodo diapers is free; every 10th bag of coffee is half price.\n"
-            << "Ledger: " << db_path << " (SQLite, WAL, synchronous=FULL)\n\n";
+  std::cout
+      << "Regulars " << regulars_version()
+      << " demo: Monday 23 November 2026 at store S001, till T01\n"
+      << "Rules: every 5th pack of Dodo diapers is free; every 10th bag of coffee is half price.\n"
+      << "Ledger: " << db_path << " (SQLite, WAL, synchronous=FULL)\n\n";
 
   Day day(till);
   const std::string amelie = "2900000000018", bruno = "2900000000025", chloe = "2900000000032";
@@ -276,10 +282,12 @@ int RunDemo(const std::string& db_path_arg, bool keep) {
                day.Basket("11:20", amelie, {{"diapers3", 2}}));
   auto chloe_big = day.Basket("12:40", chloe, {{"diapers3", 6}, {"wipes", 2}});
   day.Checkout("12:40", "Chloé stocks up: six packs at once (the fifth is on us).", chloe_big);
-  day.Checkout("13:10", "Bruno's card is mis-keyed (bad check digit): the sale goes through anyway.",
+  day.Checkout("13:10",
+               "Bruno's card is mis-keyed (bad check digit): the sale goes through anyway.",
                day.Basket("13:10", "2900000000026", {{"bread", 1}}));
   auto amelie_third = day.Basket("14:30", amelie, {{"diapers3", 1}, {"wipes", 1}});
-  auto receipt = day.Checkout("14:30", "Amélie's third visit: her fifth pack, free at the till.", amelie_third);
+  auto receipt = day.Checkout("14:30", "Amélie's third visit: her fifth pack, free at the till.",
+                              amelie_third);
   day.Retry(amelie_third, receipt);
 
   auto bruno_wrong = day.Basket("15:45", bruno, {{"diapers4", 2}});

@@ -5,11 +5,10 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli.h"
 
@@ -17,12 +16,15 @@ namespace regulars_cli {
 
 int ExitStatusOf(int code) {
   switch (code) {
-    case REGULARS_OK: return kExitOk;
+    case REGULARS_OK:
+      return kExitOk;
     case REGULARS_E_INVALID_INPUT:
     case REGULARS_E_NOT_FOUND:
     case REGULARS_E_CONFLICT:
-    case REGULARS_E_ARGUMENT: return kExitBadInput;
-    default: return kExitFailure;
+    case REGULARS_E_ARGUMENT:
+      return kExitBadInput;
+    default:
+      return kExitFailure;
   }
 }
 
@@ -66,7 +68,9 @@ struct Args {
 bool Parse(int argc, char** argv, Args* args, std::string* problem) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--dry-run") {
+    if (a == "--help" || a == "-h") {
+      args->command = "help";
+    } else if (a == "--dry-run") {
       args->dry_run = true;
     } else if (a == "--keep") {
       args->keep = true;
@@ -137,7 +141,8 @@ int Enroll(regulars_till* till, const Args& args) {
   if (card == args.options.end()) return BadUsage("--card NUMBER is required", "--card");
   nlohmann::json request{{"card", card->second}};
   char* out = nullptr;
-  int code = regulars_enroll(till, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), &out);
+  int code = regulars_enroll(
+      till, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), &out);
   if (code == REGULARS_OK) return Report(code, out);
   // Name the command-line flag rather than the request's JSON pointer.
   auto error = nlohmann::json::parse(out, nullptr, false);
@@ -148,7 +153,8 @@ int Enroll(regulars_till* till, const Args& args) {
 }
 
 int Checkout(regulars_till* till, const Args& args) {
-  if (args.positional.size() != 1) return BadUsage("checkout takes one FILE (or - for stdin)", "FILE");
+  if (args.positional.size() != 1)
+    return BadUsage("checkout takes one FILE (or - for stdin)", "FILE");
   std::string text, problem;
   if (!ReadInput(args.positional[0], &text, &problem)) return BadUsage(problem, args.positional[0]);
   char* out = nullptr;
@@ -167,11 +173,13 @@ int Void(regulars_till* till, const Args& args) {
 }
 
 int Refund(regulars_till* till, const Args& args) {
-  if (args.positional.size() != 1) return BadUsage("refund takes one FILE (or - for stdin)", "FILE");
+  if (args.positional.size() != 1)
+    return BadUsage("refund takes one FILE (or - for stdin)", "FILE");
   std::string text, problem;
   if (!ReadInput(args.positional[0], &text, &problem)) return BadUsage(problem, args.positional[0]);
   char* out = nullptr;
-  return Report(regulars_refund(till, text.c_str(), &out), out);
+  int code = regulars_refund(till, text.c_str(), &out);
+  return Report(code, out);
 }
 
 int DbVerify(regulars_till* till, const Args&) {

@@ -40,7 +40,7 @@ struct PricedLine {
 };
 
 struct Pricing {
-  std::vector<PricedLine> lines;  // parallel to the basket's lines
+  std::vector<PricedLine> lines;         // parallel to the basket's lines
   std::vector<NthUnitOutcome> outcomes;  // parallel to the terms
   int64_t total_gross = 0;
   int64_t total_discount = 0;

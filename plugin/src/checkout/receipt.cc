@@ -37,8 +37,8 @@ OrderedJson RenderCustomer(const Recognition& who) {
   return {{"id", *who.customer_id}, {"tier", nullptr}, {"recognized_by", who.recognized_by}};
 }
 
-OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal,
-                          std::string_view status, const std::string& rules_version) {
+OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::string_view status,
+                          const std::string& rules_version) {
   OrderedJson receipt;
   receipt["pos_txn_id"] = basket.pos_txn_id;
   receipt["status"] = status;
@@ -54,8 +54,10 @@ OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal,
     out["net"] = priced.net;
     OrderedJson discounts = OrderedJson::array();
     for (const auto& d : priced.discounts) {
-      discounts.push_back(
-          {{"rule", d.rule}, {"amount", d.amount}, {"units", d.units}, {"text", RenderText(d.text)}});
+      discounts.push_back({{"rule", d.rule},
+                           {"amount", d.amount},
+                           {"units", d.units},
+                           {"text", RenderText(d.text)}});
     }
     out["discounts"] = discounts;
     lines.push_back(out);

@@ -19,7 +19,7 @@ OrderedJson RenderCustomer(const Recognition& who);
 OrderedJson RenderText(const LocalText& text);
 
 // The receipt for a priced basket. `status` is "proposed" (evaluate) or "committed".
-OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal,
-                          std::string_view status, const std::string& rules_version);
+OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::string_view status,
+                          const std::string& rules_version);
 
 }  // namespace regulars

@@ -80,7 +80,8 @@ Result<SaleRecord> ReadSaleRecord(const Json& body) {
       line.line = l.at("line").get<int64_t>();
       line.sku = l.at("sku").get<std::string>();
       line.qty = l.at("qty").get<int64_t>();
-      line.unit = l.at("unit").get<std::string>() == "g" ? QuantityUnit::kGram : QuantityUnit::kEach;
+      line.unit =
+          l.at("unit").get<std::string>() == "g" ? QuantityUnit::kGram : QuantityUnit::kEach;
       line.unit_price = l.at("unit_price").get<int64_t>();
       line.gross = l.at("gross").get<int64_t>();
       index_of[line.line] = sale.lines.size();
@@ -94,7 +95,8 @@ Result<SaleRecord> ReadSaleRecord(const Json& body) {
       if (reward.contains("percent")) t.reward.percent = reward.at("percent").get<int64_t>();
       if (reward.contains("amount")) t.reward.amount = reward.at("amount").get<int64_t>();
       t.progress_before = a.at("progress_before").get<int64_t>();
-      for (const auto& n : a.at("matched_lines")) t.matched.push_back(index_of.at(n.get<int64_t>()));
+      for (const auto& n : a.at("matched_lines"))
+        t.matched.push_back(index_of.at(n.get<int64_t>()));
       t.text = {a.at("text").at("fr").get<std::string>(), a.at("text").at("en").get<std::string>()};
       t.unit_name = {a.at("unit_name").at("fr").get<std::string>(),
                      a.at("unit_name").at("en").get<std::string>()};

@@ -95,8 +95,8 @@ Result<Recognition> Till::Recognize(const std::vector<Identifier>& identifiers) 
     auto customer = ledger_->CustomerByIdentifier("card", *card);
     if (!customer.ok()) return customer.error();
     if (!*customer) {
-      who.notices.push_back({"unknown_card",
-                             "customer not recognized: this card is not enrolled yet", id.where});
+      who.notices.push_back(
+          {"unknown_card", "customer not recognized: this card is not enrolled yet", id.where});
     } else if (!who.customer_id) {
       who.customer_id = **customer;
       who.recognized_by = "card";
@@ -163,10 +163,10 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   if (!existing.ok()) return existing.error();
   if (*existing) {
     if ((*existing)->kind != "sale" || (*existing)->request_digest != digest) {
-      return Error::Conflict("pos_txn_id_conflict",
-                             "pos_txn_id " + basket->pos_txn_id +
-                                 " was already committed with a different basket",
-                             "/pos_txn_id");
+      return Error::Conflict(
+          "pos_txn_id_conflict",
+          "pos_txn_id " + basket->pos_txn_id + " was already committed with a different basket",
+          "/pos_txn_id");
     }
     return (*existing)->response;  // a retry: same receipt, nothing written
   }
@@ -221,8 +221,7 @@ Result<std::string> Till::Refund(std::string_view refund_json) {
   if (!json.ok()) return json.error();
   auto refund = ParseRefund(*json, config_.till, clock_());
   if (!refund.ok()) return refund.error();
-  return Reverse(refund->refund_of, "/refund_of", "refund", &*refund, refund->at_ms,
-                 Digest(*json));
+  return Reverse(refund->refund_of, "/refund_of", "refund", &*refund, refund->at_ms, Digest(*json));
 }
 
 // Void and refund are one mechanism: reprice the sale's remaining basket without the
@@ -238,10 +237,10 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
     if (!existing.ok()) return existing.error();
     if (*existing) {
       if ((*existing)->kind != "refund" || (*existing)->request_digest != request_digest) {
-        return Error::Conflict("pos_txn_id_conflict",
-                               "pos_txn_id " + refund->pos_txn_id +
-                                   " was already used for a different transaction",
-                               "/pos_txn_id");
+        return Error::Conflict(
+            "pos_txn_id_conflict",
+            "pos_txn_id " + refund->pos_txn_id + " was already used for a different transaction",
+            "/pos_txn_id");
       }
       return (*existing)->response;
     }
@@ -250,13 +249,11 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   if (!sale.ok()) return sale.error();
   if (!*sale) {
     return Error::NotFound("unknown_transaction",
-                           "no sale with pos_txn_id " + sale_txn_id + " was committed here",
-                           where);
+                           "no sale with pos_txn_id " + sale_txn_id + " was committed here", where);
   }
   if ((*sale)->kind != "sale") {
-    return Error::BadInput("not_a_sale",
-                           sale_txn_id + " is a refund; only a sale can be voided or refunded",
-                           where);
+    return Error::BadInput(
+        "not_a_sale", sale_txn_id + " is a refund; only a sale can be voided or refunded", where);
   }
   auto voided = ledger_->FindVoid(sale_txn_id);
   if (!voided.ok()) return voided.error();
@@ -303,11 +300,11 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
                                l.where + "/sku");
       }
       if (l.qty > line.qty) {
-        return Error::BadInput(
-            "refund_exceeds_sale",
-            "line " + std::to_string(l.line) + " has " + std::to_string(line.qty) +
-                " left to refund (sold " + std::to_string(record->lines[it->second].qty) + ")",
-            l.where + "/qty");
+        return Error::BadInput("refund_exceeds_sale",
+                               "line " + std::to_string(l.line) + " has " +
+                                   std::to_string(line.qty) + " left to refund (sold " +
+                                   std::to_string(record->lines[it->second].qty) + ")",
+                               l.where + "/qty");
       }
       line.qty -= l.qty;
     }
@@ -325,8 +322,8 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
     int64_t qty = before[i].qty - after[i].qty;
     int64_t amount = priced_before->lines[i].net - priced_after->lines[i].net;
     if (qty == 0 && amount == 0) continue;
-    OrderedJson line{{"line", before[i].line}, {"sku", before[i].sku}, {"qty", qty},
-                     {"amount", amount}};
+    OrderedJson line{
+        {"line", before[i].line}, {"sku", before[i].sku}, {"qty", qty}, {"amount", amount}};
     int64_t withdrawn = (priced_before->lines[i].gross - priced_before->lines[i].net) -
                         (priced_after->lines[i].gross - priced_after->lines[i].net);
     if (withdrawn > 0) line["reward_withdrawn"] = withdrawn;
@@ -372,8 +369,9 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
       auto it = counters->find(rule.id);
       if (it == counters->end()) continue;
       int64_t have = it->second.progress;
-      progress.push_back(RenderProgress(
-          rule.id, have, rule.every, ProgressText(have, rule.every, rule.unit_name, IsFree(rule.reward))));
+      progress.push_back(
+          RenderProgress(rule.id, have, rule.every,
+                         ProgressText(have, rule.every, rule.unit_name, IsFree(rule.reward))));
     }
   }
   response["progress"] = progress;

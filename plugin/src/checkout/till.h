@@ -77,8 +77,8 @@ class Till {
 
   Result<Recognition> Recognize(const std::vector<Identifier>& identifiers);
   Result<std::string> Reverse(const std::string& sale_txn_id, const std::string& where,
-                              const std::string& kind, const RefundRequest* refund,
-                              int64_t at_ms, const std::string& request_digest);
+                              const std::string& kind, const RefundRequest* refund, int64_t at_ms,
+                              const std::string& request_digest);
 
   Config config_;
   std::unique_ptr<Ledger> ledger_;

@@ -34,8 +34,8 @@ Result<Header> ParseHeader(const FieldReader& r, const TillIdentity& till, int64
   auto till_id = r.OptionalString("till_id", 64);
   if (!till_id.ok()) return till_id.error();
   if (till_id->has_value() && **till_id != till.till_id) {
-    return r.Fail("till_id", "basket is for till '" + **till_id + "' but this is till '" +
-                                 till.till_id + "'");
+    return r.Fail("till_id",
+                  "basket is for till '" + **till_id + "' but this is till '" + till.till_id + "'");
   }
   h.till_id = till.till_id;
   auto cashier = r.OptionalString("cashier_id", 64);
@@ -59,7 +59,8 @@ Result<Header> ParseHeader(const FieldReader& r, const TillIdentity& till, int64
   if (!currency.ok()) return currency.error();
   if (currency->has_value()) {
     auto found = FindCurrency(**currency);
-    if (!found) return r.Fail("currency", "unknown currency '" + **currency + "' (ISO 4217 code expected)");
+    if (!found)
+      return r.Fail("currency", "unknown currency '" + **currency + "' (ISO 4217 code expected)");
     if (found->code != till.currency.code) {
       return r.Fail("currency", "basket is in " + found->code + " but this till sells in " +
                                     till.currency.code);
@@ -88,7 +89,8 @@ void ParseIdentifiers(const FieldReader& r, Basket* basket) {
     return;
   }
   for (size_t i = 0; i < list.size(); ++i) {
-    auto identifier = ReadIdentifier(FieldReader(list[i], JsonPointer(base, i), "unreadable_identifier"));
+    auto identifier =
+        ReadIdentifier(FieldReader(list[i], JsonPointer(base, i), "unreadable_identifier"));
     if (identifier.ok()) {
       basket->identifiers.push_back(std::move(identifier).value());
     } else {
@@ -190,8 +192,8 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
     auto line = ParseLine(line_reader, b.currency);
     if (!line.ok()) return line.error();
     if (!seen.insert(line->line).second) {
-      return line_reader.Fail("line", "line number " + std::to_string(line->line) +
-                                          " appears twice in the basket");
+      return line_reader.Fail(
+          "line", "line number " + std::to_string(line->line) + " appears twice in the basket");
     }
     auto total = AddMinor(b.total_gross, line->gross);
     if (!total) return line_reader.Fail("unit_price", "basket total overflows a 64-bit amount");

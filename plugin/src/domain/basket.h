@@ -18,12 +18,12 @@ enum class QuantityUnit { kEach, kGram };
 struct BasketLine {
   int64_t line = 0;  // the POS's line number, unique in the basket
   std::string sku;
-  int64_t qty = 0;                        // units, or grams when unit is kGram
+  int64_t qty = 0;  // units, or grams when unit is kGram
   QuantityUnit unit = QuantityUnit::kEach;
-  int64_t unit_price = 0;                 // per unit, or per kilogram when unit is kGram
+  int64_t unit_price = 0;  // per unit, or per kilogram when unit is kGram
   std::string brand;
   std::vector<std::string> categories;
-  int64_t gross = 0;                      // what the line costs before any reward
+  int64_t gross = 0;  // what the line costs before any reward
 };
 
 // What a line costs before any reward: qty x unit_price, or the weight's price rounded
@@ -32,7 +32,7 @@ std::optional<int64_t> GrossOf(const BasketLine& line);
 
 // An identifier as presented; recognition decides what it means.
 struct Identifier {
-  std::string kind;   // card, qr, payment_token or scan
+  std::string kind;  // card, qr, payment_token or scan
   std::string value;
   std::string where;  // its JSON pointer, for notices
 };

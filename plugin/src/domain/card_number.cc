@@ -29,8 +29,8 @@ Result<std::string> ValidateCardNumber(std::string_view number,
   if (!in_range) {
     std::string list;
     for (const auto& p : prefixes) list += (list.empty() ? "" : ", ") + p;
-    return Error::BadInput("invalid_card",
-                           "card number is not in this chain's card range (prefixes: " + list + ")");
+    return Error::BadInput(
+        "invalid_card", "card number is not in this chain's card range (prefixes: " + list + ")");
   }
   return std::string(number);
 }

@@ -10,7 +10,7 @@ namespace regulars {
 
 // An active ISO 4217 currency: its alphabetic code and how many minor units it has.
 struct Currency {
-  std::string code;    // "EUR"
+  std::string code;     // "EUR"
   int minor_units = 2;  // EUR has cents (2); JPY has none (0); KWD has fils (3)
 };
 

@@ -70,8 +70,7 @@ Result<Json> ParseJson(std::string_view text, const std::string& code, const std
     // nlohmann's message is "[json.exception.parse_error.101] parse error at line...: detail".
     auto colon = what.rfind(": ");
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-    return Error::BadInput(code, "malformed JSON: " + detail,
-                           prefix + LineAndColumn(text, offset));
+    return Error::BadInput(code, "malformed JSON: " + detail, prefix + LineAndColumn(text, offset));
   } catch (const std::exception& e) {
     return Error::BadInput(code, std::string("malformed JSON: ") + e.what(), source);
   }
@@ -97,8 +96,8 @@ std::string JsonPointer(const std::string& base, size_t index) {
 
 Status FieldReader::RequireObject(std::string_view what) const {
   if (!object_.is_object()) {
-    return Error::BadInput(code_, std::string(what) + " must be a JSON object, not " +
-                                      TypeName(object_),
+    return Error::BadInput(code_,
+                           std::string(what) + " must be a JSON object, not " + TypeName(object_),
                            pointer_.empty() ? "" : pointer_);
   }
   return Status::Ok();
@@ -148,8 +147,8 @@ Result<int64_t> FieldReader::Integer(std::string_view key, int64_t min, int64_t 
     if (min == 0 && max == std::numeric_limits<int64_t>::max()) {
       return Fail(key, name + " must not be negative");
     }
-    return Fail(key, name + " must be between " + std::to_string(min) + " and " +
-                         std::to_string(max));
+    return Fail(key,
+                name + " must be between " + std::to_string(min) + " and " + std::to_string(max));
   }
   return n;
 }

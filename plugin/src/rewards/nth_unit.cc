@@ -32,7 +32,8 @@ Result<NthUnitOutcome> ApplyNthUnit(int64_t every, const UnitReward& reward,
 
   std::vector<size_t> order = matched;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (lines[a].unit_price != lines[b].unit_price) return lines[a].unit_price < lines[b].unit_price;
+    if (lines[a].unit_price != lines[b].unit_price)
+      return lines[a].unit_price < lines[b].unit_price;
     return lines[a].line < lines[b].line;
   });
   int64_t left = out.rewards;

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "domain/basket.h"
-#include "rewards/rule.h"
 #include "result.h"
+#include "rewards/rule.h"
 
 namespace regulars {
 

@@ -169,8 +169,8 @@ Result<int64_t> Ledger::Append(const NewEvent& event) {
   OrderedJson body = event.body;
   OrderedJson counts = OrderedJson::array();
   for (const auto& c : event.counts) {
-    counts.push_back({{"rule", c.rule}, {"every", c.every}, {"units", c.units},
-                      {"rewards", c.rewards}});
+    counts.push_back(
+        {{"rule", c.rule}, {"every", c.every}, {"units", c.units}, {"rewards", c.rewards}});
   }
   body["counts"] = counts;
 
@@ -195,7 +195,12 @@ Result<int64_t> Ledger::Append(const NewEvent& event) {
       "SELECT 1 FROM events WHERE customer_id = ?1 AND (at_ms, store_id, till_id, seq) > "
       "(?2, ?3, ?4, ?5) LIMIT 1");
   if (!later.ok()) return later.error();
-  (*later)->Bind(1, customer).Bind(2, event.at_ms).Bind(3, store_id_).Bind(4, till_id_).Bind(5, seq);
+  (*later)
+      ->Bind(1, customer)
+      .Bind(2, event.at_ms)
+      .Bind(3, store_id_)
+      .Bind(4, till_id_)
+      .Bind(5, seq);
   auto has_later = (*later)->Step();
   if (!has_later.ok()) return has_later.error();
   (*later)->Reset();
@@ -250,8 +255,7 @@ Status Ledger::RecordTransaction(const std::string& pos_txn_id, const StoredTran
   return s.Run();
 }
 
-Status Ledger::RecordVoid(const std::string& pos_txn_id, const std::string& response,
-                          int64_t seq) {
+Status Ledger::RecordVoid(const std::string& pos_txn_id, const std::string& response, int64_t seq) {
   auto stmt =
       db_->Prepare("INSERT INTO voids (pos_txn_id, response, event_seq) VALUES (?1, ?2, ?3)");
   if (!stmt.ok()) return stmt.error();

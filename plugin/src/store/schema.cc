@@ -89,7 +89,8 @@ Status PrepareLedger(Database& db, std::span<const Migration> migrations) {
   bool fresh = *tables == 0 && *version == 0 && *app_id == 0;
   if (!fresh && *app_id != kApplicationId) {
     return Error::BadInput("database_unreadable",
-                           "this SQLite file belongs to another application, not Regulars", db.path());
+                           "this SQLite file belongs to another application, not Regulars",
+                           db.path());
   }
   int latest = migrations.empty() ? 0 : migrations.back().version;
   if (*version > latest) {

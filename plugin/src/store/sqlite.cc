@@ -69,9 +69,8 @@ Database::~Database() {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
@@ -88,8 +87,7 @@ Error Database::LastError(std::string_view doing) const {
   std::string message = std::string(doing) + ": " + sqlite3_errmsg(db_);
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
     return Error::BadInput("database_unreadable",
-                           message + " (the file is damaged or is not a Regulars database)",
-                           path_);
+                           message + " (the file is damaged or is not a Regulars database)", path_);
   }
   return Error::Storage(message, path_);
 }

@@ -1,0 +1,185 @@
+// The `regulars` command line of Contract v1, run as a separate process.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace {
+
+using Json = nlohmann::json;
+
+struct Outcome {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/regulars-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    config_ = std::string(REGULARS_SOURCE_DIR) + "/config/examples/store.json";
+    db_ = dir_ + "/ledger.sqlite";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs `regulars ARGS` with --config and --db, feeding `input` on stdin.
+  Outcome Run(const std::string& args, const std::string& input = "", bool with_files = true) {
+    std::ofstream(dir_ + "/stdin") << input;
+    std::string command = std::string(REGULARS_CLI) + " " + args;
+    if (with_files) command += " --config " + config_ + " --db " + db_;
+    command += " < " + dir_ + "/stdin > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+    int raw = std::system(command.c_str());
+    Outcome o;
+    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    o.out = Read(dir_ + "/stdout");
+    o.err = Read(dir_ + "/stderr");
+    return o;
+  }
+
+  std::string WriteBasket(const std::string& name, const Json& basket) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path) << basket.dump();
+    return path;
+  }
+
+  static Json Basket(const std::string& txn, int packs) {
+    return {{"pos_txn_id", txn},
+            {"store_id", "S001"},
+            {"till_id", "T01"},
+            {"at", "2026-11-23T10:15:00+01:00"},
+            {"currency", "EUR"},
+            {"identifiers", {{{"kind", "card"}, {"value", "2900000000018"}}}},
+            {"lines",
+             {{{"line", 1},
+               {"sku", "3400000000001"},
+               {"qty", packs},
+               {"unit_price", 1290},
+               {"brand", "Dodo"},
+               {"categories", {"baby/diapers"}}}}}};
+  }
+
+  std::string dir_, config_, db_;
+};
+
+TEST_F(Cli, EnrollPrintsTheCustomer) {
+  Outcome o = Run("enroll --card 2900000000018");
+  ASSERT_EQ(o.status, 0) << o.err;
+  Json out = Json::parse(o.out);
+  EXPECT_EQ(out["customer"]["id"].get<std::string>().rfind("c_", 0), 0u);
+}
+
+TEST_F(Cli, AnInvalidCardIsExitTwoWithAnError) {
+  Outcome o = Run("enroll --card 2900000000017");
+  EXPECT_EQ(o.status, 2);
+  Json err = Json::parse(o.err);
+  EXPECT_EQ(err["error"]["code"], "invalid_card");
+  EXPECT_EQ(err["error"]["where"], "--card");
+  EXPECT_TRUE(o.out.empty());
+}
+
+TEST_F(Cli, CheckoutCommitsOnceAndDryRunWritesNothing) {
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  ASSERT_EQ(Run("checkout " + WriteBasket("b1.json", Basket("T-1", 4))).status, 0);
+  Outcome dry = Run("checkout --dry-run -", Basket("T-2", 1).dump());
+  ASSERT_EQ(dry.status, 0) << dry.err;
+  EXPECT_EQ(Json::parse(dry.out)["status"], "proposed");
+  EXPECT_EQ(Json::parse(dry.out)["total_discount"], 1290);
+  Outcome first = Run("checkout -", Basket("T-2", 1).dump());
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(Json::parse(first.out)["total_discount"], 1290);
+  Outcome again = Run("checkout -", Basket("T-2", 1).dump());
+  EXPECT_EQ(again.status, 0);
+  EXPECT_EQ(again.out, first.out);
+}
+
+TEST_F(Cli, BadBasketsAreExitTwoWithAPointer) {
+  Json basket = Basket("T-1", 1);
+  basket["lines"][0]["qty"] = -1;
+  Outcome o = Run("checkout -", basket.dump());
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(Json::parse(o.err)["error"]["where"], "/lines/0/qty");
+  Outcome malformed = Run("checkout -", "{\"pos_txn_id\": ");
+  EXPECT_EQ(malformed.status, 2);
+  EXPECT_EQ(Json::parse(malformed.err)["error"]["code"], "invalid_basket");
+  Outcome missing = Run("checkout /nonexistent/basket.json");
+  EXPECT_EQ(missing.status, 2);
+}
+
+TEST_F(Cli, VoidAndRefund) {
+  ASSERT_EQ(Run("checkout -", Basket("T-1", 3).dump()).status, 0);
+  Json refund{{"pos_txn_id", "R-1"}, {"refund_of", "T-1"}, {"lines", {{{"line", 1}, {"qty", 1}}}}};
+  Outcome r = Run("refund -", refund.dump());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["total_refund"], 1290);
+  refund["pos_txn_id"] = "R-2";
+  refund["lines"][0]["qty"] = 5;
+  Outcome too_much = Run("refund -", refund.dump());
+  EXPECT_EQ(too_much.status, 2);
+  EXPECT_EQ(Json::parse(too_much.err)["error"]["code"], "refund_exceeds_sale");
+  Outcome v = Run("void T-1");
+  ASSERT_EQ(v.status, 0) << v.err;
+  EXPECT_EQ(Json::parse(v.out)["total_refund"], 2 * 1290);
+  Outcome unknown = Run("void NOPE");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_EQ(Json::parse(unknown.err)["error"]["code"], "unknown_transaction");
+}
+
+TEST_F(Cli, DbVerifyPassesOnAHealthyLedgerAndFailsOnATamperedOne) {
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  ASSERT_EQ(Run("checkout -", Basket("T-1", 3).dump()).status, 0);
+  Outcome ok = Run("db verify");
+  EXPECT_EQ(ok.status, 0) << ok.out << ok.err;
+  EXPECT_TRUE(Json::parse(ok.out)["ok"]);
+  std::string tamper = "sqlite3 " + db_ + " 'UPDATE counters SET progress = 2' 2>/dev/null";
+  if (std::system(tamper.c_str()) != 0) GTEST_SKIP() << "no sqlite3 shell to tamper with";
+  Outcome bad = Run("db verify");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_FALSE(Json::parse(bad.out)["ok"]);
+  EXPECT_EQ(Json::parse(bad.out)["mismatches"][0]["recomputed"]["progress"], 3);
+}
+
+TEST_F(Cli, AForeignDatabaseOrBadConfigIsExitTwo) {
+  std::ofstream(db_) << "this is not a database, just a text file long enough to look like one "
+                     << std::string(200, 'x');
+  Outcome o = Run("db verify");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(Json::parse(o.err)["error"]["code"], "database_unreadable");
+  std::ofstream(dir_ + "/bad.json") << "{\"store_id\": 5}";
+  Outcome c = Run("db verify --config " + dir_ + "/bad.json --db " + dir_ + "/x.sqlite", "", false);
+  EXPECT_EQ(c.status, 2);
+  EXPECT_EQ(Json::parse(c.err)["error"]["where"], dir_ + "/bad.json#/store_id");
+}
+
+TEST_F(Cli, MissingArgumentsAreExitTwo) {
+  EXPECT_EQ(Run("checkout", "", true).status, 2);
+  EXPECT_EQ(Run("enroll", "", false).status, 2);
+  EXPECT_EQ(Run("frobnicate", "", true).status, 2);
+  EXPECT_EQ(Run("checkout --bogus x", "", true).status, 2);
+  EXPECT_EQ(Run("--help", "", false).status, 0);
+}
+
+TEST_F(Cli, TheDemoRunsADayAndVerifiesItsLedger) {
+  Outcome o = Run("demo", "", false);
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.out.find("5th pack free"), std::string::npos);
+  EXPECT_NE(o.out.find("Voided"), std::string::npos);
+  EXPECT_NE(o.out.find("Refund"), std::string::npos);
+  EXPECT_NE(o.out.find("same receipt, nothing written twice"), std::string::npos);
+  EXPECT_NE(o.out.find("all equal to their recomputation"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,309 @@
+// The checkout lifecycle: evaluate, commit, void, refund, and what each leaves behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test_till.h"
+
+namespace regulars {
+namespace {
+
+using testing::Basket;
+using testing::kAliceCard;
+using testing::kBobCard;
+using testing::Other;
+using testing::Packs;
+using testing::TestTill;
+using testing::TJson;
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Everything the ledger holds, as one comparable string.
+std::string Snapshot(TestTill& t) {
+  std::string out;
+  for (const char* table :
+       {"customers", "identifiers", "events", "counters", "transactions", "voids"}) {
+    out += std::string(table) + "=" + std::to_string(t.CountRows(table)) + ";";
+  }
+  auto sum = t.till().ledger().db().QueryInt("SELECT total(progress + units * 7) FROM counters");
+  return out + "counters:" + std::to_string(sum.ok() ? *sum : -1);
+}
+
+TEST(Checkout, EvaluateIsPureAndWritesNothing) {
+  TestTill t;
+  t.Enroll(kAliceCard);
+  t.Commit(Basket("V1", kAliceCard, {Packs(1, 4)}));
+  std::string before = Snapshot(t);
+  auto wal_before = FileBytes(t.db_path() + "-wal");
+  auto basket = Basket("V2", kAliceCard, {Packs(1, 1)});
+  auto first = t.Evaluate(basket);
+  auto second = t.Evaluate(basket);
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(first["status"], "proposed");
+  EXPECT_EQ(first["total_discount"], 1290);
+  EXPECT_EQ(Snapshot(t), before);
+  EXPECT_EQ(FileBytes(t.db_path() + "-wal"), wal_before);
+}
+
+TEST(Checkout, CommittingTheSameBasketTwiceReturnsTheSameReceiptAndWritesNothing) {
+  TestTill t;
+  t.Enroll(kAliceCard);
+  auto basket = Basket("S001-T01-000042", kAliceCard, {Packs(1, 5)});
+  auto first = t.till().Commit(basket.dump());
+  ASSERT_TRUE(first.ok());
+  std::string after_first = Snapshot(t);
+  // A retry with the keys in another order and other spacing is the same basket.
+  auto again = t.till().Commit(TJson::parse(basket.dump()).dump(2));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(Snapshot(t), after_first);
+  EXPECT_EQ(t.Progress(TJson::parse(*first)["customer"]["id"]), 0);
+  // After a restart too.
+  t.Reopen();
+  EXPECT_EQ(*t.till().Commit(basket.dump()), *first);
+  EXPECT_EQ(Snapshot(t), after_first);
+  // Evaluating a committed basket shows the committed receipt, not a second count.
+  EXPECT_EQ(t.Evaluate(basket), TJson::parse(*first));
+}
+
+TEST(Checkout, TheSameIdWithAnotherBasketIsAConflict) {
+  TestTill t;
+  t.Commit(Basket("S001-T01-000042", "", {Packs(1, 1)}));
+  std::string before = Snapshot(t);
+  auto other = t.till().Commit(Basket("S001-T01-000042", "", {Packs(1, 2)}).dump());
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "pos_txn_id_conflict");
+  EXPECT_EQ(other.error().where, "/pos_txn_id");
+  EXPECT_EQ(Snapshot(t), before);
+}
+
+TEST(Checkout, ACommittedReceiptCarriesItsEventAndRulesVersion) {
+  TestTill t;
+  auto receipt = t.Commit(Basket("X1", "", {Packs(1, 1)}));
+  EXPECT_EQ(receipt["status"], "committed");
+  EXPECT_EQ(receipt["event_id"], "S001:T01:1");
+  EXPECT_EQ(receipt["rules_version"], t.till().config().rules.version);
+}
+
+TEST(Checkout, VoidPutsTheCountersBack) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  t.Commit(Basket("V1", kAliceCard, {Packs(1, 4)}));
+  auto sale = t.Commit(Basket("V2", kAliceCard, {Packs(1, 2)}));
+  EXPECT_EQ(sale["total_discount"], 1290);
+  EXPECT_EQ(t.Progress(alice), 1);
+  auto voided = t.Void("V2");
+  EXPECT_EQ(voided["status"], "voided");
+  EXPECT_EQ(voided["total_refund"], 1290);  // what was paid: two packs, one free
+  EXPECT_EQ(t.Progress(alice), 4);
+  EXPECT_EQ(voided["progress"][0]["have"], 4);
+  // Nothing was deleted: the sale and its void are both in the ledger.
+  EXPECT_EQ(t.CountRows("events"), 4);
+  // The next pack is free again.
+  EXPECT_EQ(t.Evaluate(Basket("V3", kAliceCard, {Packs(1, 1)}))["total_discount"], 1290);
+}
+
+TEST(Checkout, VoidingTwiceReturnsTheFirstAnswer) {
+  TestTill t;
+  t.Commit(Basket("V1", "", {Packs(1, 1)}));
+  auto first = t.Void("V1");
+  std::string before = Snapshot(t);
+  EXPECT_EQ(t.Void("V1"), first);
+  EXPECT_EQ(Snapshot(t), before);
+}
+
+TEST(Checkout, VoidOfAnUnknownTransactionIsRefused) {
+  TestTill t;
+  auto voided = t.till().Void(R"({"pos_txn_id": "NOPE"})");
+  ASSERT_FALSE(voided.ok());
+  EXPECT_EQ(voided.error().code, "unknown_transaction");
+  EXPECT_EQ(voided.error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(voided.error().where, "/pos_txn_id");
+  EXPECT_EQ(t.CountRows("events"), 0);
+}
+
+TEST(Checkout, PartialRefundReturnsSomeQuantitiesAndCounters) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  t.Commit(Basket("V1", kAliceCard, {Packs(1, 3), Other(2, "milk", 2, 129)}));
+  EXPECT_EQ(t.Progress(alice), 3);
+  auto refund = t.Refund("R1", "V1", {{{"line", 1}, {"qty", 1}}, {{"line", 2}, {"qty", 1}}});
+  EXPECT_EQ(refund["status"], "refunded");
+  EXPECT_EQ(refund["total_refund"], 1290 + 129);
+  EXPECT_EQ(t.Progress(alice), 2);
+  // What is left can still be returned, and no more.
+  auto rest = t.Refund("R2", "V1", {{{"line", 1}, {"qty", 2}}});
+  EXPECT_EQ(rest["total_refund"], 2 * 1290);
+  EXPECT_EQ(t.Progress(alice), 0);
+  auto too_many = t.till().Refund(
+      TJson{{"pos_txn_id", "R3"}, {"refund_of", "V1"}, {"lines", {{{"line", 1}, {"qty", 1}}}}}
+          .dump());
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.error().code, "refund_exceeds_sale");
+  EXPECT_EQ(too_many.error().where, "/lines/0/qty");
+}
+
+TEST(Checkout, RefundingTheFreePackGivesNoMoneyBackAndRestoresProgress) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  t.Commit(Basket("V1", kAliceCard, {Packs(1, 4)}));
+  t.Commit(Basket("V2", kAliceCard, {Packs(1, 1)}));  // the free fifth pack
+  auto refund = t.Refund("R1", "V2", {{{"line", 1}, {"qty", 1}}});
+  EXPECT_EQ(refund["total_refund"], 0);
+  EXPECT_EQ(refund["lines"][0]["reward_withdrawn"], 1290);
+  EXPECT_EQ(t.Progress(alice), 4);
+}
+
+TEST(Checkout, RefundingOnePackOfARewardedBasketIsAsIfItWasNeverBought) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  t.Commit(Basket("V1", kAliceCard, {Packs(1, 5)}));  // 4 paid, 1 free
+  auto refund = t.Refund("R1", "V1", {{{"line", 1}, {"qty", 1}}});
+  // Four packs bought and none free costs what the customer paid: nothing comes back.
+  EXPECT_EQ(refund["total_refund"], 0);
+  EXPECT_EQ(t.Progress(alice), 4);
+  auto verify = t.till().Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->mismatches.empty());
+}
+
+TEST(Checkout, RefundIsIdempotentAndRefusedAfterAVoid) {
+  TestTill t;
+  t.Commit(Basket("V1", "", {Packs(1, 3)}));
+  auto first = t.Refund("R1", "V1", {{{"line", 1}, {"qty", 1}}});
+  EXPECT_EQ(t.Refund("R1", "V1", {{{"line", 1}, {"qty", 1}}}), first);
+  t.Void("V1");
+  EXPECT_EQ(t.CountRows("events"), 3);
+  auto late = t.till().Refund(
+      TJson{{"pos_txn_id", "R2"}, {"refund_of", "V1"}, {"lines", {{{"line", 1}, {"qty", 1}}}}}
+          .dump());
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "sale_voided");
+}
+
+TEST(Checkout, RefundOfALineTheSaleDoesNotHoldIsRefused) {
+  TestTill t;
+  t.Commit(Basket("V1", "", {Packs(1, 3)}));
+  auto bad = t.till().Refund(
+      TJson{{"pos_txn_id", "R1"}, {"refund_of", "V1"}, {"lines", {{{"line", 7}, {"qty", 1}}}}}
+          .dump());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().where, "/lines/0/line");
+  auto unknown = t.till().Refund(
+      TJson{{"pos_txn_id", "R1"}, {"refund_of", "V9"}, {"lines", {{{"line", 1}, {"qty", 1}}}}}
+          .dump());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "unknown_transaction");
+  EXPECT_EQ(unknown.error().where, "/refund_of");
+  EXPECT_EQ(t.CountRows("events"), 1);
+}
+
+TEST(Checkout, AnUnknownOrMisreadCardNeverStopsTheSale) {
+  TestTill t;
+  auto unknown = t.Commit(Basket("V1", kBobCard, {Packs(1, 5)}));
+  EXPECT_TRUE(unknown["customer"].is_null());
+  EXPECT_EQ(unknown["notices"][0]["code"], "unknown_card");
+  EXPECT_EQ(unknown["notices"][0]["where"], "/identifiers/0");
+  EXPECT_EQ(unknown["total_net"], 5 * 1290);
+  auto misread = t.Commit(Basket("V2", "2900000000017", {Packs(1, 1)}));
+  EXPECT_TRUE(misread["customer"].is_null());
+  EXPECT_EQ(misread["notices"][0]["code"], "invalid_card");
+  auto basket = Basket("V3", "", {Packs(1, 1)});
+  basket["identifiers"] = {{{"kind", "telepathy"}, {"value", "x"}}};
+  EXPECT_EQ(t.Commit(basket)["notices"][0]["code"], "unknown_identifier_kind");
+}
+
+TEST(Checkout, AScannedCardWithAnAimPrefixRecognizesTheCustomer) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  auto basket = Basket("V1", "", {Packs(1, 1)});
+  basket["identifiers"] = {{{"kind", "scan"}, {"value", std::string("]E0") + kAliceCard + "\r\n"}}};
+  auto receipt = t.Commit(basket);
+  EXPECT_EQ(receipt["customer"]["id"], alice);
+  EXPECT_EQ(receipt["customer"]["recognized_by"], "card");
+}
+
+TEST(Checkout, APaymentCardNumberNeverTouchesTheDisk) {
+  TestTill t;
+  const std::string pan = "4970101234567890";
+  auto basket = Basket("V1", "", {Packs(1, 1)});
+  basket["identifiers"] = {{{"kind", "payment_token"}, {"value", pan}}};
+  auto receipt = t.Commit(basket);
+  EXPECT_EQ(receipt["notices"][0]["code"], "unsupported_identifier");
+  EXPECT_EQ(receipt.dump().find(pan), std::string::npos);
+  t.Reopen();
+  for (const char* suffix : {"", "-wal"}) {
+    EXPECT_EQ(FileBytes(t.db_path() + suffix).find(pan), std::string::npos) << suffix;
+  }
+}
+
+TEST(Checkout, EnrolmentIsIdempotentPerCardAndRefusesBadNumbers) {
+  TestTill t;
+  auto first = t.till().Enroll(R"({"card": "2900000000018"})");
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(TJson::parse(*first)["customer"]["created"]);
+  auto again = t.till().Enroll(R"({"kind": "card", "value": "2900000000018"})");
+  EXPECT_EQ(TJson::parse(*again)["customer"]["id"], TJson::parse(*first)["customer"]["id"]);
+  EXPECT_FALSE(TJson::parse(*again)["customer"]["created"]);
+  auto bad = t.till().Enroll(R"({"card": "2900000000017"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "invalid_card");
+  EXPECT_EQ(bad.error().where, "/card");
+  EXPECT_EQ(t.CountRows("customers"), 1);
+}
+
+TEST(Checkout, ABadBasketWritesNothing) {
+  TestTill t;
+  t.Enroll(kAliceCard);
+  std::string before = Snapshot(t);
+  for (const char* bad :
+       {"", "{", "[]", "null", R"({"pos_txn_id": "X", "lines": [{"line": 1}]})",
+        R"({"pos_txn_id": "X", "lines": [{"line": 1, "sku": "a", "qty": 1, "unit_price": -5}]})",
+        "{\"pos_txn_id\": \"\xff\xfe\", \"lines\": []}"}) {
+    auto result = t.till().Commit(bad);
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_EQ(result.error().kind, ErrorKind::kBadInput) << bad;
+  }
+  EXPECT_EQ(Snapshot(t), before);
+}
+
+TEST(Checkout, AnEarlierBasketCommittedLateStillGivesCountersEqualToReplay) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  t.Commit(Basket("V2", kAliceCard, {Packs(1, 3)}, "2026-11-23T12:00:00+01:00"));
+  // A basket rung up earlier in the day reaches the ledger after the later one.
+  t.Commit(Basket("V1", kAliceCard, {Packs(1, 1)}, "2026-11-23T09:00:00+01:00"));
+  EXPECT_EQ(t.Progress(alice), 4);
+  auto verify = t.till().Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->mismatches.empty());
+  EXPECT_TRUE(verify->problems.empty());
+}
+
+TEST(Checkout, ManyBasketsKeepCountersEqualToTheirRecomputation) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  std::string bob = t.Enroll(kBobCard);
+  for (int i = 0; i < 60; ++i) {
+    std::string card = i % 3 == 0 ? kBobCard : kAliceCard;
+    t.Commit(
+        Basket("B" + std::to_string(i), card, {Packs(1, 1 + i % 4), Other(2, "milk", 1, 129)}));
+    if (i % 7 == 3) t.Void("B" + std::to_string(i));
+    if (i % 5 == 1 && i % 7 != 3)
+      t.Refund("R" + std::to_string(i), "B" + std::to_string(i), {{{"line", 1}, {"qty", 1}}});
+  }
+  auto verify = t.till().Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->mismatches.empty());
+  EXPECT_GT(verify->counters, 0);
+}
+
+}  // namespace
+}  // namespace regulars
