@@ -70,9 +70,9 @@ TEST(CrashSafety, KilledMidCommitLosesNothingAndDuplicatesNothing) {
   std::set<std::string> reported;
   long next = 0;
   int kills = 0;
-  for (int run = 0; run < 25; ++run) {
+  for (int run = 0; run < 30; ++run) {
     // The first run also covers start-up (opening, migrating, enrolling) being killed.
-    int millis = run == 0 ? 5 : std::uniform_int_distribution<int>(20, 250)(random);
+    int millis = run == 0 ? 5 : std::uniform_int_distribution<int>(50, 400)(random);
     RunResult result = RunAndKill(db, next, millis);
     if (result.killed) ++kills;
     for (const auto& txn : result.reported) reported.insert(txn);
