@@ -5,7 +5,6 @@
 #include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 namespace regulars {
 namespace {
@@ -215,10 +214,11 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
 Result<Config> LoadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::BadInput(kCode, "cannot read the config file", path);
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read at most one byte past the limit, so /dev/zero or a huge file is refused quickly.
+  std::string content(kMaxConfigBytes + 1, '\0');
+  in.read(content.data(), static_cast<std::streamsize>(content.size()));
   if (in.bad()) return Error::BadInput(kCode, "cannot read the config file", path);
-  std::string content = text.str();
+  content.resize(static_cast<size_t>(in.gcount()));
   if (content.size() > kMaxConfigBytes) {
     return Error::BadInput(kCode, "config file is larger than 16 MiB", path);
   }

@@ -45,34 +45,53 @@ std::string ErrorJson(const Error& e) {
   return regulars::ToText(json);
 }
 
-int Fail(const Error& e, char** out) {
-  if (out != nullptr) *out = Copy(ErrorJson(e));
+// Never throws: it runs inside catch handlers too. Without memory for the message, the
+// code still tells the caller what happened and *out stays NULL.
+int Fail(const Error& e, char** out) noexcept {
+  if (out != nullptr) {
+    try {
+      *out = Copy(ErrorJson(e));
+    } catch (...) {
+      *out = nullptr;
+    }
+  }
   return CodeOf(e.kind);
 }
 
-int Succeed(const std::string& text, char** out) {
-  if (out != nullptr) *out = Copy(text);
-  return REGULARS_OK;
+int FailInternal(const char* message, char** out) noexcept {
+  try {
+    return Fail(Error::Internal(message), out);
+  } catch (...) {
+    if (out != nullptr) *out = nullptr;
+    return REGULARS_E_INTERNAL;
+  }
+}
+
+int Succeed(const std::string& text, char** out) noexcept {
+  if (out == nullptr) return REGULARS_OK;
+  *out = Copy(text);
+  return *out != nullptr ? REGULARS_OK : REGULARS_E_INTERNAL;
 }
 
 // Runs `call` under the handle's lock, turning errors and exceptions into a code + JSON.
 template <typename Call>
 int Guarded(regulars_till* handle, const char* input, char** out, Call call) {
   if (out != nullptr) *out = nullptr;
-  if (handle == nullptr || input == nullptr) {
-    Fail({ErrorKind::kBadInput, "invalid_argument", "handle and input must not be NULL", ""}, out);
-    return REGULARS_E_ARGUMENT;
-  }
   try {
+    if (handle == nullptr || input == nullptr) {
+      Fail({ErrorKind::kBadInput, "invalid_argument", "handle and input must not be NULL", ""},
+           out);
+      return REGULARS_E_ARGUMENT;
+    }
     std::lock_guard<std::mutex> lock(handle->mutex);
     regulars::Result<std::string> result = call(*handle->till, std::string_view(input));
     return result.ok() ? Succeed(*result, out) : Fail(result.error(), out);
   } catch (const std::bad_alloc&) {
-    return Fail(Error::Internal("out of memory"), out);
+    return FailInternal("out of memory", out);
   } catch (const std::exception& e) {
-    return Fail(Error::Internal(e.what()), out);
+    return FailInternal(e.what(), out);
   } catch (...) {
-    return Fail(Error::Internal("unknown failure"), out);
+    return FailInternal("unknown failure", out);
   }
 }
 
@@ -89,12 +108,12 @@ int regulars_open(regulars_till** out_handle, const char* config_path, const cha
   if (error != nullptr) *error = nullptr;
   if (out_handle == nullptr) return REGULARS_E_ARGUMENT;
   *out_handle = nullptr;
-  if (config_path == nullptr || db_path == nullptr) {
-    Fail({ErrorKind::kBadInput, "invalid_argument", "config and database paths are required", ""},
-         error);
-    return REGULARS_E_ARGUMENT;
-  }
   try {
+    if (config_path == nullptr || db_path == nullptr) {
+      Fail({ErrorKind::kBadInput, "invalid_argument", "config and database paths are required", ""},
+           error);
+      return REGULARS_E_ARGUMENT;
+    }
     auto config = regulars::LoadConfigFile(config_path);
     if (!config.ok()) return Fail(config.error(), error);
     auto till = regulars::Till::Open(std::move(config).value(), db_path);
@@ -104,9 +123,9 @@ int regulars_open(regulars_till** out_handle, const char* config_path, const cha
     *out_handle = handle;
     return REGULARS_OK;
   } catch (const std::exception& e) {
-    return Fail(Error::Internal(e.what()), error);
+    return FailInternal(e.what(), error);
   } catch (...) {
-    return Fail(Error::Internal("unknown failure"), error);
+    return FailInternal("unknown failure", error);
   }
 }
 

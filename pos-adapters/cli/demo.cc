@@ -43,6 +43,11 @@ const std::map<std::string, Product> kShelf = {
 
 std::map<std::string, std::string> g_names;  // sku -> product name, for printing
 
+// A demo step the library refused: the demo stops, cleans up and exits 1.
+struct StepFailed {
+  std::string error;
+};
+
 class Day {
  public:
   explicit Day(regulars_till* till) : till_(till) {
@@ -152,8 +157,6 @@ class Day {
               << "\n";
   }
 
-  bool failed() const { return failed_; }
-
  private:
   using Call3 = int (*)(regulars_till*, const char*, char**);
 
@@ -162,11 +165,7 @@ class Day {
     int code = fn(till_, request.dump().c_str(), &out);
     Json result = Json::parse(out ? out : "{}", nullptr, false);
     regulars_free(out);
-    if (code != REGULARS_OK) {
-      std::cerr << "demo step failed: " << result.dump() << "\n";
-      failed_ = true;
-      std::exit(kExitFailure);
-    }
+    if (code != REGULARS_OK) throw StepFailed{result.dump()};
     return result;
   }
 
@@ -223,49 +222,9 @@ class Day {
   int txn_ = 0;
   int sales_ = 0;
   int64_t gross_ = 0, discount_ = 0, net_ = 0, returned_ = 0, rewards_ = 0;
-  bool failed_ = false;
 };
 
-}  // namespace
-
-int RunDemo(const std::string& db_path_arg, bool keep) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  std::string dir_template = (fs::temp_directory_path(ec) / "regulars-demo-XXXXXX").string();
-  std::vector<char> dir_buf(dir_template.begin(), dir_template.end());
-  dir_buf.push_back('\0');
-  if (mkdtemp(dir_buf.data()) == nullptr) {
-    std::cerr
-        << R"({"error": {"code": "io_error", "message": "cannot create a temporary folder", "where": ""}})"
-        << "\n";
-    return kExitFailure;
-  }
-  fs::path dir(dir_buf.data());
-  fs::path config_path = dir / "store.json";
-  std::ofstream(config_path) << kDemoConfig;
-  std::string db_path = db_path_arg.empty() ? (dir / "ledger.sqlite").string() : db_path_arg;
-  if (!db_path_arg.empty() && fs::exists(db_path_arg)) {
-    std::cerr
-        << R"({"error": {"code": "invalid_arguments", "message": "the demo needs a fresh ledger: this file exists", "where": "--db"}})"
-        << "\n";
-    return kExitBadInput;
-  }
-
-  regulars_till* till = nullptr;
-  char* error = nullptr;
-  int code = regulars_open(&till, config_path.c_str(), db_path.c_str(), &error);
-  if (code != REGULARS_OK) {
-    std::cerr << (error ? error : "") << "\n";
-    regulars_free(error);
-    return ExitStatusOf(code);
-  }
-
-  std::cout
-      << "Regulars " << regulars_version()
-      << " demo: Monday 23 November 2026 at store S001, till T01\n"
-      << "Rules: every 5th pack of Dodo diapers is free; every 10th bag of coffee is half price.\n"
-      << "Ledger: " << db_path << " (SQLite, WAL, synchronous=FULL)\n\n";
-
+void PlayTheDay(regulars_till* till) {
   Day day(till);
   const std::string amelie = "2900000000018", bruno = "2900000000025", chloe = "2900000000032";
   day.Enrol("08:02", "Amélie", amelie);
@@ -304,8 +263,58 @@ int RunDemo(const std::string& db_path_arg, bool keep) {
   day.Refund("17:05", "Chloé brings back one pack and one box of wipes (partial refund).", refund);
 
   day.Summary();
+}
+
+}  // namespace
+
+int RunDemo(const std::string& db_path_arg, bool keep) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string dir_template = (fs::temp_directory_path(ec) / "regulars-demo-XXXXXX").string();
+  std::vector<char> dir_buf(dir_template.begin(), dir_template.end());
+  dir_buf.push_back('\0');
+  if (mkdtemp(dir_buf.data()) == nullptr) {
+    std::cerr
+        << R"({"error": {"code": "io_error", "message": "cannot create a temporary folder", "where": ""}})"
+        << "\n";
+    return kExitFailure;
+  }
+  fs::path dir(dir_buf.data());
+  fs::path config_path = dir / "store.json";
+  std::ofstream(config_path) << kDemoConfig;
+  std::string db_path = db_path_arg.empty() ? (dir / "ledger.sqlite").string() : db_path_arg;
+  if (!db_path_arg.empty() && fs::exists(db_path_arg)) {
+    fs::remove_all(dir, ec);
+    std::cerr
+        << R"({"error": {"code": "invalid_arguments", "message": "the demo needs a fresh ledger: this file exists", "where": "--db"}})"
+        << "\n";
+    return kExitBadInput;
+  }
+
+  regulars_till* till = nullptr;
+  char* error = nullptr;
+  int code = regulars_open(&till, config_path.c_str(), db_path.c_str(), &error);
+  if (code != REGULARS_OK) {
+    std::cerr << (error ? error : "") << "\n";
+    regulars_free(error);
+    fs::remove_all(dir, ec);
+    return ExitStatusOf(code);
+  }
+
+  std::cout
+      << "Regulars " << regulars_version()
+      << " demo: Monday 23 November 2026 at store S001, till T01\n"
+      << "Rules: every 5th pack of Dodo diapers is free; every 10th bag of coffee is half price.\n"
+      << "Ledger: " << db_path << " (SQLite, WAL, synchronous=FULL)\n\n";
+
+  bool failed = false;
+  try {
+    PlayTheDay(till);
+  } catch (const StepFailed& step) {
+    std::cerr << "demo step failed: " << step.error << "\n";
+    failed = true;
+  }
   regulars_close(till);
-  bool failed = day.failed();
   if (keep || !db_path_arg.empty()) {
     std::cout << "\nLedger kept at " << db_path << "\n";
   }

@@ -63,6 +63,7 @@ struct Args {
   std::map<std::string, std::string> options;  // --config, --db, --card
   bool dry_run = false;
   bool keep = false;
+  std::string input;  // the basket or refund read from FILE or stdin
 };
 
 bool Parse(int argc, char** argv, Args* args, std::string* problem) {
@@ -92,22 +93,33 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
   return true;
 }
 
-// Reads FILE, or standard input for "-".
+// Reads FILE, or standard input for "-", up to 16 MiB (reading one byte past the limit,
+// so /dev/zero is refused quickly). The C ABI takes NUL-terminated text: a NUL inside
+// would silently cut the input, so it is refused.
 bool ReadInput(const std::string& name, std::string* text, std::string* problem) {
-  std::ostringstream buffer;
-  if (name == "-") {
-    buffer << std::cin.rdbuf();
-  } else {
-    std::ifstream in(name, std::ios::binary);
-    if (!in) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (name != "-") {
+    file.open(name, std::ios::binary);
+    if (!file) {
       *problem = "cannot read " + name;
       return false;
     }
-    buffer << in.rdbuf();
+    in = &file;
   }
-  *text = buffer.str();
+  text->assign(kMaxInputBytes + 1, '\0');
+  in->read(text->data(), static_cast<std::streamsize>(text->size()));
+  if (in->bad()) {
+    *problem = "cannot read " + name;
+    return false;
+  }
+  text->resize(static_cast<size_t>(in->gcount()));
   if (text->size() > kMaxInputBytes) {
     *problem = name + " is larger than 16 MiB";
+    return false;
+  }
+  if (text->find('\0') != std::string::npos) {
+    *problem = name + " holds a NUL byte at offset " + std::to_string(text->find('\0'));
     return false;
   }
   return true;
@@ -118,6 +130,8 @@ int Report(int code, char* text) {
   if (text != nullptr) {
     (code == REGULARS_OK ? std::cout : std::cerr) << text << "\n";
     regulars_free(text);
+  } else if (code != REGULARS_OK) {
+    std::cerr << ErrorJson("internal", "the library gave no message (out of memory?)", "") << "\n";
   }
   return ExitStatusOf(code);
 }
@@ -136,14 +150,32 @@ int WithTill(const Args& args, int (*run)(regulars_till*, const Args&)) {
   return status;
 }
 
+// Checks a command's own arguments before anything is opened, so a usage error never
+// creates or touches a ledger file. Returns an exit status, or -1 when all is well.
+int CheckArguments(const Args& args) {
+  const std::string& c = args.command;
+  if (c == "enroll" && !args.options.count("--card")) {
+    return BadUsage("--card NUMBER is required", "--card");
+  }
+  if ((c == "checkout" || c == "refund") && args.positional.size() != 1) {
+    return BadUsage(c + " takes one FILE (or - for stdin)", "FILE");
+  }
+  if (c == "void" && args.positional.size() != 1) {
+    return BadUsage("void takes one POS_TXN_ID", "POS_TXN_ID");
+  }
+  if (c == "db" && (args.positional.size() != 1 || args.positional[0] != "verify")) {
+    return BadUsage("usage: regulars db verify --config FILE --db FILE", "db");
+  }
+  return -1;
+}
+
 int Enroll(regulars_till* till, const Args& args) {
   auto card = args.options.find("--card");
-  if (card == args.options.end()) return BadUsage("--card NUMBER is required", "--card");
   nlohmann::json request{{"card", card->second}};
   char* out = nullptr;
   int code = regulars_enroll(
       till, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), &out);
-  if (code == REGULARS_OK) return Report(code, out);
+  if (code == REGULARS_OK || out == nullptr) return Report(code, out);
   // Name the command-line flag rather than the request's JSON pointer.
   auto error = nlohmann::json::parse(out, nullptr, false);
   regulars_free(out);
@@ -153,18 +185,13 @@ int Enroll(regulars_till* till, const Args& args) {
 }
 
 int Checkout(regulars_till* till, const Args& args) {
-  if (args.positional.size() != 1)
-    return BadUsage("checkout takes one FILE (or - for stdin)", "FILE");
-  std::string text, problem;
-  if (!ReadInput(args.positional[0], &text, &problem)) return BadUsage(problem, args.positional[0]);
   char* out = nullptr;
-  int code = args.dry_run ? regulars_evaluate(till, text.c_str(), &out)
-                          : regulars_commit(till, text.c_str(), &out);
+  int code = args.dry_run ? regulars_evaluate(till, args.input.c_str(), &out)
+                          : regulars_commit(till, args.input.c_str(), &out);
   return Report(code, out);
 }
 
 int Void(regulars_till* till, const Args& args) {
-  if (args.positional.size() != 1) return BadUsage("void takes one POS_TXN_ID", "POS_TXN_ID");
   nlohmann::json request{{"pos_txn_id", args.positional[0]}};
   char* out = nullptr;
   int code = regulars_void(
@@ -173,19 +200,15 @@ int Void(regulars_till* till, const Args& args) {
 }
 
 int Refund(regulars_till* till, const Args& args) {
-  if (args.positional.size() != 1)
-    return BadUsage("refund takes one FILE (or - for stdin)", "FILE");
-  std::string text, problem;
-  if (!ReadInput(args.positional[0], &text, &problem)) return BadUsage(problem, args.positional[0]);
   char* out = nullptr;
-  int code = regulars_refund(till, text.c_str(), &out);
+  int code = regulars_refund(till, args.input.c_str(), &out);
   return Report(code, out);
 }
 
 int DbVerify(regulars_till* till, const Args&) {
   char* out = nullptr;
   int code = regulars_db_verify(till, &out);
-  if (code != REGULARS_OK) return Report(code, out);
+  if (code != REGULARS_OK || out == nullptr) return Report(code, out);
   auto report = nlohmann::json::parse(out, nullptr, false);
   bool ok = !report.is_discarded() && report.value("ok", false);
   std::cout << out << "\n";
@@ -193,16 +216,12 @@ int DbVerify(regulars_till* till, const Args&) {
   return ok ? kExitOk : kExitFailure;
 }
 
-}  // namespace
-}  // namespace regulars_cli
-
-int main(int argc, char** argv) {
-  using namespace regulars_cli;
+int Main(int argc, char** argv) {
   Args args;
   std::string problem;
   if (!Parse(argc, argv, &args, &problem)) return BadUsage(problem, "");
   const std::string& c = args.command;
-  if (c.empty() || c == "help" || c == "--help" || c == "-h") {
+  if (c.empty() || c == "help") {
     std::cout << kUsage;
     return c.empty() ? kExitBadInput : kExitOk;
   }
@@ -210,20 +229,35 @@ int main(int argc, char** argv) {
     std::cout << "regulars " << regulars_version() << " (ABI " << regulars_abi_version() << ")\n";
     return kExitOk;
   }
-  if (c == "enroll") return WithTill(args, Enroll);
-  if (c == "checkout") return WithTill(args, Checkout);
-  if (c == "void") return WithTill(args, Void);
-  if (c == "refund") return WithTill(args, Refund);
-  if (c == "db") {
-    if (args.positional.size() != 1 || args.positional[0] != "verify") {
-      return BadUsage("usage: regulars db verify --config FILE --db FILE", "db");
-    }
-    args.positional.clear();
-    return WithTill(args, DbVerify);
-  }
   if (c == "demo") {
     auto db = args.options.find("--db");
     return RunDemo(db == args.options.end() ? "" : db->second, args.keep);
   }
-  return BadUsage("unknown command '" + c + "' (see regulars --help)", c);
+  const std::map<std::string, int (*)(regulars_till*, const Args&)> commands = {
+      {"enroll", Enroll},
+      {"checkout", Checkout},
+      {"void", Void},
+      {"refund", Refund},
+      {"db", DbVerify}};
+  auto command = commands.find(c);
+  if (command == commands.end()) {
+    return BadUsage("unknown command '" + c + "' (see regulars --help)", c);
+  }
+  if (int status = CheckArguments(args); status >= 0) return status;
+  if ((c == "checkout" || c == "refund") && !ReadInput(args.positional[0], &args.input, &problem)) {
+    return BadUsage(problem, args.positional[0]);
+  }
+  return WithTill(args, command->second);
+}
+
+}  // namespace
+}  // namespace regulars_cli
+
+int main(int argc, char** argv) {
+  try {
+    return regulars_cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << regulars_cli::ErrorJson("internal", e.what(), "") << "\n";
+    return regulars_cli::kExitFailure;
+  }
 }

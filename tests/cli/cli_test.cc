@@ -183,3 +183,27 @@ TEST_F(Cli, TheDemoRunsADayAndVerifiesItsLedger) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Cli, EndlessOrBinaryInputIsRefusedQuickly) {
+  Outcome zero = Run("checkout /dev/zero");
+  EXPECT_EQ(zero.status, 2);
+  EXPECT_NE(zero.err.find("larger than 16 MiB"), std::string::npos);
+  Outcome config = Run("db verify --config /dev/zero --db " + db_, "", false);
+  EXPECT_EQ(config.status, 2);
+  std::string with_nul = Basket("T-1", 1).dump();
+  with_nul += std::string(1, '\0') + "garbage";
+  Outcome nul = Run("checkout -", with_nul);
+  EXPECT_EQ(nul.status, 2);
+  EXPECT_NE(nul.err.find("NUL byte"), std::string::npos);
+}
+
+TEST_F(Cli, AUsageErrorNeverCreatesALedger) {
+  EXPECT_EQ(Run("enroll").status, 2);
+  EXPECT_EQ(Run("checkout").status, 2);
+  EXPECT_EQ(Run("checkout /nonexistent.json").status, 2);
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+}  // namespace

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config.h"
 #include "test_till.h"
 
 namespace regulars {
@@ -303,6 +304,123 @@ TEST(Checkout, ManyBasketsKeepCountersEqualToTheirRecomputation) {
   ASSERT_TRUE(verify.ok());
   EXPECT_TRUE(verify->mismatches.empty());
   EXPECT_GT(verify->counters, 0);
+}
+
+}  // namespace
+}  // namespace regulars
+
+namespace regulars {
+namespace {
+
+using testing::Basket;
+using testing::kAliceCard;
+using testing::kBobCard;
+using testing::Other;
+using testing::Packs;
+using testing::TestTill;
+using testing::TJson;
+
+TEST(Checkout, AVoidAtAnotherTillOfTheSameLedgerReversesTheRightSale) {
+  TestTill t01;
+  std::string alice = t01.Enroll(kAliceCard);
+  std::string bob = t01.Enroll(kBobCard);
+  t01.Commit(Basket("T1-1", kAliceCard, {Packs(1, 4)}));
+  // A second till sharing the file has its own sequence: seq 1 exists at both tills.
+  std::string config = testing::kDiapersConfig;
+  config.replace(config.find("\"T01\""), 5, "\"T02\"");
+  auto t02_config = ParseConfig(config, "t02.json");
+  ASSERT_TRUE(t02_config.ok());
+  auto t02 = Till::Open(std::move(t02_config).value(), t01.db_path());
+  ASSERT_TRUE(t02.ok());
+  for (int i = 1; i <= 3; ++i) {
+    auto basket = Basket("T2-" + std::to_string(i), kBobCard, {Packs(1, 1, 99999)});
+    basket["till_id"] = "T02";
+    auto committed = (*t02)->Commit(basket.dump());
+    ASSERT_TRUE(committed.ok()) << committed.error().message;
+    // T02's third event has the same seq as T01's sale, S001:T01:3.
+    EXPECT_EQ(TJson::parse(*committed)["event_id"], "S001:T02:" + std::to_string(i));
+  }
+  auto voided = (*t02)->Void(R"({"pos_txn_id": "T1-1"})");
+  ASSERT_TRUE(voided.ok()) << voided.error().message;
+  EXPECT_EQ(TJson::parse(*voided)["total_refund"], 4 * 1290);
+  EXPECT_EQ(t01.Progress(alice), 0);
+  EXPECT_EQ(t01.Progress(bob), 3);
+  auto verify = t01.till().Verify();
+  ASSERT_TRUE(verify.ok());
+  EXPECT_TRUE(verify->mismatches.empty());
+  EXPECT_TRUE(verify->problems.empty());
+}
+
+TEST(Checkout, AReversalDatedBeforeItsSaleStillTakesTheUnitsBack) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  // The POS clock runs ahead: the sale is dated after the till's own clock.
+  t.Commit(Basket("V1", kAliceCard, {Packs(1, 4)}, "2030-01-01T10:00:00+01:00"));
+  EXPECT_EQ(t.Void("V1")["progress"][0]["have"], 0);
+  EXPECT_EQ(t.Progress(alice), 0);
+  t.Commit(Basket("V2", kAliceCard, {Packs(1, 4)}));
+  TJson refund{{"pos_txn_id", "R2"},
+               {"refund_of", "V2"},
+               {"at", "2000-01-01T00:00:00Z"},
+               {"lines", {{{"line", 1}, {"qty", 1}}}}};
+  ASSERT_TRUE(t.till().Refund(refund.dump()).ok());
+  auto counters = t.till().ledger().CountersOf(alice);
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ(counters->at("diapers-5th").progress, 3);
+  EXPECT_EQ(counters->at("diapers-5th").over_granted, 0);
+}
+
+TEST(Checkout, MalformedJsonNeverEchoesWhatWasSent) {
+  TestTill t;
+  for (const char* text :
+       {R"({"identifiers":[{"kind":"payment_token","value":"4111111111111111)",
+        R"({"identifiers":[{"kind":"payment_token","value":4111111111111111x}]})",
+        R"({"lines": 4111111111111111e99999})"}) {
+    auto result = t.till().Commit(text);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().message.find("4111"), std::string::npos) << result.error().message;
+    EXPECT_EQ(result.error().where.find("4111"), std::string::npos);
+  }
+}
+
+TEST(Checkout, AReCommitDiffersOnlyByAPaymentTokenIsTheSameBasket) {
+  // The stored request digest leaves payment card values out, so a retry whose token the
+  // terminal re-read is the same basket, and no hash of a card number is kept.
+  TestTill t;
+  auto basket = Basket("V1", "", {Packs(1, 1)});
+  basket["identifiers"] = {{{"kind", "payment_token"}, {"value", "4111111111111111"}}};
+  auto first = t.Commit(basket);
+  basket["identifiers"][0]["value"] = "5555555555554444";
+  EXPECT_EQ(t.Commit(basket), first);
+}
+
+TEST(Checkout, OverlappingRulesNeverWasteAReward) {
+  std::string config = R"({"store_id": "S001", "till_id": "T01", "currency": "EUR", "rules": [
+    {"id": "brand-2nd", "kind": "nth_unit", "every": 2, "match": {"brands": ["Dodo"]},
+     "reward": {"percent": 100}},
+    {"id": "cat-2nd", "kind": "nth_unit", "every": 2, "match": {"categories": ["baby"]},
+     "reward": {"percent": 50}}]})";
+  TestTill t(config);
+  t.Enroll(kAliceCard);
+  auto receipt = t.Commit(Basket("V1", kAliceCard, {Packs(1, 1, 1000), Packs(2, 1, 1200)}));
+  // The brand rule frees the cheaper pack; the category rule halves the other one.
+  EXPECT_EQ(receipt["lines"][0]["discounts"][0]["rule"], "brand-2nd");
+  EXPECT_EQ(receipt["lines"][0]["net"], 0);
+  EXPECT_EQ(receipt["lines"][1]["discounts"][0]["rule"], "cat-2nd");
+  EXPECT_EQ(receipt["lines"][1]["net"], 600);
+  // One pack at a time: when both rules reach their reward on the same single unit, the
+  // first rule takes it and the second reward stays owed for the next pack.
+  EXPECT_EQ(t.Commit(Basket("V2", kAliceCard, {Packs(1, 1, 1000)}))["total_discount"], 0);
+  EXPECT_EQ(t.Commit(Basket("V3", kAliceCard, {Packs(1, 1, 1000)}))["total_discount"], 1000);
+  EXPECT_EQ(t.Commit(Basket("V4", kAliceCard, {Packs(1, 1, 1000)}))["total_discount"], 500);
+}
+
+TEST(Checkout, QuantitiesBeyondAnyRealBasketAreRefused) {
+  TestTill t;
+  auto result = t.till().Commit(Basket("V1", "", {Packs(1, 4611686018427387904LL, 1)}).dump());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().where, "/lines/0/qty");
+  EXPECT_EQ(result.error().message, "qty must be at most 1000000");
 }
 
 }  // namespace

@@ -160,9 +160,9 @@ TEST(Ledger, VerifyFindsACounterThatDiffersFromItsEvents) {
 TEST(Ledger, TwoTillsGrantingTheSameRewardNeverLeaveADebt) {
   // Store A and store B both saw progress 4 and both gave the fifth pack.
   Counter c;
-  c.Apply({"diapers-5th", 5, 4, 0});
-  c.Apply({"diapers-5th", 5, 1, 1});
-  c.Apply({"diapers-5th", 5, 1, 1});
+  EXPECT_TRUE(c.Apply({"diapers-5th", 5, 4, 0}));
+  EXPECT_TRUE(c.Apply({"diapers-5th", 5, 1, 1}));
+  EXPECT_TRUE(c.Apply({"diapers-5th", 5, 1, 1}));
   EXPECT_EQ(c.progress, 0);
   EXPECT_EQ(c.over_granted, 4);
   EXPECT_EQ(c.units, 6);

@@ -15,10 +15,13 @@ Result<Pricing> PriceBasket(std::span<const BasketLine> lines, std::span<const R
     pricing.total_gross = *total;
     pricing.lines.push_back({*gross, *gross, {}});
   }
+  std::vector<int64_t> rewarded(lines.size(), 0);
   for (const auto& term : terms) {
-    auto outcome = ApplyNthUnit(term.every, term.reward, term.progress_before, lines, term.matched);
+    auto outcome =
+        ApplyNthUnit(term.every, term.reward, term.progress_before, lines, term.matched, rewarded);
     if (!outcome.ok()) return outcome.error();
     for (const auto& reward : outcome->line_rewards) {
+      rewarded[reward.line_index] += reward.units;
       PricedLine& priced = pricing.lines[reward.line_index];
       int64_t amount = std::min(reward.amount, priced.net);
       if (amount <= 0) continue;

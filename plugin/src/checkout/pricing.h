@@ -47,8 +47,9 @@ struct Pricing {
   int64_t total_net = 0;
 };
 
-// Applies `terms` in order. Stacking rule: a discount never takes a line below zero
-// (what would is cut), so a line's discounts never exceed its price.
+// Applies `terms` in order. Stacking: a unit earns at most one reward (the first rule's),
+// and a discount never takes a line below zero, so a line's discounts never exceed its
+// price.
 Result<Pricing> PriceBasket(std::span<const BasketLine> lines, std::span<const RuleTerms> terms);
 
 }  // namespace regulars

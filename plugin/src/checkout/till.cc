@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -25,9 +26,17 @@ std::string Hex(const unsigned char* bytes, size_t n) {
 }
 
 // A fingerprint of a request: the same JSON, whatever its key order or spacing, gives the
-// same digest, so a retried commit is told apart from a different basket.
+// same digest, so a retried commit is told apart from a different basket. Identifier
+// values other than loyalty cards are left out: a payment card number is never hashed
+// without a secret key, and the digest is stored.
 std::string Digest(const Json& request) {
-  std::string canonical = request.dump(-1, ' ', false, Json::error_handler_t::replace);
+  Json copy = request;
+  if (copy.is_object() && copy.contains("identifiers") && copy["identifiers"].is_array()) {
+    for (auto& id : copy["identifiers"]) {
+      if (id.is_object() && id.value("kind", "") != "card") id.erase("value");
+    }
+  }
+  std::string canonical = copy.dump(-1, ' ', false, Json::error_handler_t::replace);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr);
@@ -185,14 +194,14 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
         {proposal->terms[i].rule, proposal->terms[i].every, outcome.units, outcome.rewards});
   }
   event.body = SaleEventBody(*basket, *proposal, config_.rules.version);
-  auto seq = ledger_->Append(event);
-  if (!seq.ok()) return seq.error();
+  auto key = ledger_->Append(event);
+  if (!key.ok()) return key.error();
 
   OrderedJson receipt = RenderReceipt(*basket, *proposal, "committed", config_.rules.version);
-  receipt["event_id"] = ledger_->EventId(*seq);
+  receipt["event_id"] = key->ToString();
   std::string response = ToText(receipt);
   REGULARS_TRY(ledger_->RecordTransaction(
-      basket->pos_txn_id, {"sale", digest, response, proposal->who.customer_id, *seq}));
+      basket->pos_txn_id, {"sale", digest, response, proposal->who.customer_id, *key}));
   REGULARS_TRY(txn.Commit());
   return response;
 }
@@ -263,9 +272,9 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
                            "sale " + sale_txn_id + " was voided; nothing is left to refund", where);
   }
 
-  auto body = ledger_->EventBody((*sale)->event_seq);
-  if (!body.ok()) return body.error();
-  auto record = ReadSaleRecord(*body);
+  auto sale_event = ledger_->FindEvent((*sale)->event);
+  if (!sale_event.ok()) return sale_event.error();
+  auto record = ReadSaleRecord(sale_event->body);
   if (!record.ok()) return record.error();
   auto earlier = ledger_->RefundsOf(sale_txn_id);
   if (!earlier.ok()) return earlier.error();
@@ -331,9 +340,13 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   }
   int64_t total = priced_before->total_net - priced_after->total_net;
 
+  // A reversal is ordered after what it reverses, whatever the clocks say, so replay
+  // never applies it first (where the floor at zero would swallow it).
+  auto latest = ledger_->LatestTimeOf(sale_txn_id);
+  if (!latest.ok()) return latest.error();
   NewEvent event;
   event.kind = kind;
-  event.at_ms = at_ms;
+  event.at_ms = std::max(at_ms, *latest);
   event.customer_id = record->customer_id;
   if (refund) event.pos_txn_id = refund->pos_txn_id;
   event.ref_pos_txn_id = sale_txn_id;
@@ -349,8 +362,8 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
                 {"customer", record->customer_id ? OrderedJson(*record->customer_id) : nullptr},
                 {"lines", lines},
                 {"total_refund", total}};
-  auto seq = ledger_->Append(event);
-  if (!seq.ok()) return seq.error();
+  auto key = ledger_->Append(event);
+  if (!key.ok()) return key.error();
 
   OrderedJson response;
   response["pos_txn_id"] = refund ? refund->pos_txn_id : sale_txn_id;
@@ -375,13 +388,13 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
     }
   }
   response["progress"] = progress;
-  response["event_id"] = ledger_->EventId(*seq);
+  response["event_id"] = key->ToString();
   std::string text = ToText(response);
   if (refund) {
     REGULARS_TRY(ledger_->RecordTransaction(
-        refund->pos_txn_id, {"refund", request_digest, text, record->customer_id, *seq}));
+        refund->pos_txn_id, {"refund", request_digest, text, record->customer_id, *key}));
   } else {
-    REGULARS_TRY(ledger_->RecordVoid(sale_txn_id, text, *seq));
+    REGULARS_TRY(ledger_->RecordVoid(sale_txn_id, text, *key));
   }
   REGULARS_TRY(txn.Commit());
   return text;
@@ -405,8 +418,8 @@ Result<EnrolledCustomer> Till::EnrollCard(const std::string& number) {
   event.at_ms = now;
   event.customer_id = *id;
   event.body = {{"customer", *id}, {"identifier", {{"kind", "card"}, {"value", *card}}}};
-  auto seq = ledger_->Append(event);
-  if (!seq.ok()) return seq.error();
+  auto key = ledger_->Append(event);
+  if (!key.ok()) return key.error();
   REGULARS_TRY(txn.Commit());
   return EnrolledCustomer{*id, true};
 }

@@ -120,7 +120,8 @@ Result<BasketLine> ParseLine(const FieldReader& r, const Currency& currency) {
       return r.Fail("unit", "unit must be \"each\" or \"g\", not \"" + **unit + "\"");
     }
   }
-  auto qty = r.Integer("qty", 1, kMaxInt);
+  auto qty =
+      r.Integer("qty", 1, line.unit == QuantityUnit::kGram ? kMaxGramsPerLine : kMaxUnitsPerLine);
   if (!qty.ok()) return qty.error();
   line.qty = *qty;
   auto price = r.Integer("unit_price", 0, kMaxInt);
@@ -232,7 +233,7 @@ Result<RefundRequest> ParseRefund(const Json& json, const TillIdentity& till, in
     RefundRequest::Line line;
     auto number = lr.Integer("line", 1, kMaxInt);
     if (!number.ok()) return number.error();
-    auto qty = lr.Integer("qty", 1, kMaxInt);
+    auto qty = lr.Integer("qty", 1, kMaxGramsPerLine);
     if (!qty.ok()) return qty.error();
     auto sku = lr.OptionalString("sku", 64);
     if (!sku.ok()) return sku.error();

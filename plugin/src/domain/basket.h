@@ -83,6 +83,9 @@ struct RefundRequest {
 };
 
 inline constexpr size_t kMaxBasketLines = 5000;
+// Far beyond any real basket, and low enough that no counter sum can overflow.
+inline constexpr int64_t kMaxUnitsPerLine = 1'000'000;
+inline constexpr int64_t kMaxGramsPerLine = 1'000'000'000;
 inline constexpr size_t kMaxTxnIdLength = 100;
 
 // Validates a basket. Store, till and currency default to the till's own and must match

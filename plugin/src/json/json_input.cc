@@ -42,6 +42,18 @@ std::string LineAndColumn(std::string_view text, size_t byte_offset) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
+// nlohmann's message is "[json.exception.parse_error.101] parse error at line L, column C:
+// DETAIL; last read: 'TOKEN'". Only DETAIL is kept: TOKEN is the caller's own bytes, which
+// may be a payment card number, and errors are logged and shown.
+std::string ParseErrorDetail(std::string_view what) {
+  auto column = what.find(", column ");
+  auto start = column == std::string_view::npos ? column : what.find(": ", column);
+  if (start == std::string_view::npos) return "syntax error";
+  std::string_view detail = what.substr(start + 2);
+  detail = detail.substr(0, detail.find("; last read"));
+  return std::string(detail);
+}
+
 const char* TypeName(const Json& v) {
   if (v.is_null()) return "null";
   if (v.is_boolean()) return "a boolean";
@@ -66,13 +78,11 @@ Result<Json> ParseJson(std::string_view text, const std::string& code, const std
   } catch (const Json::parse_error& e) {
     // e.byte is 1-based: the position just after the offending character.
     size_t offset = e.byte > 0 ? e.byte - 1 : 0;
-    std::string what = e.what();
-    // nlohmann's message is "[json.exception.parse_error.101] parse error at line...: detail".
-    auto colon = what.rfind(": ");
-    std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-    return Error::BadInput(code, "malformed JSON: " + detail, prefix + LineAndColumn(text, offset));
-  } catch (const std::exception& e) {
-    return Error::BadInput(code, std::string("malformed JSON: ") + e.what(), source);
+    return Error::BadInput(code, "malformed JSON: " + ParseErrorDetail(e.what()),
+                           prefix + LineAndColumn(text, offset));
+  } catch (const std::exception&) {
+    // Other parser errors (a number too large) quote the input: say only what it is.
+    return Error::BadInput(code, "malformed JSON: a number is out of range", source);
   }
 }
 
@@ -140,16 +150,12 @@ Result<int64_t> FieldReader::Integer(std::string_view key, int64_t min, int64_t 
     return Fail(key, name + " must be an integer, not " + TypeName(v));
   }
   int64_t n = v.get<int64_t>();
-  if (n < min || n > max) {
-    if (min == 1 && max == std::numeric_limits<int64_t>::max()) {
-      return Fail(key, name + " must be a positive integer");
-    }
-    if (min == 0 && max == std::numeric_limits<int64_t>::max()) {
-      return Fail(key, name + " must not be negative");
-    }
-    return Fail(key,
-                name + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+  if (n < min) {
+    if (min == 1) return Fail(key, name + " must be a positive integer");
+    if (min == 0) return Fail(key, name + " must not be negative");
+    return Fail(key, name + " must be at least " + std::to_string(min));
   }
+  if (n > max) return Fail(key, name + " must be at most " + std::to_string(max));
   return n;
 }
 

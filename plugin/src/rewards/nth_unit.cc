@@ -16,18 +16,24 @@ std::vector<size_t> MatchedLines(const Match& match, std::span<const BasketLine>
 
 Result<NthUnitOutcome> ApplyNthUnit(int64_t every, const UnitReward& reward,
                                     int64_t progress_before, std::span<const BasketLine> lines,
-                                    const std::vector<size_t>& matched) {
+                                    const std::vector<size_t>& matched,
+                                    std::span<const int64_t> already_rewarded) {
   NthUnitOutcome out;
+  auto available = [&](size_t index) {
+    int64_t taken = index < already_rewarded.size() ? already_rewarded[index] : 0;
+    return std::max<int64_t>(0, lines[index].qty - taken);
+  };
+  int64_t free_units = 0;
   for (size_t index : matched) {
     auto units = AddMinor(out.units, lines[index].qty);
     if (!units) return Error::BadInput("invalid_basket", "too many units in the basket");
     out.units = *units;
+    free_units += available(index);
   }
+  if (every <= 0 || progress_before < 0) return Error::Internal("nth_unit terms out of range");
   auto reached = AddMinor(progress_before, out.units);
-  if (!reached || every <= 0 || progress_before < 0) {
-    return Error::Internal("nth_unit counter out of range");
-  }
-  out.rewards = std::min(*reached / every, out.units);
+  if (!reached) return Error::BadInput("counter_overflow", "the customer's count would overflow");
+  out.rewards = std::min(*reached / every, free_units);
   out.progress_after = *reached - out.rewards * every;
 
   std::vector<size_t> order = matched;
@@ -39,7 +45,7 @@ Result<NthUnitOutcome> ApplyNthUnit(int64_t every, const UnitReward& reward,
   int64_t left = out.rewards;
   for (size_t index : order) {
     if (left == 0) break;
-    int64_t units = std::min(left, lines[index].qty);
+    int64_t units = std::min(left, available(index));
     if (units == 0) continue;
     auto per_unit = reward.DiscountOn(lines[index].unit_price);
     auto amount = per_unit ? MulMinor(*per_unit, units) : std::nullopt;

@@ -33,9 +33,13 @@ std::vector<size_t> MatchedLines(const Match& match, std::span<const BasketLine>
 // customer whose progress toward the next reward is `progress_before` units. The basket
 // earns rewards = (progress_before + units) / every (never more than its matched units).
 // Which units: the cheapest matched units first, then the lowest line number, so the
-// outcome is deterministic and the store's cost bounded. Pure.
+// outcome is deterministic and the store's cost bounded. A unit earns at most one reward:
+// `already_rewarded[i]` units of line i (rewarded by an earlier rule) are skipped, and a
+// reward with no unit left to land on stays owed (progress stays at or above `every`).
+// Pure.
 Result<NthUnitOutcome> ApplyNthUnit(int64_t every, const UnitReward& reward,
                                     int64_t progress_before, std::span<const BasketLine> lines,
-                                    const std::vector<size_t>& matched);
+                                    const std::vector<size_t>& matched,
+                                    std::span<const int64_t> already_rewarded = {});
 
 }  // namespace regulars

@@ -24,15 +24,30 @@ Result<std::vector<CountDelta>> CountsFromBody(const Json& body) {
 
 }  // namespace
 
-void Counter::Apply(const CountDelta& delta) {
-  units += delta.units;
-  rewards += delta.rewards;
-  progress += delta.units - delta.rewards * delta.every;
-  if (progress < 0) {
-    over_granted += -progress;
-    progress = 0;
+bool Counter::Apply(const CountDelta& delta) {
+  Counter next = *this;
+  int64_t cost = 0, change = 0;
+  if (__builtin_add_overflow(units, delta.units, &next.units) ||
+      __builtin_add_overflow(rewards, delta.rewards, &next.rewards) ||
+      __builtin_mul_overflow(delta.rewards, delta.every, &cost) ||
+      __builtin_sub_overflow(delta.units, cost, &change) ||
+      __builtin_add_overflow(progress, change, &next.progress)) {
+    return false;
   }
+  if (next.progress < 0) {
+    if (__builtin_sub_overflow(over_granted, next.progress, &next.over_granted)) return false;
+    next.progress = 0;
+  }
+  *this = next;
+  return true;
 }
+
+namespace {
+Error CounterOverflow(const std::string& customer) {
+  return Error::BadInput("counter_overflow",
+                         "a counter of customer " + customer + " would overflow 64 bits");
+}
+}  // namespace
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, std::string store_id,
                                              std::string till_id) {
@@ -41,10 +56,6 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, std::strin
   REGULARS_TRY(PrepareLedger(**db, LedgerMigrations()));
   return std::unique_ptr<Ledger>(
       new Ledger(std::move(db).value(), std::move(store_id), std::move(till_id)));
-}
-
-std::string Ledger::EventId(int64_t seq) const {
-  return store_id_ + ":" + till_id_ + ":" + std::to_string(seq);
 }
 
 Result<std::optional<std::string>> Ledger::CustomerByIdentifier(const std::string& kind,
@@ -80,8 +91,8 @@ Result<std::map<std::string, Counter>> Ledger::CountersOf(const std::string& cus
 
 Result<std::optional<StoredTransaction>> Ledger::FindTransaction(const std::string& pos_txn_id) {
   auto stmt = db_->Prepare(
-      "SELECT kind, request_digest, response, customer_id, event_seq FROM transactions "
-      "WHERE pos_txn_id = ?1");
+      "SELECT kind, request_digest, response, customer_id, event_store, event_till, event_seq "
+      "FROM transactions WHERE pos_txn_id = ?1");
   if (!stmt.ok()) return stmt.error();
   (*stmt)->Bind(1, pos_txn_id);
   auto row = (*stmt)->Step();
@@ -90,7 +101,8 @@ Result<std::optional<StoredTransaction>> Ledger::FindTransaction(const std::stri
   if (*row) {
     Statement& s = **stmt;
     txn = StoredTransaction{s.Text(0), s.Text(1), s.Text(2),
-                            s.IsNull(3) ? std::nullopt : std::optional(s.Text(3)), s.Int(4)};
+                            s.IsNull(3) ? std::nullopt : std::optional(s.Text(3)),
+                            EventKey{s.Text(4), s.Text(5), s.Int(6)}};
   }
   (*stmt)->Reset();
   return txn;
@@ -108,17 +120,36 @@ Result<std::optional<std::string>> Ledger::FindVoid(const std::string& pos_txn_i
   return response;
 }
 
-Result<Json> Ledger::EventBody(int64_t seq) {
-  auto stmt =
-      db_->Prepare("SELECT body FROM events WHERE store_id = ?1 AND till_id = ?2 AND seq = ?3");
+Result<StoredEvent> Ledger::FindEvent(const EventKey& key) {
+  auto stmt = db_->Prepare(
+      "SELECT at_ms, body FROM events WHERE store_id = ?1 AND till_id = ?2 AND seq = ?3");
   if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, store_id_).Bind(2, till_id_).Bind(3, seq);
+  (*stmt)->Bind(1, key.store_id).Bind(2, key.till_id).Bind(3, key.seq);
   auto row = (*stmt)->Step();
   if (!row.ok()) return row.error();
-  if (!*row) return Error::Storage("event " + EventId(seq) + " is missing from the ledger");
-  std::string text = (*stmt)->Text(0);
+  if (!*row) {
+    return Error::BadInput("database_unreadable",
+                           "event " + key.ToString() + " is missing from the ledger");
+  }
+  int64_t at_ms = (*stmt)->Int(0);
+  std::string text = (*stmt)->Text(1);
   (*stmt)->Reset();
-  return ParseJson(text, "database_unreadable", "event " + EventId(seq));
+  auto body = ParseJson(text, "database_unreadable", "event " + key.ToString());
+  if (!body.ok()) return body.error();
+  return StoredEvent{at_ms, std::move(body).value()};
+}
+
+Result<int64_t> Ledger::LatestTimeOf(const std::string& sale_txn_id) {
+  auto stmt = db_->Prepare(
+      "SELECT max(at_ms) FROM events WHERE (pos_txn_id = ?1 AND kind = 'sale') "
+      "OR ref_pos_txn_id = ?1");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, sale_txn_id);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  int64_t latest = *row ? (*stmt)->Int(0) : 0;
+  (*stmt)->Reset();
+  return latest;
 }
 
 Result<std::vector<Json>> Ledger::RefundsOf(const std::string& sale_txn_id) {
@@ -156,7 +187,7 @@ Status Ledger::AddCustomer(const std::string& customer_id, int64_t at_ms, const 
   return (*identifier)->Bind(1, kind).Bind(2, value).Bind(3, customer_id).Run();
 }
 
-Result<int64_t> Ledger::Append(const NewEvent& event) {
+Result<EventKey> Ledger::Append(const NewEvent& event) {
   auto next = db_->Prepare(
       "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = ?1 AND till_id = ?2");
   if (!next.ok()) return next.error();
@@ -186,7 +217,8 @@ Result<int64_t> Ledger::Append(const NewEvent& event) {
   s.Bind(9, body.dump(-1, ' ', false, Json::error_handler_t::replace));
   REGULARS_TRY(s.Run());
 
-  if (!event.customer_id || event.counts.empty()) return seq;
+  EventKey key{store_id_, till_id_, seq};
+  if (!event.customer_id || event.counts.empty()) return key;
   const std::string& customer = *event.customer_id;
 
   // Counters are a function of the set of events in canonical order. When this event is
@@ -215,14 +247,14 @@ Result<int64_t> Ledger::Append(const NewEvent& event) {
     if (!current.ok()) return current.error();
     for (const auto& delta : event.counts) {
       Counter c = (*current)[delta.rule];
-      c.Apply(delta);
+      if (!c.Apply(delta)) return CounterOverflow(customer);
       counters[delta.rule] = c;
     }
   }
   for (const auto& [rule, counter] : counters) {
     REGULARS_TRY(StoreCounter(customer, rule, counter));
   }
-  return seq;
+  return key;
 }
 
 Status Ledger::StoreCounter(const std::string& customer_id, const std::string& rule,
@@ -246,20 +278,28 @@ Status Ledger::StoreCounter(const std::string& customer_id, const std::string& r
 Status Ledger::RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn) {
   auto stmt = db_->Prepare(
       "INSERT INTO transactions (pos_txn_id, kind, request_digest, response, customer_id, "
-      "event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      "event_store, event_till, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   if (!stmt.ok()) return stmt.error();
   Statement& s = **stmt;
   s.Bind(1, pos_txn_id).Bind(2, txn.kind).Bind(3, txn.request_digest).Bind(4, txn.response);
   txn.customer_id ? s.Bind(5, *txn.customer_id) : s.BindNull(5);
-  s.Bind(6, txn.event_seq);
+  s.Bind(6, txn.event.store_id).Bind(7, txn.event.till_id).Bind(8, txn.event.seq);
   return s.Run();
 }
 
-Status Ledger::RecordVoid(const std::string& pos_txn_id, const std::string& response, int64_t seq) {
-  auto stmt =
-      db_->Prepare("INSERT INTO voids (pos_txn_id, response, event_seq) VALUES (?1, ?2, ?3)");
+Status Ledger::RecordVoid(const std::string& pos_txn_id, const std::string& response,
+                          const EventKey& event) {
+  auto stmt = db_->Prepare(
+      "INSERT INTO voids (pos_txn_id, response, event_store, event_till, event_seq) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!stmt.ok()) return stmt.error();
-  return (*stmt)->Bind(1, pos_txn_id).Bind(2, response).Bind(3, seq).Run();
+  return (*stmt)
+      ->Bind(1, pos_txn_id)
+      .Bind(2, response)
+      .Bind(3, event.store_id)
+      .Bind(4, event.till_id)
+      .Bind(5, event.seq)
+      .Run();
 }
 
 Result<std::map<std::string, Counter>> Ledger::Replay(const std::string& customer_id) {
@@ -281,12 +321,17 @@ Result<std::map<std::string, Counter>> Ledger::Replay(const std::string& custome
     if (!body.ok()) return body.error();
     auto counts = CountsFromBody(*body);
     if (!counts.ok()) return counts.error();
-    for (const auto& delta : *counts) counters[delta.rule].Apply(delta);
+    for (const auto& delta : *counts) {
+      if (!counters[delta.rule].Apply(delta)) return CounterOverflow(customer_id);
+    }
   }
   return counters;
 }
 
 Result<VerifyReport> Ledger::Verify() {
+  // One snapshot: a commit by another process meanwhile must not look like a mismatch.
+  ReadTransaction snapshot(*db_);
+  REGULARS_TRY(snapshot.Begin());
   VerifyReport report;
   auto events = db_->QueryInt("SELECT count(*) FROM events");
   if (!events.ok()) return events.error();
@@ -325,7 +370,8 @@ Result<VerifyReport> Ledger::Verify() {
   // Every answered transaction has its event at this till.
   auto orphans = db_->QueryInt(
       "SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
-      "e.pos_txn_id = t.pos_txn_id AND e.seq = t.event_seq)");
+      "e.store_id = t.event_store AND e.till_id = t.event_till AND e.seq = t.event_seq AND "
+      "e.pos_txn_id = t.pos_txn_id)");
   if (!orphans.ok()) return orphans.error();
   if (*orphans > 0) {
     report.problems.push_back(std::to_string(*orphans) + " transaction(s) have no event");

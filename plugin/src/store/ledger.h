@@ -32,8 +32,23 @@ struct Counter {
   int64_t progress = 0;
   int64_t over_granted = 0;
 
-  void Apply(const CountDelta& delta);
+  // False (and unchanged) if the result would overflow.
+  [[nodiscard]] bool Apply(const CountDelta& delta);
   bool operator==(const Counter&) const = default;
+};
+
+// An event's chain-wide id: written "S001:T01:42".
+struct EventKey {
+  std::string store_id;
+  std::string till_id;
+  int64_t seq = 0;
+
+  std::string ToString() const { return store_id + ":" + till_id + ":" + std::to_string(seq); }
+};
+
+struct StoredEvent {
+  int64_t at_ms = 0;
+  Json body;
 };
 
 struct NewEvent {
@@ -51,7 +66,7 @@ struct StoredTransaction {
   std::string request_digest;
   std::string response;
   std::optional<std::string> customer_id;
-  int64_t event_seq = 0;
+  EventKey event;
 };
 
 // One counter that differs from the recomputation of its events.
@@ -83,25 +98,25 @@ class Ledger {
   Result<std::map<std::string, Counter>> CountersOf(const std::string& customer_id);
   Result<std::optional<StoredTransaction>> FindTransaction(const std::string& pos_txn_id);
   Result<std::optional<std::string>> FindVoid(const std::string& pos_txn_id);
-  // The body of the event a sale or refund wrote.
-  Result<Json> EventBody(int64_t seq);
+  Result<StoredEvent> FindEvent(const EventKey& key);
+  // The latest time of a sale and of every event that refers to it: a reversal is
+  // never ordered before what it reverses.
+  Result<int64_t> LatestTimeOf(const std::string& sale_txn_id);
   // Bodies of the refund events that refer to a sale, oldest first.
   Result<std::vector<Json>> RefundsOf(const std::string& sale_txn_id);
 
   // --- Writes: the caller holds a WriteTransaction ---
   Status AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
                      const std::string& value);
-  // Appends the event and updates the customer's counters from its counts. Returns the
-  // event's sequence number at this till.
-  Result<int64_t> Append(const NewEvent& event);
+  // Appends the event at this till and updates the customer's counters from its counts.
+  Result<EventKey> Append(const NewEvent& event);
   Status RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn);
-  Status RecordVoid(const std::string& pos_txn_id, const std::string& response, int64_t seq);
+  Status RecordVoid(const std::string& pos_txn_id, const std::string& response,
+                    const EventKey& event);
 
   // Recomputes every counter from the events and compares with the stored ones.
   // Read-only.
   Result<VerifyReport> Verify();
-
-  std::string EventId(int64_t seq) const;
 
  private:
   Ledger(std::unique_ptr<Database> db, std::string store_id, std::string till_id)

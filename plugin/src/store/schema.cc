@@ -26,7 +26,7 @@ CREATE TABLE events (
   till_id        TEXT NOT NULL,
   seq            INTEGER NOT NULL,
   at_ms          INTEGER NOT NULL,
-  kind           TEXT NOT NULL CHECK (kind IN ('enroll', 'sale', 'void', 'refund')),
+  kind           TEXT NOT NULL,  -- enroll, sale, void, refund (docs/ledger.md); more to come
   customer_id    TEXT,
   pos_txn_id     TEXT,
   ref_pos_txn_id TEXT,
@@ -59,13 +59,17 @@ CREATE TABLE transactions (
   request_digest TEXT NOT NULL,
   response       TEXT NOT NULL,
   customer_id    TEXT,
+  event_store    TEXT NOT NULL,  -- the event that answered it: (store, till, seq)
+  event_till     TEXT NOT NULL,
   event_seq      INTEGER NOT NULL
 ) STRICT;
 
 CREATE TABLE voids (
   pos_txn_id TEXT PRIMARY KEY REFERENCES transactions(pos_txn_id),
-  response   TEXT NOT NULL,
-  event_seq  INTEGER NOT NULL
+  response    TEXT NOT NULL,
+  event_store TEXT NOT NULL,
+  event_till  TEXT NOT NULL,
+  event_seq   INTEGER NOT NULL
 ) STRICT;
 )sql";
 

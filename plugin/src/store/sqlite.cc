@@ -3,6 +3,23 @@
 #include <sqlite3.h>
 
 namespace regulars {
+namespace {
+
+// Maps the connection's last error. A damaged file, or a ledger whose schema was altered
+// by hand, is bad input (retrying will not help); anything else is a storage failure.
+Error SqliteError(sqlite3* db, std::string_view doing, const std::string& path) {
+  int code = sqlite3_extended_errcode(db) & 0xff;
+  std::string_view text = sqlite3_errmsg(db);
+  std::string message = std::string(doing) + ": " + std::string(text);
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB || text.starts_with("no such table") ||
+      text.starts_with("no such column")) {
+    return Error::BadInput("database_unreadable",
+                           message + " (the file is damaged or is not a Regulars database)", path);
+  }
+  return Error::Storage(message, path);
+}
+
+}  // namespace
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
@@ -25,16 +42,9 @@ Result<bool> Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  std::string message = sqlite3_errmsg(db_);
-  int code = sqlite3_extended_errcode(db_);
+  Error error = SqliteError(db_, "database step failed", "");
   sqlite3_reset(stmt_);
-  if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB) {
-    return Error::BadInput("database_unreadable", "database file is damaged: " + message);
-  }
-  if ((code & 0xff) == SQLITE_CONSTRAINT) {
-    return Error::Storage("constraint violated: " + message);
-  }
-  return Error::Storage(message);
+  return error;
 }
 
 Status Statement::Run() {
@@ -82,15 +92,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
   return std::unique_ptr<Database>(new Database(db, path));
 }
 
-Error Database::LastError(std::string_view doing) const {
-  int code = sqlite3_extended_errcode(db_) & 0xff;
-  std::string message = std::string(doing) + ": " + sqlite3_errmsg(db_);
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
-    return Error::BadInput("database_unreadable",
-                           message + " (the file is damaged or is not a Regulars database)", path_);
-  }
-  return Error::Storage(message, path_);
-}
+Error Database::LastError(std::string_view doing) const { return SqliteError(db_, doing, path_); }
 
 Status Database::Exec(const std::string& sql) {
   char* error = nullptr;
@@ -124,17 +126,17 @@ Result<int64_t> Database::QueryInt(const std::string& sql) {
   return value;
 }
 
-WriteTransaction::~WriteTransaction() {
+Transaction::~Transaction() {
   if (open_) (void)db_.Exec("ROLLBACK");
 }
 
-Status WriteTransaction::Begin() {
-  REGULARS_TRY(db_.Exec("BEGIN IMMEDIATE"));
+Status Transaction::Start() {
+  REGULARS_TRY(db_.Exec(begin_));
   open_ = true;
   return Status::Ok();
 }
 
-Status WriteTransaction::Commit() {
+Status Transaction::Commit() {
   REGULARS_TRY(db_.Exec("COMMIT"));
   open_ = false;
   return Status::Ok();

@@ -77,18 +77,34 @@ class Database {
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
 };
 
-// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless Commit() succeeded.
-// IMMEDIATE takes the write lock at once, so a checkout reads the counters it updates.
-class WriteTransaction {
+// A transaction: ROLLBACK on destruction unless Commit() succeeded.
+class Transaction {
  public:
-  explicit WriteTransaction(Database& db) : db_(db) {}
-  ~WriteTransaction();
-  Status Begin();
+  ~Transaction();
   Status Commit();
+
+ protected:
+  Transaction(Database& db, const char* begin) : db_(db), begin_(begin) {}
+  Status Start();
 
  private:
   Database& db_;
+  const char* begin_;
   bool open_ = false;
+};
+
+// BEGIN IMMEDIATE takes the write lock at once, so a checkout reads the counters it updates.
+class WriteTransaction : public Transaction {
+ public:
+  explicit WriteTransaction(Database& db) : Transaction(db, "BEGIN IMMEDIATE") {}
+  Status Begin() { return Start(); }
+};
+
+// One consistent snapshot for several reads (WAL readers never block the writer).
+class ReadTransaction : public Transaction {
+ public:
+  explicit ReadTransaction(Database& db) : Transaction(db, "BEGIN") {}
+  Status Begin() { return Start(); }
 };
 
 }  // namespace regulars

@@ -1,0 +1,103 @@
+#include "recognition/payment_token.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <cctype>
+
+namespace regulars {
+
+SensitiveText::~SensitiveText() { Wipe(text_); }
+
+void Wipe(std::string& text) {
+  if (!text.empty()) OPENSSL_cleanse(text.data(), text.size());
+  text.clear();
+}
+
+bool LuhnValid(std::string_view digits) {
+  if (digits.empty()) return false;
+  int sum = 0;
+  bool twice = false;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (*it < '0' || *it > '9') return false;
+    int d = *it - '0';
+    if (twice) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    twice = !twice;
+  }
+  return sum % 10 == 0;
+}
+
+Result<PaymentSource> ClassifyPaymentValue(std::string_view value, std::string_view source,
+                                           std::string* normalized) {
+  normalized->clear();
+  for (char c : value) {
+    if (c == ' ' || c == '-') continue;
+    if (!std::isalnum(static_cast<unsigned char>(c))) {
+      Wipe(*normalized);
+      return Error::BadInput("invalid_payment_token",
+                             "a payment card value holds only letters, digits, spaces and dashes");
+    }
+    normalized->push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  bool all_digits = normalized->find_first_not_of("0123456789") == std::string::npos;
+  auto fail = [&](std::string message) {
+    Wipe(*normalized);
+    return Error::BadInput("invalid_payment_token", std::move(message));
+  };
+  if (source == "alias") {
+    if (normalized->empty() || normalized->size() > 64)
+      return fail("an alias is 1 to 64 characters");
+    return PaymentSource::kAlias;
+  }
+  bool pan_shape = all_digits && normalized->size() >= 12 && normalized->size() <= 19;
+  bool par_shape = normalized->size() == 29;
+  if (source == "pan" || (source.empty() && pan_shape)) {
+    if (!pan_shape || !LuhnValid(*normalized)) return fail("not a valid card number (PAN)");
+    return PaymentSource::kPan;
+  }
+  if (source == "par" || (source.empty() && par_shape)) {
+    if (!par_shape) return fail("a Payment Account Reference is 29 letters and digits");
+    return PaymentSource::kPar;
+  }
+  if (!source.empty()) return fail("source must be pan, par or alias");
+  return fail(
+      "neither a card number (PAN) nor a Payment Account Reference; "
+      "give \"source\": \"alias\" for a processor's alias");
+}
+
+Result<std::string> PaymentTokenHash(const TokenKey& key, PaymentSource source,
+                                     std::string_view normalized) {
+  const char* tag = source == PaymentSource::kPan   ? "pan:"
+                    : source == PaymentSource::kPar ? "par:"
+                                                    : "alias:";
+  std::string input = std::string(tag) + std::string(normalized);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  size_t length = 0;
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* ctx = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  bool ok = ctx && EVP_MAC_init(ctx, key.secret.data(), key.secret.size(), params) == 1 &&
+            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(input.data()),
+                           input.size()) == 1 &&
+            EVP_MAC_final(ctx, mac, &length, sizeof mac) == 1;
+  EVP_MAC_CTX_free(ctx);
+  EVP_MAC_free(hmac);
+  Wipe(input);
+  if (!ok) return Error::Internal("HMAC-SHA256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "v" + std::to_string(key.version) + ":";
+  for (size_t i = 0; i < length; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace regulars
