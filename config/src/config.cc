@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -91,6 +92,86 @@ std::string RulesVersion(const Json& rules) {
     out += kHex[digest[i] & 15];
   }
   return out;
+}
+
+Result<std::vector<unsigned char>> DecodeHex(std::string_view hex) {
+  std::vector<unsigned char> bytes;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) {
+    hex.remove_suffix(1);
+  }
+  if (hex.size() % 2 != 0)
+    return Error::BadInput(kCode, "a secret is an even number of hex digits");
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return Error::BadInput(kCode, "a secret is written in hex digits");
+    bytes.push_back(static_cast<unsigned char>(hi * 16 + lo));
+  }
+  return bytes;
+}
+
+// "payment_tokens": {"keys": [{"version": 2, "secret_hex": "..."} or {"version": 2,
+// "secret_file": "token-v2.key"}], "pseudonymous_profiles": false}. A secret file is
+// read relative to the config file's folder.
+Result<PaymentTokenPolicy> ParsePaymentTokens(const FieldReader& parent,
+                                              const std::string& source) {
+  PaymentTokenPolicy policy;
+  if (!parent.Has("payment_tokens")) return policy;
+  FieldReader r(parent.Get("payment_tokens"), parent.PointerTo("payment_tokens"), kCode);
+  REGULARS_TRY(r.RequireObject("payment_tokens"));
+  if (r.Has("pseudonymous_profiles")) {
+    const Json& flag = r.Get("pseudonymous_profiles");
+    if (!flag.is_boolean()) return r.Fail("pseudonymous_profiles", "must be true or false");
+    policy.pseudonymous_profiles = flag.get<bool>();
+  }
+  auto keys = r.Array("keys");
+  if (!keys.ok()) return keys.error();
+  std::set<int64_t> versions;
+  for (size_t i = 0; i < (*keys)->size(); ++i) {
+    FieldReader k((**keys)[i], JsonPointer(r.PointerTo("keys"), i), kCode);
+    REGULARS_TRY(k.RequireObject("a key"));
+    auto version = k.Integer("version", 1, 1000000);
+    if (!version.ok()) return version.error();
+    if (!versions.insert(*version).second) return k.Fail("version", "key version used twice");
+    std::string hex;
+    if (k.Has("secret_hex")) {
+      auto text = k.String("secret_hex", 1024);
+      if (!text.ok()) return text.error();
+      hex = *text;
+    } else {
+      auto file = k.String("secret_file", 4096);
+      if (!file.ok()) return k.Fail("secret_hex", "secret_hex or secret_file is required");
+      std::string path = *file;
+      auto slash = source.rfind('/');
+      if (!path.starts_with("/") && slash != std::string::npos) {
+        path = source.substr(0, slash + 1) + path;
+      }
+      std::ifstream in(path, std::ios::binary);
+      std::string content(4096, '\0');
+      in.read(content.data(), static_cast<std::streamsize>(content.size()));
+      if (!in.eof() && !in.good()) return k.Fail("secret_file", "cannot read " + path);
+      content.resize(static_cast<size_t>(in.gcount()));
+      if (content.empty()) return k.Fail("secret_file", "cannot read " + path);
+      hex = content;
+    }
+    auto secret = DecodeHex(hex);
+    Wipe(hex);
+    if (!secret.ok())
+      return k.Fail(k.Has("secret_hex") ? "secret_hex" : "secret_file", secret.error().message);
+    if (secret->size() < 32) {
+      return k.Fail(k.Has("secret_hex") ? "secret_hex" : "secret_file",
+                    "a token secret is at least 32 bytes (64 hex digits)");
+    }
+    policy.keys.push_back({static_cast<int>(*version), std::move(secret).value()});
+  }
+  std::sort(policy.keys.begin(), policy.keys.end(),
+            [](const TokenKey& a, const TokenKey& b) { return a.version > b.version; });
+  return policy;
 }
 
 }  // namespace
@@ -208,6 +289,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   auto version = r.OptionalString("rules_version", 64);
   if (!version.ok()) return located(version.error());
   config.rules.version = version->value_or(RulesVersion(**rules));
+  auto tokens = ParsePaymentTokens(r, source);
+  if (!tokens.ok()) return located(tokens.error());
+  config.payment_tokens = std::move(tokens).value();
   return config;
 }
 

@@ -6,15 +6,23 @@
 
 #include "domain/basket.h"
 #include "json/json_input.h"
+#include "recognition/payment_token.h"
 #include "result.h"
 #include "rewards/rule.h"
 
 namespace regulars {
 
+// Recognition by the card a customer pays with (docs/recognition.md).
+struct PaymentTokenPolicy {
+  std::vector<TokenKey> keys;          // newest version first; empty: not configured
+  bool pseudonymous_profiles = false;  // may an unknown card start a profile? Off by default
+};
+
 struct Config {
   TillIdentity till;                       // store_id, till_id, currency
   std::vector<std::string> card_prefixes;  // default {"2"}: GS1's in-store range 20-29
   RuleSet rules;
+  PaymentTokenPolicy payment_tokens;
 };
 
 // Reads and validates a config file. Errors have code "invalid_config"; `where` is

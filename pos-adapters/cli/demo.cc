@@ -60,9 +60,42 @@ class Day {
     Json out = Call(regulars_enroll, request);
     std::string id = out["customer"]["id"];
     names_[id] = name;
-    std::cout << time << "  Enrolment: " << name << "'s card " << card << " -> customer " << id
-              << "\n";
+    std::cout << (txn_ > 0 ? "\n" : "") << time << "  Enrolment: " << name << "'s card " << card
+              << " -> customer " << id << "\n";
     return id;
+  }
+
+  // Links a payment card, with the customer's consent; the number is never printed.
+  void LinkCard(const std::string& time, const std::string& name, const std::string& card,
+                const std::string& payment) {
+    Json request{{"card", card},
+                 {"payment_token", {{"value", payment}}},
+                 {"consent",
+                  {{"text",
+                    "I agree that the bank card I pay with recognizes me for my loyalty "
+                    "rewards at this chain's tills."},
+                   {"at", "2026-11-23T" + time + ":00+01:00"},
+                   {"cashier_id", "C07"}}}};
+    Json out = Call(regulars_link, request);
+    std::cout << "\n"
+              << time << "  " << name
+              << " agrees to be recognized by the bank card they pay with: consent #"
+              << out["consent_id"]
+              << " recorded (text, time, store, till, cashier); only a keyed hash of the card "
+                 "is kept.\n";
+    if (!out["merged_from"].is_null()) {
+      std::cout << "       The pseudonymous profile " << out["merged_from"].get<std::string>()
+                << " this card had built up merges into " << name
+                << "'s account: nothing earned is lost.\n";
+    }
+  }
+
+  // A basket paid with a bank card the terminal read before authorisation.
+  Json PaidByCard(const std::string& time, const std::string& payment,
+                  const std::vector<std::pair<std::string, int64_t>>& items) {
+    Json basket = Basket(time, "", items);
+    basket["identifiers"].push_back({{"kind", "payment_token"}, {"value", payment}});
+    return basket;
   }
 
   Json Basket(const std::string& time, const std::string& card,
@@ -179,8 +212,9 @@ class Day {
     std::string who = "anonymous";
     if (!r["customer"].is_null()) {
       std::string id = r["customer"]["id"];
-      who = names_[id] + " (" + id + ", by " + r["customer"]["recognized_by"].get<std::string>() +
-            ")";
+      std::string name = names_.count(id) ? names_[id] : "a card-only shopper";
+      if (r["customer"].value("pseudonymous", false)) name = "pseudonymous profile";
+      who = name + " (" + id + ", by " + r["customer"]["recognized_by"].get<std::string>() + ")";
     }
     std::cout << "       +--------------------------------------------------------------+\n"
               << "       | Receipt " << r["pos_txn_id"].get<std::string>() << "   customer: " << who
@@ -233,6 +267,11 @@ void PlayTheDay(regulars_till* till) {
 
   day.Checkout("08:15", "Amélie's first visit: two packs of diapers and milk.",
                day.Basket("08:15", amelie, {{"diapers3", 2}, {"milk", 1}}));
+  // Test card numbers (Luhn-valid, never real): the demo never prints them.
+  const std::string amelie_bank = "4111 1111 1111 1111", dan_bank = "5555 5555 5555 4444";
+  day.LinkCard("08:16", "Amélie", amelie, amelie_bank);
+  day.Checkout("08:40", "Dan, who has no loyalty card, pays by bank card: three packs.",
+               day.PaidByCard("08:40", dan_bank, {{"diapers3", 3}}));
   day.Checkout("09:30", "A walk-in customer without a card.",
                day.Basket("09:30", "", {{"bread", 1}, {"coffee", 1}}));
   auto bruno_morning = day.Basket("10:05", bruno, {{"diapers4", 3}, {"coffee", 2}});
@@ -244,9 +283,12 @@ void PlayTheDay(regulars_till* till) {
   day.Checkout("13:10",
                "Bruno's card is mis-keyed (bad check digit): the sale goes through anyway.",
                day.Basket("13:10", "2900000000026", {{"bread", 1}}));
-  auto amelie_third = day.Basket("14:30", amelie, {{"diapers3", 1}, {"wipes", 1}});
-  auto receipt = day.Checkout("14:30", "Amélie's third visit: her fifth pack, free at the till.",
-                              amelie_third);
+  auto amelie_third = day.PaidByCard("14:30", amelie_bank, {{"diapers3", 1}, {"wipes", 1}});
+  auto receipt = day.Checkout(
+      "14:30",
+      "Amélie's third visit, without her loyalty card: she pays by bank card and is recognized; "
+      "her fifth pack is free at the till.",
+      amelie_third);
   day.Retry(amelie_third, receipt);
 
   auto bruno_wrong = day.Basket("15:45", bruno, {{"diapers4", 2}});
@@ -255,6 +297,11 @@ void PlayTheDay(regulars_till* till) {
            bruno_wrong["pos_txn_id"].get<std::string>());
   day.Checkout("15:50", "Bruno, rung up again with the right size: his fifth pack is free.",
                day.Basket("15:50", bruno, {{"diapers3", 2}}));
+
+  day.Enrol("16:10", "Dan", "2900000000049");
+  day.LinkCard("16:11", "Dan", "2900000000049", dan_bank);
+  day.Checkout("16:15", "Dan, now with his card: two packs, and the fifth is free.",
+               day.Basket("16:15", "2900000000049", {{"diapers3", 2}}));
 
   Json refund{{"pos_txn_id", "S001-T01-R00001"},
               {"refund_of", chloe_big["pos_txn_id"]},

@@ -37,6 +37,7 @@ Commands (all take --config FILE and --db FILE):
   checkout [--dry-run] FILE|-   evaluate and commit a basket; prints the receipt
   void POS_TXN_ID               cancel a committed sale
   refund FILE|-                 return lines of a sale (a basket with "refund_of")
+  link FILE|-                   link a payment card to a customer, with their consent
   db verify                     recompute every counter from the events; exit 1 if one differs
   demo [--db FILE] [--keep]     a day at one store on a fresh ledger (no --config needed)
   version                       print the library and ABI versions
@@ -157,7 +158,7 @@ int CheckArguments(const Args& args) {
   if (c == "enroll" && !args.options.count("--card")) {
     return BadUsage("--card NUMBER is required", "--card");
   }
-  if ((c == "checkout" || c == "refund") && args.positional.size() != 1) {
+  if ((c == "checkout" || c == "refund" || c == "link") && args.positional.size() != 1) {
     return BadUsage(c + " takes one FILE (or - for stdin)", "FILE");
   }
   if (c == "void" && args.positional.size() != 1) {
@@ -205,6 +206,12 @@ int Refund(regulars_till* till, const Args& args) {
   return Report(code, out);
 }
 
+int Link(regulars_till* till, const Args& args) {
+  char* out = nullptr;
+  int code = regulars_link(till, args.input.c_str(), &out);
+  return Report(code, out);
+}
+
 int DbVerify(regulars_till* till, const Args&) {
   char* out = nullptr;
   int code = regulars_db_verify(till, &out);
@@ -234,17 +241,15 @@ int Main(int argc, char** argv) {
     return RunDemo(db == args.options.end() ? "" : db->second, args.keep);
   }
   const std::map<std::string, int (*)(regulars_till*, const Args&)> commands = {
-      {"enroll", Enroll},
-      {"checkout", Checkout},
-      {"void", Void},
-      {"refund", Refund},
-      {"db", DbVerify}};
+      {"enroll", Enroll}, {"checkout", Checkout}, {"void", Void},
+      {"refund", Refund}, {"link", Link},         {"db", DbVerify}};
   auto command = commands.find(c);
   if (command == commands.end()) {
     return BadUsage("unknown command '" + c + "' (see regulars --help)", c);
   }
   if (int status = CheckArguments(args); status >= 0) return status;
-  if ((c == "checkout" || c == "refund") && !ReadInput(args.positional[0], &args.input, &problem)) {
+  if ((c == "checkout" || c == "refund" || c == "link") &&
+      !ReadInput(args.positional[0], &args.input, &problem)) {
     return BadUsage(problem, args.positional[0]);
   }
   return WithTill(args, command->second);

@@ -74,7 +74,10 @@ TEST(Ledger, AnOlderSchemaIsUpgradedStepByStepKeepingItsData) {
     auto db = Database::Open(path);
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(PrepareLedger(**db, v1).ok());
-    ASSERT_TRUE((*db)->Exec("INSERT INTO customers VALUES ('c_1', 0, 'S001')").ok());
+    ASSERT_TRUE(
+        (*db)
+            ->Exec("INSERT INTO customers (id, created_at_ms, store_id) VALUES ('c_1', 0, 'S001')")
+            .ok());
   }
   // A later release adds a step; opening the old file applies it once.
   std::vector<Migration> v2(v1.begin(), v1.end());

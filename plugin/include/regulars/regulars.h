@@ -85,6 +85,16 @@ REGULARS_API int regulars_void(regulars_till *handle, const char *request_json, 
 REGULARS_API int regulars_refund(regulars_till *handle, const char *refund_json, char **out);
 
 /*
+ * Links a payment card to an enrolled customer who is present and consents:
+ *   {"card": "2900000000018" (or "customer": ID),
+ *    "payment_token": {"value": PAN or PAR, "source": "pan" | "par" | "alias"},
+ *    "consent": {"text": what they agreed to, "at": RFC 3339, "cashier_id": "C07"}}
+ * -> {"customer": {"id": ...}, "linked": true, "merged_from": PROFILE or null, ...}.
+ * Only a keyed hash of the card is kept; a pseudonymous profile of the card merges in.
+ */
+REGULARS_API int regulars_link(regulars_till *handle, const char *request_json, char **out);
+
+/*
  * Recomputes every counter from the ledger's events and compares:
  * {"ok": true, "events": N, "counters": N, "mismatches": [...], "problems": [...]}.
  * Returns REGULARS_OK when the check ran, whatever it found: read "ok".

@@ -34,7 +34,10 @@ OrderedJson RenderNotices(const std::vector<Notice>& notices) {
 
 OrderedJson RenderCustomer(const Recognition& who) {
   if (!who.customer_id) return nullptr;
-  return {{"id", *who.customer_id}, {"tier", nullptr}, {"recognized_by", who.recognized_by}};
+  OrderedJson customer{
+      {"id", *who.customer_id}, {"tier", nullptr}, {"recognized_by", who.recognized_by}};
+  if (who.pseudonymous) customer["pseudonymous"] = true;
+  return customer;
 }
 
 OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::string_view status,

@@ -50,17 +50,18 @@ Result<std::string> NewCustomerId() {
   return "c_" + Hex(bytes, sizeof bytes);
 }
 
-bool IsFree(const UnitReward& reward) { return reward.percent && *reward.percent == 100; }
-
-// A scanner may prefix an AIM symbology identifier ("]E0" for EAN-13) and add a line end.
-std::string StripScan(std::string_view raw) {
-  while (!raw.empty() && (raw.back() == '\r' || raw.back() == '\n' || raw.back() == ' ')) {
-    raw.remove_suffix(1);
+// Overwrites payment card values in a parsed request once they have been read.
+void WipePaymentValues(Json& request) {
+  if (!request.is_object() || !request.contains("identifiers")) return;
+  for (auto& id : request["identifiers"]) {
+    if (id.is_object() && id.value("kind", "") == "payment_token" && id.contains("value") &&
+        id["value"].is_string()) {
+      Wipe(id["value"].get_ref<std::string&>());
+    }
   }
-  while (!raw.empty() && raw.front() == ' ') raw.remove_prefix(1);
-  if (raw.size() >= 3 && raw[0] == ']') raw.remove_prefix(3);
-  return std::string(raw);
 }
+
+bool IsFree(const UnitReward& reward) { return reward.percent && *reward.percent == 100; }
 
 }  // namespace
 
@@ -77,50 +78,9 @@ Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_pa
       new Till(std::move(config), std::move(ledger).value(), std::move(clock)));
 }
 
-Result<Recognition> Till::Recognize(const std::vector<Identifier>& identifiers) {
-  Recognition who;
-  for (const auto& id : identifiers) {
-    // Notices never repeat an identifier's value: it may be a payment card number.
-    if (id.kind == "qr" || id.kind == "payment_token") {
-      who.notices.push_back({"unsupported_identifier",
-                             "recognition by " + id.kind + " is not available in this version",
-                             id.where});
-      continue;
-    }
-    if (id.kind != "card" && id.kind != "scan") {
-      who.notices.push_back({"unknown_identifier_kind",
-                             "identifier kind '" + id.kind +
-                                 "' is unknown (expected card, qr, payment_token or scan)",
-                             id.where});
-      continue;
-    }
-    std::string number = id.kind == "scan" ? StripScan(id.value) : id.value;
-    auto card = ValidateCardNumber(number, config_.card_prefixes);
-    if (!card.ok()) {
-      who.notices.push_back({id.kind == "scan" ? "unrecognized_scan" : "invalid_card",
-                             "customer not recognized: " + card.error().message, id.where});
-      continue;
-    }
-    auto customer = ledger_->CustomerByIdentifier("card", *card);
-    if (!customer.ok()) return customer.error();
-    if (!*customer) {
-      who.notices.push_back(
-          {"unknown_card", "customer not recognized: this card is not enrolled yet", id.where});
-    } else if (!who.customer_id) {
-      who.customer_id = **customer;
-      who.recognized_by = "card";
-    } else if (*who.customer_id != **customer) {
-      who.notices.push_back({"conflicting_identifiers",
-                             "this identifier belongs to another customer; the first one is used",
-                             id.where});
-    }
-  }
-  return who;
-}
-
-Result<Proposal> Till::Propose(const Basket& basket) {
+Result<Proposal> Till::Propose(Basket& basket) {
   Proposal proposal;
-  auto who = Recognize(basket.identifiers);
+  auto who = Recognize(*ledger_, config_, basket.identifiers);
   if (!who.ok()) return who.error();
   proposal.who = std::move(who).value();
   proposal.who.notices.insert(proposal.who.notices.begin(), basket.notices.begin(),
@@ -147,11 +107,13 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
   auto json = ParseJson(basket_json, "invalid_basket");
   if (!json.ok()) return json.error();
   auto basket = ParseBasket(*json, config_.till, clock_());
+  std::string digest = Digest(*json);
+  WipePaymentValues(*json);
   if (!basket.ok()) return basket.error();
   // A basket already committed is shown as committed, not counted a second time.
   auto existing = ledger_->FindTransaction(basket->pos_txn_id);
   if (!existing.ok()) return existing.error();
-  if (*existing && (*existing)->kind == "sale" && (*existing)->request_digest == Digest(*json)) {
+  if (*existing && (*existing)->kind == "sale" && (*existing)->request_digest == digest) {
     return (*existing)->response;
   }
   auto proposal = Propose(*basket);
@@ -163,8 +125,9 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   auto json = ParseJson(basket_json, "invalid_basket");
   if (!json.ok()) return json.error();
   auto basket = ParseBasket(*json, config_.till, clock_());
-  if (!basket.ok()) return basket.error();
   std::string digest = Digest(*json);
+  WipePaymentValues(*json);
+  if (!basket.ok()) return basket.error();
 
   WriteTransaction txn(ledger_->db());
   REGULARS_TRY(txn.Begin());
@@ -182,6 +145,10 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
 
   auto proposal = Propose(*basket);
   if (!proposal.ok()) return proposal.error();
+  if (proposal->who.new_profile_token) {
+    REGULARS_TRY(
+        StartProfile(*proposal->who.customer_id, *proposal->who.new_profile_token, basket->at_ms));
+  }
   NewEvent event;
   event.kind = "sale";
   event.at_ms = basket->at_ms;
@@ -369,7 +336,14 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   response["pos_txn_id"] = refund ? refund->pos_txn_id : sale_txn_id;
   response[kind == "void" ? "void_of" : "refund_of"] = sale_txn_id;
   response["status"] = kind == "void" ? "voided" : "refunded";
-  Recognition who{record->customer_id, record->recognized_by, {}};
+  Recognition who;
+  who.customer_id = record->customer_id;
+  who.recognized_by = record->recognized_by;
+  if (record->customer_id) {
+    auto customer = ledger_->FindCustomer(*record->customer_id);
+    if (!customer.ok()) return customer.error();
+    who.pseudonymous = *customer && (*customer)->pseudonymous;
+  }
   response["customer"] = RenderCustomer(who);
   response["currency"] = config_.till.currency.code;
   response["lines"] = lines;
@@ -400,6 +374,158 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   return text;
 }
 
+Status Till::StartProfile(const std::string& id, const std::string& token_hash, int64_t at_ms) {
+  REGULARS_TRY(ledger_->AddCustomer(id, at_ms, "payment_token", token_hash, true));
+  NewEvent event;
+  event.kind = "enroll";
+  event.at_ms = at_ms;
+  event.customer_id = id;
+  event.body = {{"customer", id},
+                {"pseudonymous", true},
+                {"identifier", {{"kind", "payment_token"}, {"value", token_hash}}}};
+  auto key = ledger_->Append(event);
+  if (!key.ok()) return key.error();
+  return Status::Ok();
+}
+
+Result<std::string> Till::Link(std::string_view request_json) {
+  auto json = ParseJson(request_json, "invalid_request");
+  if (!json.ok()) return json.error();
+  // Take the card value out of the parsed request at once, and wipe it there.
+  std::string value, source;
+  if (json->is_object() && json->contains("payment_token") &&
+      (*json)["payment_token"].is_object()) {
+    Json& token = (*json)["payment_token"];
+    if (token.contains("value") && token["value"].is_string()) {
+      value = token["value"].get<std::string>();
+      Wipe(token["value"].get_ref<std::string&>());
+    }
+    if (token.contains("source") && token["source"].is_string()) source = token["source"];
+  }
+  SensitiveText card_value(value);
+  Wipe(value);
+  FieldReader r(*json, "", "invalid_request");
+  REGULARS_TRY(r.RequireObject("a link request"));
+  if (!r.Has("payment_token") || !r.Get("payment_token").is_object()) {
+    return r.Fail("payment_token", "payment_token must be an object with a value");
+  }
+  if (card_value.view().empty()) {
+    return Error::BadInput("invalid_request", "payment_token.value must be a non-empty string",
+                           "/payment_token/value");
+  }
+
+  // The consent: what they agreed to, when, where (this store and till), and who asked.
+  if (!r.Has("consent")) {
+    return r.Fail("consent", "the customer's explicit consent is required to link a payment card");
+  }
+  FieldReader c(r.Get("consent"), r.PointerTo("consent"), "invalid_request");
+  REGULARS_TRY(c.RequireObject("consent"));
+  auto text = c.String("text", 2000);
+  if (!text.ok()) return text.error();
+  auto purpose = c.OptionalString("purpose", 64);
+  if (!purpose.ok()) return purpose.error();
+  auto cashier = c.OptionalString("cashier_id", 64);
+  if (!cashier.ok()) return cashier.error();
+  int64_t at_ms = clock_();
+  auto at = c.OptionalString("at", 64);
+  if (!at.ok()) return at.error();
+  if (at->has_value()) {
+    auto ms = ParseTimestamp(**at);
+    if (!ms.ok()) return c.Fail("at", ms.error().message);
+    at_ms = *ms;
+  }
+
+  WriteTransaction txn(ledger_->db());
+  REGULARS_TRY(txn.Begin());
+  std::optional<CustomerRef> customer;
+  if (r.Has("customer")) {
+    auto id = r.String("customer", 64);
+    if (!id.ok()) return id.error();
+    auto found = ledger_->FindCustomer(*id);
+    if (!found.ok()) return found.error();
+    if (!*found) return Error::NotFound("unknown_customer", "no customer " + *id, "/customer");
+    customer = **found;
+  } else if (r.Has("card")) {
+    auto number = r.String("card", 64);
+    if (!number.ok()) return number.error();
+    auto card = ValidateCardNumber(*number, config_.card_prefixes);
+    if (!card.ok()) return Error::BadInput("invalid_card", card.error().message, "/card");
+    auto found = ledger_->CustomerByIdentifier("card", *card);
+    if (!found.ok()) return found.error();
+    if (!*found) return Error::NotFound("unknown_card", "this card is not enrolled", "/card");
+    customer = **found;
+  } else {
+    return r.Fail("customer", "customer (an id) or card is required");
+  }
+  if (customer->pseudonymous) {
+    return Error::BadInput("invalid_request", "a payment card links to an enrolled customer",
+                           "/customer");
+  }
+
+  std::string raw(card_value.view());
+  auto lookup = LookUpPaymentCard(*ledger_, config_.payment_tokens, raw, source);
+  if (!lookup.ok()) {
+    Error e = lookup.error();
+    e.where = "/payment_token";
+    return e;
+  }
+  OrderedJson response{{"customer", {{"id", customer->id}}}, {"linked", true}};
+  std::optional<std::string> merged_from;
+  if (lookup->customer) {
+    if (lookup->customer->id == customer->id) {
+      response["already_linked"] = true;
+      return ToText(response);  // nothing to write: the link and its consent exist
+    }
+    if (!lookup->customer->pseudonymous) {
+      return Error::Conflict("payment_card_linked_elsewhere",
+                             "this payment card is already linked to another customer",
+                             "/payment_token");
+    }
+    merged_from = lookup->customer->id;
+  }
+
+  Consent consent{customer->id, purpose->value_or("loyalty_recognition"), *text, at_ms,
+                  cashier->value_or("")};
+  auto consent_id = ledger_->AddConsent(consent);
+  if (!consent_id.ok()) return consent_id.error();
+  if (merged_from) {
+    REGULARS_TRY(ledger_->Merge(*merged_from, customer->id, at_ms));
+    NewEvent merge;
+    merge.kind = "merge";
+    merge.at_ms = at_ms;
+    merge.customer_id = customer->id;
+    merge.body = {{"from", *merged_from}, {"into", customer->id}};
+    auto key = ledger_->Append(merge);
+    if (!key.ok()) return key.error();
+  }
+  auto current = ledger_->CustomerByIdentifier("payment_token", lookup->current_hash);
+  if (!current.ok()) return current.error();
+  if (!*current) {
+    REGULARS_TRY(ledger_->AddIdentifier("payment_token", lookup->current_hash, customer->id));
+  }
+  NewEvent link;
+  link.kind = "link";
+  link.at_ms = at_ms;
+  link.customer_id = customer->id;
+  link.body = {{"customer", customer->id},
+               {"identifier", {{"kind", "payment_token"}, {"value", lookup->current_hash}}},
+               {"consent",
+                {{"id", *consent_id},
+                 {"purpose", consent.purpose},
+                 {"text", consent.text},
+                 {"at", FormatTimestampUtc(at_ms)},
+                 {"store_id", config_.till.store_id},
+                 {"till_id", config_.till.till_id},
+                 {"cashier_id", consent.cashier_id}}}};
+  auto key = ledger_->Append(link);
+  if (!key.ok()) return key.error();
+  REGULARS_TRY(txn.Commit());
+  response["merged_from"] = merged_from ? OrderedJson(*merged_from) : OrderedJson(nullptr);
+  response["consent_id"] = *consent_id;
+  response["event_id"] = key->ToString();
+  return ToText(response);
+}
+
 Result<EnrolledCustomer> Till::EnrollCard(const std::string& number) {
   auto card = ValidateCardNumber(number, config_.card_prefixes);
   if (!card.ok()) return card.error();
@@ -407,7 +533,7 @@ Result<EnrolledCustomer> Till::EnrollCard(const std::string& number) {
   REGULARS_TRY(txn.Begin());
   auto existing = ledger_->CustomerByIdentifier("card", *card);
   if (!existing.ok()) return existing.error();
-  if (*existing) return EnrolledCustomer{**existing, false};
+  if (*existing) return EnrolledCustomer{(*existing)->id, false};
 
   auto id = NewCustomerId();
   if (!id.ok()) return id.error();

@@ -12,6 +12,7 @@
 #include "checkout/pricing.h"
 #include "config.h"
 #include "domain/basket.h"
+#include "recognition/recognize.h"
 #include "result.h"
 #include "store/ledger.h"
 
@@ -24,13 +25,6 @@ int64_t SystemClockMs();
 struct EnrolledCustomer {
   std::string id;
   bool created = false;  // false when the card was already enrolled
-};
-
-// Who is at the till, and why the cashier should know if nobody is.
-struct Recognition {
-  std::optional<std::string> customer_id;
-  std::string recognized_by;  // the identifier kind that recognized them
-  std::vector<Notice> notices;
 };
 
 // A basket priced for its customer: what evaluate proposes and commit records.
@@ -60,12 +54,18 @@ class Till {
   Result<std::string> Void(std::string_view request_json);
   // A basket with "refund_of" and the lines and quantities returned -> what was returned.
   Result<std::string> Refund(std::string_view refund_json);
+  // Links a payment card to a customer who is present and consents:
+  // {"customer": ID or "card": NUMBER, "payment_token": {"value": ..., "source": ...},
+  //  "consent": {"text": ..., "purpose": ..., "at": ..., "cashier_id": ...}}.
+  // A pseudonymous profile of that card merges into the customer.
+  Result<std::string> Link(std::string_view request_json);
 
   Result<EnrolledCustomer> EnrollCard(const std::string& number);
   Result<VerifyReport> Verify() { return ledger_->Verify(); }
 
-  // Typed evaluate, for tests and benchmarks: the proposal for a parsed basket.
-  Result<Proposal> Propose(const Basket& basket);
+  // Typed evaluate, for tests and benchmarks: the proposal for a parsed basket. Payment
+  // card values in the basket are wiped once hashed.
+  Result<Proposal> Propose(Basket& basket);
 
   const Config& config() const { return config_; }
   Ledger& ledger() { return *ledger_; }
@@ -75,7 +75,8 @@ class Till {
   Till(Config config, std::unique_ptr<Ledger> ledger, Clock clock)
       : config_(std::move(config)), ledger_(std::move(ledger)), clock_(std::move(clock)) {}
 
-  Result<Recognition> Recognize(const std::vector<Identifier>& identifiers);
+  // Creates the pseudonymous profile a payment card is first recognized as.
+  Status StartProfile(const std::string& id, const std::string& token_hash, int64_t at_ms);
   Result<std::string> Reverse(const std::string& sale_txn_id, const std::string& where,
                               const std::string& kind, const RefundRequest* refund, int64_t at_ms,
                               const std::string& request_digest);

@@ -75,7 +75,9 @@ Result<Identifier> ReadIdentifier(const FieldReader& item) {
   if (!kind.ok()) return kind.error();
   auto value = item.String("value", 4096);
   if (!value.ok()) return value.error();
-  return Identifier{*kind, *value, item.pointer()};
+  auto source = item.OptionalString("source", 16);
+  if (!source.ok()) return source.error();
+  return Identifier{*kind, *value, item.pointer(), source->value_or("")};
 }
 
 // Reads the identifiers. Never fails: a sale is not refused over recognition, so anything

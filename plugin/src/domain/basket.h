@@ -32,9 +32,10 @@ std::optional<int64_t> GrossOf(const BasketLine& line);
 
 // An identifier as presented; recognition decides what it means.
 struct Identifier {
-  std::string kind;  // card, qr, payment_token or scan
-  std::string value;
-  std::string where;  // its JSON pointer, for notices
+  std::string kind;    // card, qr, payment_token or scan
+  std::string value;   // for payment_token, wiped once hashed
+  std::string where;   // its JSON pointer, for notices
+  std::string source;  // payment_token only: pan, par, alias, or empty to detect
 };
 
 // Something the cashier should know that did not stop the sale.

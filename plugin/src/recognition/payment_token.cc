@@ -35,6 +35,20 @@ bool LuhnValid(std::string_view digits) {
 Result<PaymentSource> ClassifyPaymentValue(std::string_view value, std::string_view source,
                                            std::string* normalized) {
   normalized->clear();
+  if (source == "alias") {
+    // A processor's alias is opaque: kept as given, case and all.
+    bool ok = !value.empty() && value.size() <= 64;
+    for (char c : value) {
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+                  c == ':');
+    }
+    if (!ok) {
+      return Error::BadInput("invalid_payment_token",
+                             "an alias is 1 to 64 letters, digits, '_', '-', '.' or ':'");
+    }
+    normalized->assign(value);
+    return PaymentSource::kAlias;
+  }
   for (char c : value) {
     if (c == ' ' || c == '-') continue;
     if (!std::isalnum(static_cast<unsigned char>(c))) {
@@ -49,11 +63,6 @@ Result<PaymentSource> ClassifyPaymentValue(std::string_view value, std::string_v
     Wipe(*normalized);
     return Error::BadInput("invalid_payment_token", std::move(message));
   };
-  if (source == "alias") {
-    if (normalized->empty() || normalized->size() > 64)
-      return fail("an alias is 1 to 64 characters");
-    return PaymentSource::kAlias;
-  }
   bool pan_shape = all_digits && normalized->size() >= 12 && normalized->size() <= 19;
   bool par_shape = normalized->size() == 29;
   if (source == "pan" || (source.empty() && pan_shape)) {

@@ -58,17 +58,31 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, std::strin
       new Ledger(std::move(db).value(), std::move(store_id), std::move(till_id)));
 }
 
-Result<std::optional<std::string>> Ledger::CustomerByIdentifier(const std::string& kind,
+Result<std::optional<CustomerRef>> Ledger::CustomerByIdentifier(const std::string& kind,
                                                                 const std::string& value) {
-  auto stmt = db_->Prepare("SELECT customer_id FROM identifiers WHERE kind = ?1 AND value = ?2");
+  auto stmt = db_->Prepare(
+      "SELECT c.id, c.pseudonymous FROM identifiers i JOIN customers c ON c.id = i.customer_id "
+      "WHERE i.kind = ?1 AND i.value = ?2");
   if (!stmt.ok()) return stmt.error();
   (*stmt)->Bind(1, kind).Bind(2, value);
   auto row = (*stmt)->Step();
   if (!row.ok()) return row.error();
-  std::optional<std::string> id;
-  if (*row) id = (*stmt)->Text(0);
+  std::optional<CustomerRef> customer;
+  if (*row) customer = CustomerRef{(*stmt)->Text(0), (*stmt)->Int(1) != 0};
   (*stmt)->Reset();
-  return id;
+  return customer;
+}
+
+Result<std::optional<CustomerRef>> Ledger::FindCustomer(const std::string& id) {
+  auto stmt = db_->Prepare("SELECT id, pseudonymous FROM customers WHERE id = ?1");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, id);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  std::optional<CustomerRef> customer;
+  if (*row) customer = CustomerRef{(*stmt)->Text(0), (*stmt)->Int(1) != 0};
+  (*stmt)->Reset();
+  return customer;
 }
 
 Result<std::map<std::string, Counter>> Ledger::CountersOf(const std::string& customer_id) {
@@ -176,15 +190,58 @@ Result<std::vector<Json>> Ledger::RefundsOf(const std::string& sale_txn_id) {
 }
 
 Status Ledger::AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
-                           const std::string& value) {
-  auto customer =
-      db_->Prepare("INSERT INTO customers (id, created_at_ms, store_id) VALUES (?1, ?2, ?3)");
+                           const std::string& value, bool pseudonymous) {
+  auto customer = db_->Prepare(
+      "INSERT INTO customers (id, created_at_ms, store_id, pseudonymous) VALUES (?1, ?2, ?3, ?4)");
   if (!customer.ok()) return customer.error();
-  REGULARS_TRY((*customer)->Bind(1, customer_id).Bind(2, at_ms).Bind(3, store_id_).Run());
+  REGULARS_TRY((*customer)
+                   ->Bind(1, customer_id)
+                   .Bind(2, at_ms)
+                   .Bind(3, store_id_)
+                   .Bind(4, pseudonymous ? 1 : 0)
+                   .Run());
+  return AddIdentifier(kind, value, customer_id);
+}
+
+Status Ledger::AddIdentifier(const std::string& kind, const std::string& value,
+                             const std::string& customer_id) {
   auto identifier =
       db_->Prepare("INSERT INTO identifiers (kind, value, customer_id) VALUES (?1, ?2, ?3)");
   if (!identifier.ok()) return identifier.error();
   return (*identifier)->Bind(1, kind).Bind(2, value).Bind(3, customer_id).Run();
+}
+
+Result<int64_t> Ledger::AddConsent(const Consent& consent) {
+  auto stmt = db_->Prepare(
+      "INSERT INTO consents (customer_id, purpose, text, given_at_ms, store_id, till_id, "
+      "cashier_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!stmt.ok()) return stmt.error();
+  REGULARS_TRY((*stmt)
+                   ->Bind(1, consent.customer_id)
+                   .Bind(2, consent.purpose)
+                   .Bind(3, consent.text)
+                   .Bind(4, consent.given_at_ms)
+                   .Bind(5, store_id_)
+                   .Bind(6, till_id_)
+                   .Bind(7, consent.cashier_id)
+                   .Run());
+  return db_->QueryInt("SELECT last_insert_rowid()");
+}
+
+Status Ledger::Merge(const std::string& from, const std::string& into, int64_t at_ms) {
+  auto merge = db_->Prepare("INSERT INTO merges (from_id, into_id, at_ms) VALUES (?1, ?2, ?3)");
+  if (!merge.ok()) return merge.error();
+  REGULARS_TRY((*merge)->Bind(1, from).Bind(2, into).Bind(3, at_ms).Run());
+  auto identifiers = db_->Prepare("UPDATE identifiers SET customer_id = ?2 WHERE customer_id = ?1");
+  if (!identifiers.ok()) return identifiers.error();
+  REGULARS_TRY((*identifiers)->Bind(1, from).Bind(2, into).Run());
+  auto counters = db_->Prepare("DELETE FROM counters WHERE customer_id = ?1");
+  if (!counters.ok()) return counters.error();
+  REGULARS_TRY((*counters)->Bind(1, from).Run());
+  auto replayed = Replay(into);
+  if (!replayed.ok()) return replayed.error();
+  for (const auto& [rule, counter] : *replayed) REGULARS_TRY(StoreCounter(into, rule, counter));
+  return Status::Ok();
 }
 
 Result<EventKey> Ledger::Append(const NewEvent& event) {
@@ -197,6 +254,18 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
   int64_t seq = (*next)->Int(0);
   (*next)->Reset();
 
+  // An event about a profile that has since merged (a refund of its sale) is its
+  // customer's now.
+  std::optional<std::string> customer_id = event.customer_id;
+  if (customer_id) {
+    auto root = db_->Prepare("SELECT into_id FROM merges WHERE from_id = ?1");
+    if (!root.ok()) return root.error();
+    (*root)->Bind(1, *customer_id);
+    auto merged = (*root)->Step();
+    if (!merged.ok()) return merged.error();
+    if (*merged) customer_id = (*root)->Text(0);
+    (*root)->Reset();
+  }
   OrderedJson body = event.body;
   OrderedJson counts = OrderedJson::array();
   for (const auto& c : event.counts) {
@@ -211,20 +280,21 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
   if (!insert.ok()) return insert.error();
   Statement& s = **insert;
   s.Bind(1, store_id_).Bind(2, till_id_).Bind(3, seq).Bind(4, event.at_ms).Bind(5, event.kind);
-  event.customer_id ? s.Bind(6, *event.customer_id) : s.BindNull(6);
+  customer_id ? s.Bind(6, *customer_id) : s.BindNull(6);
   event.pos_txn_id ? s.Bind(7, *event.pos_txn_id) : s.BindNull(7);
   event.ref_pos_txn_id ? s.Bind(8, *event.ref_pos_txn_id) : s.BindNull(8);
   s.Bind(9, body.dump(-1, ' ', false, Json::error_handler_t::replace));
   REGULARS_TRY(s.Run());
 
   EventKey key{store_id_, till_id_, seq};
-  if (!event.customer_id || event.counts.empty()) return key;
-  const std::string& customer = *event.customer_id;
+  if (!customer_id || event.counts.empty()) return key;
+  const std::string& customer = *customer_id;
 
   // Counters are a function of the set of events in canonical order. When this event is
   // the latest of the customer's (the usual case) it applies on top; otherwise replay.
   auto later = db_->Prepare(
-      "SELECT 1 FROM events WHERE customer_id = ?1 AND (at_ms, store_id, till_id, seq) > "
+      "SELECT 1 FROM events WHERE (customer_id = ?1 OR customer_id IN "
+      "(SELECT from_id FROM merges WHERE into_id = ?1)) AND (at_ms, store_id, till_id, seq) > "
       "(?2, ?3, ?4, ?5) LIMIT 1");
   if (!later.ok()) return later.error();
   (*later)
@@ -304,7 +374,8 @@ Status Ledger::RecordVoid(const std::string& pos_txn_id, const std::string& resp
 
 Result<std::map<std::string, Counter>> Ledger::Replay(const std::string& customer_id) {
   auto stmt = db_->Prepare(
-      "SELECT body FROM events WHERE customer_id = ?1 ORDER BY at_ms, store_id, till_id, seq");
+      "SELECT body FROM events WHERE customer_id = ?1 OR customer_id IN "
+      "(SELECT from_id FROM merges WHERE into_id = ?1) ORDER BY at_ms, store_id, till_id, seq");
   if (!stmt.ok()) return stmt.error();
   (*stmt)->Bind(1, customer_id);
   std::vector<std::string> bodies;
@@ -339,7 +410,10 @@ Result<VerifyReport> Ledger::Verify() {
 
   // Every customer that has either events or counters.
   std::set<std::string> customers;
-  for (const char* sql : {"SELECT DISTINCT customer_id FROM events WHERE customer_id IS NOT NULL",
+  // A merged profile's events are its customer's.
+  for (const char* sql : {"SELECT DISTINCT COALESCE(m.into_id, e.customer_id) FROM events e "
+                          "LEFT JOIN merges m ON m.from_id = e.customer_id "
+                          "WHERE e.customer_id IS NOT NULL",
                           "SELECT DISTINCT customer_id FROM counters"}) {
     auto stmt = db_->Prepare(sql);
     if (!stmt.ok()) return stmt.error();

@@ -61,6 +61,20 @@ struct NewEvent {
   OrderedJson body;                // everything else the event says
 };
 
+// A customer as an identifier finds them.
+struct CustomerRef {
+  std::string id;
+  bool pseudonymous = false;
+};
+
+struct Consent {
+  std::string customer_id;
+  std::string purpose;
+  std::string text;
+  int64_t given_at_ms = 0;
+  std::string cashier_id;
+};
+
 struct StoredTransaction {
   std::string kind;  // sale or refund
   std::string request_digest;
@@ -93,8 +107,9 @@ class Ledger {
   Database& db() { return *db_; }
 
   // --- Reads ---
-  Result<std::optional<std::string>> CustomerByIdentifier(const std::string& kind,
+  Result<std::optional<CustomerRef>> CustomerByIdentifier(const std::string& kind,
                                                           const std::string& value);
+  Result<std::optional<CustomerRef>> FindCustomer(const std::string& id);
   Result<std::map<std::string, Counter>> CountersOf(const std::string& customer_id);
   Result<std::optional<StoredTransaction>> FindTransaction(const std::string& pos_txn_id);
   Result<std::optional<std::string>> FindVoid(const std::string& pos_txn_id);
@@ -107,7 +122,14 @@ class Ledger {
 
   // --- Writes: the caller holds a WriteTransaction ---
   Status AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
-                     const std::string& value);
+                     const std::string& value, bool pseudonymous = false);
+  Status AddIdentifier(const std::string& kind, const std::string& value,
+                       const std::string& customer_id);
+  // Records what a customer agreed to, here and now; returns the consent's id.
+  Result<int64_t> AddConsent(const Consent& consent);
+  // Merges pseudonymous profile `from` into customer `into`: its identifiers point to
+  // `into`, its events count as theirs (replay follows merges), its counters move over.
+  Status Merge(const std::string& from, const std::string& into, int64_t at_ms);
   // Appends the event at this till and updates the customer's counters from its counts.
   Result<EventKey> Append(const NewEvent& event);
   Status RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn);

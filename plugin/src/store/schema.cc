@@ -6,10 +6,32 @@ namespace regulars {
 namespace {
 
 constexpr const char* kVersion1 = R"sql(
+-- A customer, or a pseudonymous profile (recognized by a payment card only) that
+-- accrues counters until the card is linked to a customer.
 CREATE TABLE customers (
   id            TEXT PRIMARY KEY,
   created_at_ms INTEGER NOT NULL,
-  store_id      TEXT NOT NULL
+  store_id      TEXT NOT NULL,
+  pseudonymous  INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- A pseudonymous profile merged into a customer: its events count as theirs.
+CREATE TABLE merges (
+  from_id TEXT PRIMARY KEY REFERENCES customers(id),
+  into_id TEXT NOT NULL REFERENCES customers(id),
+  at_ms   INTEGER NOT NULL
+) STRICT;
+
+-- What a customer agreed to, when and where (a payment card linked for recognition).
+CREATE TABLE consents (
+  id          INTEGER PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(id),
+  purpose     TEXT NOT NULL,
+  text        TEXT NOT NULL,
+  given_at_ms INTEGER NOT NULL,
+  store_id    TEXT NOT NULL,
+  till_id     TEXT NOT NULL,
+  cashier_id  TEXT NOT NULL
 ) STRICT;
 
 -- How a customer is recognized: (kind, value) such as ('card', '2900000000018').

@@ -1,0 +1,47 @@
+// Who is at the till: from the identifiers of a basket, in a fixed order of precedence.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "domain/basket.h"
+#include "result.h"
+#include "store/ledger.h"
+
+namespace regulars {
+
+struct Recognition {
+  std::optional<std::string> customer_id;
+  std::string recognized_by;  // the identifier kind that recognized them
+  bool pseudonymous = false;  // a profile known only by a payment card
+  // Set when the customer is a pseudonymous profile that does not exist yet: commit
+  // creates it, known by this payment token hash. Evaluate writes nothing.
+  std::optional<std::string> new_profile_token;
+  std::vector<Notice> notices;
+};
+
+// A payment card looked up under every key version, newest first.
+struct PaymentCardLookup {
+  std::string current_hash;  // under the newest key: what a new link stores
+  std::optional<CustomerRef> customer;
+};
+
+// Hashes the card value (then wipes `value`) and finds who it belongs to. Errors
+// ("invalid_payment_token", "payment_tokens_not_configured") never repeat the value.
+Result<PaymentCardLookup> LookUpPaymentCard(Ledger& ledger, const PaymentTokenPolicy& policy,
+                                            std::string& value, const std::string& source);
+
+// The id of the pseudonymous profile for a payment token hash: derived, so every till of
+// the chain names the same card's profile the same way.
+std::string PseudonymFor(const std::string& token_hash);
+
+// Recognizes the customer. Precedence: a loyalty card (typed or scanned) first, then a
+// QR code, then a payment card. The first identifier that names someone wins; one that
+// names someone else adds a "conflicting_identifiers" notice for the cashier. Problems
+// never fail the sale: they become notices. Payment card values are wiped once hashed.
+Result<Recognition> Recognize(Ledger& ledger, const Config& config,
+                              std::vector<Identifier>& identifiers);
+
+}  // namespace regulars
