@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <random>
 #include <set>
 #include <string>
@@ -110,6 +111,8 @@ TEST(CrashSafety, KilledMidCommitLosesNothingAndDuplicatesNothing) {
   std::printf("crash test: %d kills, %zu checkouts reported committed, %lld sales in the ledger\n",
               kills, reported.size(),
               static_cast<long long>(*sql.QueryInt("SELECT count(*) FROM transactions")));
+  till->reset();
+  std::filesystem::remove_all(dir_template);
 }
 
 }  // namespace

@@ -86,7 +86,8 @@ TEST(Config, AnUnreadableFileIsABadInputNamingThePath) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.error().kind, ErrorKind::kBadInput);
   EXPECT_EQ(config.error().where, "/nonexistent/store.json");
-  std::string dir = testing::MakeTempDir();
+  testing::TempDir temp;
+  std::string dir = temp.path();
   EXPECT_FALSE(LoadConfigFile(dir).ok());  // a folder is not a config
 }
 

@@ -15,8 +15,8 @@ namespace {
 
 using testing::Basket;
 using testing::kAliceCard;
-using testing::MakeTempDir;
 using testing::Packs;
+using testing::TempDir;
 using testing::TestTill;
 
 std::string FileBytes(const std::string& path) {
@@ -51,7 +51,8 @@ TEST(Ledger, UsesWalAndFullSync) {
 }
 
 TEST(Ledger, NewerSchemaVersionIsRefusedWithAClearMessage) {
-  std::string path = MakeTempDir() + "/ledger.sqlite";
+  TempDir temp;
+  std::string path = temp.path() + "/ledger.sqlite";
   {
     auto ledger = Ledger::Open(path, "S001", "T01");
     ASSERT_TRUE(ledger.ok());
@@ -68,7 +69,8 @@ TEST(Ledger, NewerSchemaVersionIsRefusedWithAClearMessage) {
 }
 
 TEST(Ledger, AnOlderSchemaIsUpgradedStepByStepKeepingItsData) {
-  std::string path = MakeTempDir() + "/ledger.sqlite";
+  TempDir temp;
+  std::string path = temp.path() + "/ledger.sqlite";
   auto v1 = LedgerMigrations();
   {
     auto db = Database::Open(path);
@@ -93,7 +95,8 @@ TEST(Ledger, AnOlderSchemaIsUpgradedStepByStepKeepingItsData) {
 }
 
 TEST(Ledger, AnotherApplicationsDatabaseIsRefused) {
-  std::string path = MakeTempDir() + "/other.sqlite";
+  TempDir temp;
+  std::string path = temp.path() + "/other.sqlite";
   {
     auto db = Database::Open(path);
     ASSERT_TRUE((*db)->Exec("CREATE TABLE photos (id INTEGER)").ok());
@@ -107,7 +110,8 @@ TEST(Ledger, AnotherApplicationsDatabaseIsRefused) {
 }
 
 TEST(Ledger, AFileThatIsNotSqliteIsRefusedAndLeftUntouched) {
-  std::string path = MakeTempDir() + "/junk.sqlite";
+  TempDir temp;
+  std::string path = temp.path() + "/junk.sqlite";
   std::string junk(8192, '\0');
   for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 7919) % 251);
   WriteFile(path, junk);
@@ -118,7 +122,8 @@ TEST(Ledger, AFileThatIsNotSqliteIsRefusedAndLeftUntouched) {
 }
 
 TEST(Ledger, ADamagedLedgerIsReportedNotCrashedOn) {
-  std::string dir = MakeTempDir();
+  TempDir temp;
+  std::string dir = temp.path();
   std::string path = dir + "/ledger.sqlite";
   {
     TestTill t;

@@ -24,6 +24,11 @@ std::string MakeTempDir() {
   return path;
 }
 
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
 TJson Packs(int64_t line, int64_t qty, int64_t price) {
   return {{"line", line},        {"sku", kDodo},    {"qty", qty},
           {"unit_price", price}, {"brand", "Dodo"}, {"categories", {"baby/diapers"}}};
@@ -54,6 +59,12 @@ TJson Basket(const std::string& txn, const std::string& card, std::vector<TJson>
 TestTill::TestTill(const std::string& config)
     : dir_(MakeTempDir()), config_text_(config), db_path_(dir_ + "/ledger.sqlite") {
   Reopen();
+}
+
+TestTill::~TestTill() {
+  till_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
 }
 
 void TestTill::Reopen() {

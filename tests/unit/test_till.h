@@ -20,8 +20,19 @@ inline constexpr int64_t kPackPrice = 1290;
 inline constexpr const char* kAliceCard = "2900000000018";
 inline constexpr const char* kBobCard = "2900000000025";
 
-// A new empty folder under the system's temporary folder.
+// A new empty folder under the system's temporary folder, removed with its content.
 std::string MakeTempDir();
+class TempDir {
+ public:
+  TempDir() : path_(MakeTempDir()) {}
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // A line of `qty` Dodo packs, or of another sku outside the rule.
 TJson Packs(int64_t line, int64_t qty, int64_t price = kPackPrice);
@@ -35,6 +46,7 @@ TJson Basket(const std::string& txn, const std::string& card, std::vector<TJson>
 class TestTill {
  public:
   explicit TestTill(const std::string& config = kDiapersConfig);
+  ~TestTill();  // closes the ledger and removes its folder
   Till& till() { return *till_; }
   const std::string& db_path() const { return db_path_; }
   const std::string& dir() const { return dir_; }
