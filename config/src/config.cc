@@ -174,6 +174,52 @@ Result<PaymentTokenPolicy> ParsePaymentTokens(const FieldReader& parent,
   return policy;
 }
 
+// "qr": {"public_keys": [{"key_id": 1, "public_key_hex": "..."}], "time_step_seconds": 30,
+// "tolerance_steps": 1}. A retired key is simply removed from the list.
+Result<QrPolicy> ParseQr(const FieldReader& parent) {
+  QrPolicy policy;
+  if (!parent.Has("qr")) return policy;
+  FieldReader r(parent.Get("qr"), parent.PointerTo("qr"), kCode);
+  REGULARS_TRY(r.RequireObject("qr"));
+  auto step = r.OptionalInteger("time_step_seconds", 30, 60);
+  if (!step.ok()) return step.error();
+  policy.time_step_seconds = static_cast<int>(step->value_or(30));
+  auto tolerance = r.OptionalInteger("tolerance_steps", 0, 2);
+  if (!tolerance.ok()) return tolerance.error();
+  policy.tolerance_steps = static_cast<int>(tolerance->value_or(1));
+  auto keys = r.Array("public_keys");
+  if (!keys.ok()) return keys.error();
+  for (size_t i = 0; i < (*keys)->size(); ++i) {
+    FieldReader k((**keys)[i], JsonPointer(r.PointerTo("public_keys"), i), kCode);
+    REGULARS_TRY(k.RequireObject("a public key"));
+    auto id = k.Integer("key_id", 0, 255);
+    if (!id.ok()) return id.error();
+    auto hex = k.String("public_key_hex", 64);
+    if (!hex.ok()) return hex.error();
+    auto key = PublicKeyFromHex(*hex);
+    if (!key) return k.Fail("public_key_hex", "an Ed25519 public key is 64 hex digits");
+    if (!policy.public_keys.emplace(static_cast<int>(*id), *key).second) {
+      return k.Fail("key_id", "key id used twice");
+    }
+  }
+  return policy;
+}
+
+Result<ScannerFraming> ParseScanner(const FieldReader& parent) {
+  ScannerFraming framing;
+  if (!parent.Has("scanner")) return framing;
+  FieldReader r(parent.Get("scanner"), parent.PointerTo("scanner"), kCode);
+  REGULARS_TRY(r.RequireObject("scanner"));
+  for (auto [key, field] : {std::pair{"prefix", &framing.prefix}, {"suffix", &framing.suffix}}) {
+    if (!r.Has(key)) continue;
+    if (!r.Get(key).is_string() || r.Get(key).get_ref<const std::string&>().size() > 16) {
+      return r.Fail(key, std::string(key) + " is a string of at most 16 characters");
+    }
+    *field = r.Get(key).get<std::string>();
+  }
+  return framing;
+}
+
 }  // namespace
 
 Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
@@ -292,6 +338,12 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   auto tokens = ParsePaymentTokens(r, source);
   if (!tokens.ok()) return located(tokens.error());
   config.payment_tokens = std::move(tokens).value();
+  auto qr = ParseQr(r);
+  if (!qr.ok()) return located(qr.error());
+  config.qr = std::move(qr).value();
+  auto scanner = ParseScanner(r);
+  if (!scanner.ok()) return located(scanner.error());
+  config.scanner = std::move(scanner).value();
   return config;
 }
 

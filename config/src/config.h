@@ -7,6 +7,7 @@
 #include "domain/basket.h"
 #include "json/json_input.h"
 #include "recognition/payment_token.h"
+#include "recognition/qr_code.h"
 #include "result.h"
 #include "rewards/rule.h"
 
@@ -18,11 +19,19 @@ struct PaymentTokenPolicy {
   bool pseudonymous_profiles = false;  // may an unknown card start a profile? Off by default
 };
 
+// What a keyboard-wedge or serial scanner adds around the code it read.
+struct ScannerFraming {
+  std::string prefix;
+  std::string suffix;
+};
+
 struct Config {
   TillIdentity till;                       // store_id, till_id, currency
   std::vector<std::string> card_prefixes;  // default {"2"}: GS1's in-store range 20-29
   RuleSet rules;
   PaymentTokenPolicy payment_tokens;
+  QrPolicy qr;  // no public keys: QR codes are not recognized
+  ScannerFraming scanner;
 };
 
 // Reads and validates a config file. Errors have code "invalid_config"; `where` is

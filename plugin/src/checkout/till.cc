@@ -80,7 +80,7 @@ Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_pa
 
 Result<Proposal> Till::Propose(Basket& basket) {
   Proposal proposal;
-  auto who = Recognize(*ledger_, config_, basket.identifiers);
+  auto who = Recognize(*ledger_, config_, basket.identifiers, {basket.pos_txn_id, clock_()});
   if (!who.ok()) return who.error();
   proposal.who = std::move(who).value();
   proposal.who.notices.insert(proposal.who.notices.begin(), basket.notices.begin(),
@@ -145,6 +145,10 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
 
   auto proposal = Propose(*basket);
   if (!proposal.ok()) return proposal.error();
+  if (proposal->who.dynamic_qr_digest) {
+    REGULARS_TRY(
+        ledger_->RecordQrUse(*proposal->who.dynamic_qr_digest, basket->pos_txn_id, clock_()));
+  }
   if (proposal->who.new_profile_token) {
     REGULARS_TRY(
         StartProfile(*proposal->who.customer_id, *proposal->who.new_profile_token, basket->at_ms));

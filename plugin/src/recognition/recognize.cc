@@ -10,81 +10,113 @@ namespace regulars {
 namespace {
 
 int Precedence(const std::string& kind) {
-  if (kind == "card" || kind == "scan") return 0;
+  if (kind == "card") return 0;
   if (kind == "qr") return 1;
   if (kind == "payment_token") return 2;
   return 3;
-}
-
-// A scanner may prefix an AIM symbology identifier ("]E0" for EAN-13) and add a line end.
-std::string StripScan(std::string_view raw) {
-  while (!raw.empty() && (raw.back() == '\r' || raw.back() == '\n' || raw.back() == ' ')) {
-    raw.remove_suffix(1);
-  }
-  while (!raw.empty() && raw.front() == ' ') raw.remove_prefix(1);
-  if (raw.size() >= 3 && raw[0] == ']') raw.remove_prefix(3);
-  return std::string(raw);
 }
 
 // What one identifier says: a customer, or a notice saying why not.
 struct Resolved {
   std::optional<CustomerRef> customer;
   std::optional<std::string> new_profile_token;
+  std::optional<std::string> dynamic_qr_digest;
   std::optional<Notice> notice;
 };
 
-Result<Resolved> ResolveCard(Ledger& ledger, const Config& config, const Identifier& id) {
-  std::string number = id.kind == "scan" ? StripScan(id.value) : id.value;
+Resolved NotRecognized(std::string code, std::string message, const std::string& where) {
+  Resolved r;
+  r.notice = Notice{std::move(code), std::move(message), where};
+  return r;
+}
+
+std::string Sha256Hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  return ToHex(digest, length);
+}
+
+Result<Resolved> ResolveCard(Ledger& ledger, const Config& config, const std::string& number,
+                             const std::string& where) {
   auto card = ValidateCardNumber(number, config.card_prefixes);
   if (!card.ok()) {
-    return Resolved{{},
-                    {},
-                    Notice{id.kind == "scan" ? "unrecognized_scan" : "invalid_card",
-                           "customer not recognized: " + card.error().message, id.where}};
+    return NotRecognized("invalid_card", "customer not recognized: " + card.error().message, where);
   }
   auto customer = ledger.CustomerByIdentifier("card", *card);
   if (!customer.ok()) return customer.error();
   if (!*customer) {
-    return Resolved{
-        {},
-        {},
-        Notice{"unknown_card", "customer not recognized: this card is not enrolled yet", id.where}};
+    return NotRecognized("unknown_card", "customer not recognized: this card is not enrolled yet",
+                         where);
   }
-  return Resolved{*customer, {}, {}};
+  Resolved r;
+  r.customer = *customer;
+  return r;
+}
+
+Result<Resolved> ResolveQr(Ledger& ledger, const Config& config, const std::string& text,
+                           const std::string& where, const RecognitionContext& context) {
+  if (config.qr.public_keys.empty()) {
+    return NotRecognized("qr_not_configured",
+                         "recognition by QR code is not configured at this till", where);
+  }
+  auto payload = VerifyQr(text, config.qr, context.now_ms);
+  if (!payload.ok()) {
+    return NotRecognized(payload.error().code,
+                         "customer not recognized: " + payload.error().message, where);
+  }
+  auto resolved = ResolveCard(ledger, config, payload->card_number, where);
+  if (!resolved.ok() || !payload->time_step || !resolved->customer) return resolved;
+  // A dynamic code recognizes one basket: the same code for another basket is refused.
+  std::string digest = Sha256Hex(text);
+  auto used_by = ledger.QrUsedBy(digest);
+  if (!used_by.ok()) return used_by.error();
+  if (*used_by && **used_by != context.pos_txn_id) {
+    return NotRecognized("qr_already_used",
+                         "customer not recognized: this QR code was already used for another "
+                         "basket; ask the customer to refresh it",
+                         where);
+  }
+  resolved->dynamic_qr_digest = digest;
+  return resolved;
 }
 
 Result<Resolved> ResolvePaymentCard(Ledger& ledger, const Config& config, Identifier& id) {
   auto found = LookUpPaymentCard(ledger, config.payment_tokens, id.value, id.source);
   if (!found.ok()) {
     if (found.error().kind != ErrorKind::kBadInput) return found.error();
-    return Resolved{{}, {}, Notice{found.error().code, found.error().message, id.where}};
+    return NotRecognized(found.error().code, found.error().message, id.where);
   }
-  if (found->customer) return Resolved{found->customer, {}, {}};
-  if (config.payment_tokens.pseudonymous_profiles) {
-    return Resolved{CustomerRef{PseudonymFor(found->current_hash), true}, found->current_hash, {}};
+  Resolved r;
+  if (found->customer) {
+    r.customer = found->customer;
+  } else if (config.payment_tokens.pseudonymous_profiles) {
+    r.customer = CustomerRef{PseudonymFor(found->current_hash), true};
+    r.new_profile_token = found->current_hash;
+  } else {
+    return NotRecognized("unknown_payment_card",
+                         "customer not recognized: this payment card is not linked to a customer",
+                         id.where);
   }
-  return Resolved{{},
-                  {},
-                  Notice{"unknown_payment_card",
-                         "customer not recognized: this payment card is not linked to a "
-                         "customer",
-                         id.where}};
+  return r;
 }
 
 }  // namespace
 
-std::string PseudonymFor(const std::string& token_hash) {
-  std::string input = "profile:" + token_hash;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(input.data(), input.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "p_";
-  for (unsigned int i = 0; i < 8; ++i) {
-    id += kHex[digest[i] >> 4];
-    id += kHex[digest[i] & 15];
+std::string Unframe(std::string_view raw, const ScannerFraming& framing) {
+  while (!raw.empty() && (raw.back() == '\r' || raw.back() == '\n')) raw.remove_suffix(1);
+  if (!framing.prefix.empty() && raw.starts_with(framing.prefix)) {
+    raw.remove_prefix(framing.prefix.size());
   }
-  return id;
+  if (!framing.suffix.empty() && raw.ends_with(framing.suffix)) {
+    raw.remove_suffix(framing.suffix.size());
+  }
+  if (raw.size() >= 3 && raw[0] == ']') raw.remove_prefix(3);  // AIM symbology identifier
+  return std::string(raw);
+}
+
+std::string PseudonymFor(const std::string& token_hash) {
+  return "p_" + Sha256Hex("profile:" + token_hash).substr(0, 16);
 }
 
 Result<PaymentCardLookup> LookUpPaymentCard(Ledger& ledger, const PaymentTokenPolicy& policy,
@@ -115,7 +147,23 @@ Result<PaymentCardLookup> LookUpPaymentCard(Ledger& ledger, const PaymentTokenPo
 }
 
 Result<Recognition> Recognize(Ledger& ledger, const Config& config,
-                              std::vector<Identifier>& identifiers) {
+                              std::vector<Identifier>& identifiers,
+                              const RecognitionContext& context) {
+  // Scanner text is whatever it turns out to be: a QR code, a card, or neither.
+  for (auto& id : identifiers) {
+    if (id.kind != "scan") continue;
+    std::string text = Unframe(id.value, config.scanner);
+    // Spaces are part of a QR code's alphabet; around a card number they are noise.
+    if (!LooksLikeQr(text)) {
+      auto first = text.find_first_not_of(' ');
+      text = first == std::string::npos
+                 ? ""
+                 : text.substr(first, text.find_last_not_of(' ') - first + 1);
+    }
+    bool digits = text.size() == 13 && text.find_first_not_of("0123456789") == std::string::npos;
+    id.kind = LooksLikeQr(text) ? "qr" : digits ? "card" : "unrecognized_scan";
+    id.value = text;
+  }
   std::vector<size_t> order(identifiers.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -125,38 +173,39 @@ Result<Recognition> Recognize(Ledger& ledger, const Config& config,
   Recognition who;
   for (size_t index : order) {
     Identifier& id = identifiers[index];
-    Resolved resolved;
-    if (id.kind == "card" || id.kind == "scan") {
-      auto r = ResolveCard(ledger, config, id);
-      if (!r.ok()) return r.error();
-      resolved = std::move(r).value();
-    } else if (id.kind == "payment_token") {
-      auto r = ResolvePaymentCard(ledger, config, id);
-      if (!r.ok()) return r.error();
-      resolved = std::move(r).value();
+    Result<Resolved> resolved = Resolved{};
+    if (id.kind == "card") {
+      resolved = ResolveCard(ledger, config, id.value, id.where);
     } else if (id.kind == "qr") {
-      resolved.notice = Notice{"unsupported_identifier",
-                               "recognition by qr is not available in this version", id.where};
+      resolved = ResolveQr(ledger, config, id.value, id.where, context);
+    } else if (id.kind == "payment_token") {
+      resolved = ResolvePaymentCard(ledger, config, id);
+    } else if (id.kind == "unrecognized_scan") {
+      resolved = NotRecognized("unrecognized_scan",
+                               "the scanned code is neither a loyalty card nor a Regulars QR code",
+                               id.where);
     } else {
       // Never repeat the value: it may be a payment card number sent under a wrong kind.
-      resolved.notice = Notice{
+      resolved = NotRecognized(
           "unknown_identifier_kind",
           "identifier kind '" + id.kind + "' is unknown (expected card, qr, payment_token or scan)",
-          id.where};
+          id.where);
     }
-    if (resolved.notice) {
-      who.notices.push_back(*resolved.notice);
+    if (!resolved.ok()) return resolved.error();
+    if (resolved->notice) {
+      who.notices.push_back(*resolved->notice);
       continue;
     }
     if (!who.customer_id) {
-      who.customer_id = resolved.customer->id;
-      who.pseudonymous = resolved.customer->pseudonymous;
-      who.recognized_by = id.kind == "scan" ? "card" : id.kind;
-      who.new_profile_token = resolved.new_profile_token;
-    } else if (*who.customer_id != resolved.customer->id) {
+      who.customer_id = resolved->customer->id;
+      who.pseudonymous = resolved->customer->pseudonymous;
+      who.recognized_by = id.kind;
+      who.new_profile_token = resolved->new_profile_token;
+      who.dynamic_qr_digest = resolved->dynamic_qr_digest;
+    } else if (*who.customer_id != resolved->customer->id) {
       who.notices.push_back({"conflicting_identifiers",
                              "this " + id.kind + " belongs to another customer (" +
-                                 resolved.customer->id + "); the basket is recognized by the " +
+                                 resolved->customer->id + "); the basket is recognized by the " +
                                  who.recognized_by + ", which takes precedence",
                              id.where});
     }

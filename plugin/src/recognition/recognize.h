@@ -19,8 +19,20 @@ struct Recognition {
   // Set when the customer is a pseudonymous profile that does not exist yet: commit
   // creates it, known by this payment token hash. Evaluate writes nothing.
   std::optional<std::string> new_profile_token;
+  // Set when a dynamic QR code recognized the basket: commit records its use.
+  std::optional<std::string> dynamic_qr_digest;
   std::vector<Notice> notices;
 };
+
+// The basket being recognized: a dynamic QR code is good for one basket, and expires.
+struct RecognitionContext {
+  std::string pos_txn_id;
+  int64_t now_ms = 0;
+};
+
+// What a scanner line says once its framing is removed: the line end, the configured
+// prefix and suffix, an AIM symbology identifier ("]E0", "]Q1").
+std::string Unframe(std::string_view raw, const ScannerFraming& framing);
 
 // A payment card looked up under every key version, newest first.
 struct PaymentCardLookup {
@@ -42,6 +54,7 @@ std::string PseudonymFor(const std::string& token_hash);
 // names someone else adds a "conflicting_identifiers" notice for the cashier. Problems
 // never fail the sale: they become notices. Payment card values are wiped once hashed.
 Result<Recognition> Recognize(Ledger& ledger, const Config& config,
-                              std::vector<Identifier>& identifiers);
+                              std::vector<Identifier>& identifiers,
+                              const RecognitionContext& context);
 
 }  // namespace regulars

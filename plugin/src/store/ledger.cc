@@ -153,6 +153,27 @@ Result<StoredEvent> Ledger::FindEvent(const EventKey& key) {
   return StoredEvent{at_ms, std::move(body).value()};
 }
 
+Result<std::optional<std::string>> Ledger::QrUsedBy(const std::string& code_digest) {
+  auto stmt = db_->Prepare("SELECT pos_txn_id FROM qr_uses WHERE code_digest = ?1");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, code_digest);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  std::optional<std::string> txn;
+  if (*row) txn = (*stmt)->Text(0);
+  (*stmt)->Reset();
+  return txn;
+}
+
+Status Ledger::RecordQrUse(const std::string& code_digest, const std::string& pos_txn_id,
+                           int64_t at_ms) {
+  auto stmt = db_->Prepare(
+      "INSERT INTO qr_uses (code_digest, pos_txn_id, at_ms) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (code_digest) DO NOTHING");
+  if (!stmt.ok()) return stmt.error();
+  return (*stmt)->Bind(1, code_digest).Bind(2, pos_txn_id).Bind(3, at_ms).Run();
+}
+
 Result<int64_t> Ledger::LatestTimeOf(const std::string& sale_txn_id) {
   auto stmt = db_->Prepare(
       "SELECT max(at_ms) FROM events WHERE (pos_txn_id = ?1 AND kind = 'sale') "

@@ -114,6 +114,8 @@ class Ledger {
   Result<std::optional<StoredTransaction>> FindTransaction(const std::string& pos_txn_id);
   Result<std::optional<std::string>> FindVoid(const std::string& pos_txn_id);
   Result<StoredEvent> FindEvent(const EventKey& key);
+  // The basket a dynamic QR code was used for, if any.
+  Result<std::optional<std::string>> QrUsedBy(const std::string& code_digest);
   // The latest time of a sale and of every event that refers to it: a reversal is
   // never ordered before what it reverses.
   Result<int64_t> LatestTimeOf(const std::string& sale_txn_id);
@@ -123,6 +125,7 @@ class Ledger {
   // --- Writes: the caller holds a WriteTransaction ---
   Status AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
                      const std::string& value, bool pseudonymous = false);
+  Status RecordQrUse(const std::string& code_digest, const std::string& pos_txn_id, int64_t at_ms);
   Status AddIdentifier(const std::string& kind, const std::string& value,
                        const std::string& customer_id);
   // Records what a customer agreed to, here and now; returns the consent's id.

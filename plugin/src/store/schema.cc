@@ -86,6 +86,13 @@ CREATE TABLE transactions (
   event_seq      INTEGER NOT NULL
 ) STRICT;
 
+-- Dynamic QR codes already used: a shared screenshot recognizes one basket at most.
+CREATE TABLE qr_uses (
+  code_digest TEXT PRIMARY KEY,
+  pos_txn_id  TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE voids (
   pos_txn_id TEXT PRIMARY KEY REFERENCES transactions(pos_txn_id),
   response    TEXT NOT NULL,
