@@ -156,6 +156,11 @@ int regulars_refund(regulars_till* handle, const char* refund_json, char** out) 
                  [](regulars::Till& till, std::string_view in) { return till.Refund(in); });
 }
 
+int regulars_recognize(regulars_till* handle, const char* request_json, char** out) {
+  return Guarded(handle, request_json, out,
+                 [](regulars::Till& till, std::string_view in) { return till.RecognizeOnly(in); });
+}
+
 int regulars_link(regulars_till* handle, const char* request_json, char** out) {
   return Guarded(handle, request_json, out,
                  [](regulars::Till& till, std::string_view in) { return till.Link(in); });

@@ -1,6 +1,7 @@
 // Shared pieces of the `regulars` command line.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "regulars/regulars.h"
@@ -20,5 +21,10 @@ int ExitStatusOf(int code);
 int RunDemo(const std::string& db_path, bool keep);
 
 extern const char* const kDemoConfig;
+
+// `regulars card issue --first DIGITS12 --count N --key FILE --key-id N --out DIR`.
+int RunCardIssue(const std::map<std::string, std::string>& options);
+// `regulars scan IMAGE`: the codes in the image, and who they recognize.
+int RunScanImage(regulars_till* till, const std::string& path);
 
 }  // namespace regulars_cli

@@ -38,6 +38,9 @@ Commands (all take --config FILE and --db FILE):
   void POS_TXN_ID               cancel a committed sale
   refund FILE|-                 return lines of a sale (a basket with "refund_of")
   link FILE|-                   link a payment card to a customer, with their consent
+  scan IMAGE                    decode QR codes and barcodes in a PNG or JPEG; recognize
+  card issue --first DIGITS --count N --key FILE --key-id N --out DIR
+                                make signed cards as PNG and SVG (HQ; no --config/--db)
   db verify                     recompute every counter from the events; exit 1 if one differs
   demo [--db FILE] [--keep]     a day at one store on a fresh ledger (no --config needed)
   version                       print the library and ABI versions
@@ -76,7 +79,8 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
       args->dry_run = true;
     } else if (a == "--keep") {
       args->keep = true;
-    } else if (a == "--config" || a == "--db" || a == "--card") {
+    } else if (a == "--config" || a == "--db" || a == "--card" || a == "--first" ||
+               a == "--count" || a == "--key" || a == "--key-id" || a == "--out") {
       if (i + 1 >= argc) {
         *problem = a + " needs a value";
         return false;
@@ -161,6 +165,9 @@ int CheckArguments(const Args& args) {
   if ((c == "checkout" || c == "refund" || c == "link") && args.positional.size() != 1) {
     return BadUsage(c + " takes one FILE (or - for stdin)", "FILE");
   }
+  if (c == "scan" && args.positional.size() != 1) {
+    return BadUsage("scan takes one IMAGE (PNG or JPEG)", "IMAGE");
+  }
   if (c == "void" && args.positional.size() != 1) {
     return BadUsage("void takes one POS_TXN_ID", "POS_TXN_ID");
   }
@@ -212,6 +219,10 @@ int Link(regulars_till* till, const Args& args) {
   return Report(code, out);
 }
 
+int ScanImage(regulars_till* till, const Args& args) {
+  return RunScanImage(till, args.positional[0]);
+}
+
 int DbVerify(regulars_till* till, const Args&) {
   char* out = nullptr;
   int code = regulars_db_verify(till, &out);
@@ -236,13 +247,22 @@ int Main(int argc, char** argv) {
     std::cout << "regulars " << regulars_version() << " (ABI " << regulars_abi_version() << ")\n";
     return kExitOk;
   }
+  if (c == "card") {
+    if (args.positional.size() != 1 || args.positional[0] != "issue") {
+      return BadUsage(
+          "usage: regulars card issue --first DIGITS --count N --key FILE --key-id N "
+          "--out DIR",
+          "card");
+    }
+    return RunCardIssue(args.options);
+  }
   if (c == "demo") {
     auto db = args.options.find("--db");
     return RunDemo(db == args.options.end() ? "" : db->second, args.keep);
   }
   const std::map<std::string, int (*)(regulars_till*, const Args&)> commands = {
-      {"enroll", Enroll}, {"checkout", Checkout}, {"void", Void},
-      {"refund", Refund}, {"link", Link},         {"db", DbVerify}};
+      {"enroll", Enroll}, {"checkout", Checkout}, {"void", Void},  {"refund", Refund},
+      {"link", Link},     {"scan", ScanImage},    {"db", DbVerify}};
   auto command = commands.find(c);
   if (command == commands.end()) {
     return BadUsage("unknown command '" + c + "' (see regulars --help)", c);

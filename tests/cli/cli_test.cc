@@ -207,3 +207,44 @@ TEST_F(Cli, AUsageErrorNeverCreatesALedger) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Cli, HeadquartersIssuesSignedCardsThatATillRecognizesFromAPhoto) {
+  std::string keys = REGULARS_KEYS;
+  std::string key_file = dir_ + "/hq-qr-1.key";
+  ASSERT_EQ(std::system(
+                (keys + " new --key-id 1 --out " + key_file + " > " + dir_ + "/pub.json").c_str()),
+            0);
+  Json pub = Json::parse(Read(dir_ + "/pub.json"));
+  EXPECT_EQ(pub["public_key_hex"].get<std::string>().size(), 64u);
+  // The private key is for HQ's eyes only.
+  EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+
+  Outcome issued = Run("card issue --first 290000000010 --count 2 --key " + key_file +
+                           " --key-id 1 --out " + dir_ + "/cards",
+                       "", false);
+  ASSERT_EQ(issued.status, 0) << issued.err;
+  Json cards = Json::parse(issued.out);
+  ASSERT_EQ(cards.size(), 2u);
+  EXPECT_EQ(cards[0]["card"], "2900000000100");
+  EXPECT_LE(cards[0]["qr_version"].get<int>(), 6);
+
+  // A till that knows HQ's public key recognizes the card from a photo of it.
+  Json config = Json::parse(Read(config_));
+  config["qr"] = {{"public_keys", {pub}}};
+  config_ = dir_ + "/till.json";
+  std::ofstream(config_) << config.dump();
+  Json enrolled = Json::parse(Run("enroll --card 2900000000100").out);
+  Outcome scan = Run("scan " + cards[0]["png"].get<std::string>());
+  ASSERT_EQ(scan.status, 0) << scan.err;
+  Json found = Json::parse(scan.out);
+  EXPECT_EQ(found["customer"]["id"], enrolled["customer"]["id"]);
+  EXPECT_EQ(found["codes"].size(), 2u);
+  Outcome not_image = Run("scan " + config_);
+  EXPECT_EQ(not_image.status, 2);
+  EXPECT_EQ(Json::parse(not_image.err)["error"]["code"], "invalid_image");
+}
+
+}  // namespace

@@ -85,6 +85,12 @@ REGULARS_API int regulars_void(regulars_till *handle, const char *request_json, 
 REGULARS_API int regulars_refund(regulars_till *handle, const char *refund_json, char **out);
 
 /*
+ * Recognizes a customer without a basket (a scan at the start of a checkout):
+ * {"identifiers": [...]} -> {"customer": {...} or null, "notices": [...]}. Writes nothing.
+ */
+REGULARS_API int regulars_recognize(regulars_till *handle, const char *request_json, char **out);
+
+/*
  * Links a payment card to an enrolled customer who is present and consents:
  *   {"card": "2900000000018" (or "customer": ID),
  *    "payment_token": {"value": PAN or PAR, "source": "pan" | "par" | "alias"},

@@ -378,6 +378,40 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   return text;
 }
 
+Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
+  auto json = ParseJson(request_json, "invalid_request");
+  if (!json.ok()) return json.error();
+  FieldReader r(*json, "", "invalid_request");
+  REGULARS_TRY(r.RequireObject("a recognition request"));
+  // The identifiers are read as a basket's are: problems become notices.
+  Json shaped{{"pos_txn_id", "recognize"},
+              {"identifiers", r.Has("identifiers") ? r.Get("identifiers") : Json::array()},
+              {"lines", {{{"line", 1}, {"sku", "-"}, {"qty", 1}, {"unit_price", 0}}}}};
+  WipePaymentValues(*json);
+  auto basket = ParseBasket(shaped, config_.till, clock_());
+  WipePaymentValues(shaped);
+  if (!basket.ok()) return basket.error();
+  auto who = Recognize(*ledger_, config_, basket->identifiers, {"", clock_()});
+  if (!who.ok()) return who.error();
+  who->notices.insert(who->notices.begin(), basket->notices.begin(), basket->notices.end());
+  OrderedJson out{{"customer", RenderCustomer(*who)}, {"notices", RenderNotices(who->notices)}};
+  if (who->customer_id) {
+    auto counters = ledger_->CountersOf(*who->customer_id);
+    if (!counters.ok()) return counters.error();
+    OrderedJson progress = OrderedJson::array();
+    for (const Rule& rule : config_.rules.rules) {
+      auto it = counters->find(rule.id);
+      if (it == counters->end()) continue;
+      int64_t have = it->second.progress;
+      progress.push_back(
+          RenderProgress(rule.id, have, rule.every,
+                         ProgressText(have, rule.every, rule.unit_name, IsFree(rule.reward))));
+    }
+    out["progress"] = progress;
+  }
+  return ToText(out);
+}
+
 Status Till::StartProfile(const std::string& id, const std::string& token_hash, int64_t at_ms) {
   REGULARS_TRY(ledger_->AddCustomer(id, at_ms, "payment_token", token_hash, true));
   NewEvent event;

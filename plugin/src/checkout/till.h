@@ -59,6 +59,8 @@ class Till {
   //  "consent": {"text": ..., "purpose": ..., "at": ..., "cashier_id": ...}}.
   // A pseudonymous profile of that card merges into the customer.
   Result<std::string> Link(std::string_view request_json);
+  // {"identifiers": [...]} -> {"customer": ..., "notices": [...]}. Writes nothing.
+  Result<std::string> RecognizeOnly(std::string_view request_json);
 
   Result<EnrolledCustomer> EnrollCard(const std::string& number);
   Result<VerifyReport> Verify() { return ledger_->Verify(); }
