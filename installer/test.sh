@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, builds with warnings as errors and runs the whole
 # suite with ctest; then builds again with AddressSanitizer and UndefinedBehaviorSanitizer
-# in a second build folder and runs the same suite there.
+# in a second build folder and runs the same suite there; then runs each libFuzzer target
+# (clang, ASan + UBSan) for a bounded time and fails on any crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source installer/deps.sh
@@ -27,9 +28,39 @@ run_suite() {
   fi
 }
 
+FUZZ_SECONDS="${REGULARS_FUZZ_SECONDS:-40}"
+
+run_fuzz() {
+  echo "=== fuzz: configure and build (clang) ==="
+  cmake --preset fuzz >/dev/null || return 1
+  if ! cmake --build --preset fuzz -j "$jobs"; then
+    summary+=("fuzz: BUILD FAILED")
+    return 1
+  fi
+  local failed=0
+  for target in scan_text qr_payload basket_json; do
+    local work
+    work="$(mktemp -d)"
+    echo "=== fuzz: ${target} for ${FUZZ_SECONDS} s ==="
+    # New inputs go to the temporary folder; the seeds in the repository stay as they are.
+    if ./build/fuzz/tests/fuzz/${target}_fuzz -max_total_time="$FUZZ_SECONDS" \
+        -print_final_stats=1 -artifact_prefix="$work/" "$work" "tests/fuzz/corpus/$target" \
+        2>"$work/log"; then
+      summary+=("fuzz ${target}: $(grep -o 'Done [0-9]* runs' "$work/log" || echo 'ran'), no crash")
+      rm -rf "$work"
+    else
+      tail -40 "$work/log"
+      summary+=("fuzz ${target}: CRASH (input kept in $work)")
+      failed=1
+    fi
+  done
+  return $failed
+}
+
 status=0
 run_suite ci || status=1
 UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 run_suite asan || status=1
+run_fuzz || status=1
 
 echo
 echo "=== Summary ($((SECONDS - started)) s) ==="
