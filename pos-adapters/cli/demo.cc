@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "recognition/qr_code.h"
 
 namespace regulars_cli {
 namespace {
@@ -42,6 +44,20 @@ const std::map<std::string, Product> kShelf = {
 };
 
 std::map<std::string, std::string> g_names;  // sku -> product name, for printing
+
+// Headquarters for the day: a QR signing key made at start; the till gets its public key.
+regulars::Ed25519PrivateKey g_hq_key;
+
+// The dynamic code Chloé's phone shows right now (signed in advance by HQ in real life).
+std::string PhoneCode(const std::string& card) {
+  regulars::QrPayload payload;
+  payload.key_id = 1;
+  payload.card_number = card;
+  int64_t now_s = static_cast<int64_t>(std::time(nullptr));
+  payload.time_step = static_cast<uint32_t>(now_s / 30);
+  auto code = regulars::SignQr(payload, g_hq_key);
+  return code.ok() ? *code : "";
+}
 
 // A demo step the library refused: the demo stops, cleans up and exits 1.
 struct StepFailed {
@@ -278,8 +294,14 @@ void PlayTheDay(regulars_till* till) {
   day.Checkout("10:05", "Bruno: three packs and coffee.", bruno_morning);
   day.Checkout("11:20", "Amélie's second visit: two more packs.",
                day.Basket("11:20", amelie, {{"diapers3", 2}}));
-  auto chloe_big = day.Basket("12:40", chloe, {{"diapers3", 6}, {"wipes", 2}});
-  day.Checkout("12:40", "Chloé stocks up: six packs at once (the fifth is on us).", chloe_big);
+  auto chloe_big = day.Basket("12:40", "", {{"diapers3", 6}, {"wipes", 2}});
+  // Scanned from her phone: the scanner adds the AIM identifier for QR and a line end.
+  chloe_big["identifiers"].push_back(
+      {{"kind", "scan"}, {"value", "]Q1" + PhoneCode(chloe) + "\r\n"}});
+  day.Checkout("12:40",
+               "Chloé shows the QR code in her phone app (dynamic: it changes every 30 s) and "
+               "stocks up: six packs at once (the fifth is on us).",
+               chloe_big);
   day.Checkout("13:10",
                "Bruno's card is mis-keyed (bad check digit): the sale goes through anyway.",
                day.Basket("13:10", "2900000000026", {{"bread", 1}}));
@@ -328,7 +350,20 @@ int RunDemo(const std::string& db_path_arg, bool keep) {
   }
   fs::path dir(dir_buf.data());
   fs::path config_path = dir / "store.json";
-  std::ofstream(config_path) << kDemoConfig;
+  // The till knows headquarters' public key only.
+  auto keys = regulars::NewQrKeyPair();
+  if (!keys.ok()) {
+    std::cerr << R"({"error": {"code": "internal", "message": "cannot make a key", "where": ""}})"
+              << "\n";
+    return kExitFailure;
+  }
+  g_hq_key = keys->first;
+  nlohmann::json config = nlohmann::json::parse(kDemoConfig);
+  config["qr"] = {
+      {"public_keys",
+       {{{"key_id", 1},
+         {"public_key_hex", regulars::ToHex(keys->second.data(), keys->second.size())}}}}};
+  std::ofstream(config_path) << config.dump(2);
   std::string db_path = db_path_arg.empty() ? (dir / "ledger.sqlite").string() : db_path_arg;
   if (!db_path_arg.empty() && fs::exists(db_path_arg)) {
     fs::remove_all(dir, ec);
