@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 
@@ -16,6 +17,7 @@
 #include "domain/timestamp.h"
 #include "rewards/nth_unit.h"
 #include "store/ledger.h"
+#include "store/schema.h"
 #include "store/sqlite.h"
 
 namespace regulars::bench {
@@ -76,10 +78,13 @@ std::string PosTxnIdOf(const TillName& till, int64_t seq) {
   return text;
 }
 
+// What a cached ledger was made from: a new schema or generator makes a new ledger.
 std::string MarkerText(const LedgerScale& scale) {
+  std::string schema;
+  for (const Migration& step : LedgerMigrations()) schema += step.sql;
   std::ostringstream text;
-  text << "format=" << kFormatVersion << " customers=" << scale.customers
-       << " events=" << scale.events << "\n";
+  text << "format=" << kFormatVersion << " schema=" << std::hash<std::string>{}(schema)
+       << " customers=" << scale.customers << " events=" << scale.events << "\n";
   return text.str();
 }
 
@@ -336,7 +341,7 @@ class Generator {
         "INSERT INTO events (store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
         "ref_pos_txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8)",
         "INSERT INTO transactions (pos_txn_id, kind, request_digest, response, customer_id, "
-        "event_seq) VALUES (?1, 'sale', ?2, ?3, ?4, ?5)",
+        "event_store, event_till, event_seq) VALUES (?1, 'sale', ?2, ?3, ?4, ?5, ?6, ?7)",
         "INSERT INTO counters (customer_id, rule_id, units, rewards, progress, over_granted) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"};
     Statement** targets[] = {&add_customer_, &add_identifier_, &add_event_, &add_transaction_,
@@ -406,7 +411,8 @@ class Generator {
 
     std::string customer_id = CustomerIdOf(customer);
     Proposal proposal;
-    proposal.who = {customer_id, "card", {}};
+    proposal.who.customer_id = customer_id;
+    proposal.who.recognized_by = "card";
     std::vector<size_t> rule_of_term;
     for (size_t r = 0; r < rules.size(); ++r) {
       auto matched = MatchedLines(rules[r].match, basket.lines);
@@ -426,7 +432,9 @@ class Generator {
       if (outcome.units == 0 && outcome.rewards == 0) continue;
       counts.push_back(
           {proposal.terms[t].rule, proposal.terms[t].every, outcome.units, outcome.rewards});
-      CounterOf(customer, rule_of_term[t]).Apply(counts.back());
+      if (!CounterOf(customer, rule_of_term[t]).Apply(counts.back())) {
+        return Error::Internal("a generated counter overflowed");
+      }
     }
     const std::string& version = config_.rules.version;
     std::string body = SaleBodyText(basket, proposal, counts, version);
@@ -457,7 +465,9 @@ class Generator {
                       .Bind(2, digest)
                       .Bind(3, receipt)
                       .Bind(4, customer_id)
-                      .Bind(5, seq));
+                      .Bind(5, till.store)
+                      .Bind(6, till.till)
+                      .Bind(7, seq));
   }
 
   // A counter row exists once a sale counted units for it (a sale's counts always have

@@ -2,10 +2,11 @@
 // SQLite durable insert on the same disk for comparison. Every iteration is timed on its
 // own, so each benchmark reports its median (p50_us) and p99 (p99_us) in microseconds.
 //
-//   regulars_bench [--ledger=PATH] [--benchmark_...]
+//   regulars_bench [--ledger=PATH] [--no_autocheckpoint] [--benchmark_...]
 //
 // PATH defaults to $REGULARS_BENCH_DB, then /tmp/regulars-bench/ledger.sqlite; the
 // ledger is generated there on the first run (see big_ledger.h) and reused afterwards.
+// REGULARS_BENCH_CUSTOMERS and REGULARS_BENCH_EVENTS shrink it to try the harness quickly.
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
@@ -22,6 +23,7 @@
 #include "big_ledger.h"
 #include "checkout/till.h"
 #include "domain/timestamp.h"
+#include "latencies.h"
 
 namespace regulars::bench {
 namespace {
@@ -32,40 +34,6 @@ struct Fixture {
   std::unique_ptr<Till> till;
 };
 Fixture* fixture = nullptr;
-
-// Per-iteration latencies, so the report carries the percentiles the goals are about.
-class Latencies {
- public:
-  explicit Latencies(size_t expected) { ns_.reserve(expected); }
-
-  // Times `call` and hands the time to Google Benchmark (UseManualTime).
-  template <typename Call>
-  auto Time(benchmark::State& state, Call&& call) {
-    auto start = std::chrono::steady_clock::now();
-    auto result = call();
-    auto elapsed = std::chrono::steady_clock::now() - start;
-    ns_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
-    state.SetIterationTime(std::chrono::duration<double>(elapsed).count());
-    return result;
-  }
-
-  void Report(benchmark::State& state) {
-    if (ns_.empty()) return;
-    std::sort(ns_.begin(), ns_.end());
-    state.counters["p50_us"] = Percentile(50);
-    state.counters["p99_us"] = Percentile(99);
-    state.counters["max_us"] = static_cast<double>(ns_.back()) / 1000;
-  }
-
- private:
-  // Nearest rank: the smallest latency at least `percent` % of iterations did not exceed.
-  double Percentile(int percent) const {
-    size_t rank = (ns_.size() * static_cast<size_t>(percent) + 99) / 100;
-    return static_cast<double>(ns_[std::max<size_t>(rank, 1) - 1]) / 1000;
-  }
-
-  std::vector<int64_t> ns_;
-};
 
 // A 50-line basket (Contract v1) for the card of generated customer `customer`: six lines
 // match "diapers-5th", three "coffee-10th", the rest no rule.
@@ -151,7 +119,10 @@ void BM_Propose50Lines(benchmark::State& state) {
     auto json = nlohmann::json::parse(BasketJson(FreshTxnId(), customer()));
     return ParseBasket(json, till.config().till, SystemClockMs());
   };
-  for (int i = 0; i < 200; ++i) (void)till.Propose(*parse());
+  for (int i = 0; i < 200; ++i) {
+    auto basket = parse();
+    if (basket.ok()) (void)till.Propose(*basket);
+  }
   for (auto _ : state) {
     auto basket = parse();
     if (!basket.ok()) {
@@ -259,11 +230,14 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const char* env_path = std::getenv("REGULARS_BENCH_DB");
   std::string path = env_path && *env_path ? env_path : "/tmp/regulars-bench/ledger.sqlite";
+  bool no_autocheckpoint = false;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.starts_with("--ledger=")) {
       path = arg.substr(9);
+    } else if (arg == "--no_autocheckpoint") {
+      no_autocheckpoint = true;
     } else {
       argv[kept++] = argv[i];
     }
@@ -293,6 +267,15 @@ int main(int argc, char** argv) {
   if (!till.ok()) {
     std::fprintf(stderr, "cannot open the ledger: %s\n", till.error().message.c_str());
     return 1;
+  }
+  // A diagnosis, not the product: shows what the WAL checkpoints, which SQLite runs
+  // inside a commit every 1000 WAL pages, cost the checkout's tail latency.
+  if (no_autocheckpoint) {
+    if (auto off = (*till)->ledger().db().Exec("PRAGMA wal_autocheckpoint=0"); !off.ok()) {
+      std::fprintf(stderr, "%s\n", off.error().message.c_str());
+      return 1;
+    }
+    benchmark::AddCustomContext("wal_autocheckpoint", "0 (diagnosis)");
   }
   Fixture setup{path, scale, std::move(till).value()};
   fixture = &setup;

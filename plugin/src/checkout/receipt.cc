@@ -62,10 +62,10 @@ OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::s
                            {"units", d.units},
                            {"text", RenderText(d.text)}});
     }
-    out["discounts"] = discounts;
-    lines.push_back(out);
+    out["discounts"] = std::move(discounts);
+    lines.push_back(std::move(out));
   }
-  receipt["lines"] = lines;
+  receipt["lines"] = std::move(lines);
   receipt["total_gross"] = proposal.pricing.total_gross;
   receipt["total_discount"] = proposal.pricing.total_discount;
   receipt["total_net"] = proposal.pricing.total_net;

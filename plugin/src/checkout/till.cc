@@ -30,13 +30,23 @@ std::string Hex(const unsigned char* bytes, size_t n) {
 // values other than loyalty cards are left out: a payment card number is never hashed
 // without a secret key, and the digest is stored.
 std::string Digest(const Json& request) {
-  Json copy = request;
-  if (copy.is_object() && copy.contains("identifiers") && copy["identifiers"].is_array()) {
-    for (auto& id : copy["identifiers"]) {
-      if (id.is_object() && id.value("kind", "") != "card") id.erase("value");
-    }
+  auto redacted = [](const Json& id) {
+    return id.is_object() && id.value("kind", "") != "card" && id.contains("value");
+  };
+  const Json* identifiers = nullptr;
+  if (request.is_object() && request.contains("identifiers") && request["identifiers"].is_array()) {
+    identifiers = &request["identifiers"];
   }
-  std::string canonical = copy.dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string canonical;
+  if (identifiers && std::any_of(identifiers->begin(), identifiers->end(), redacted)) {
+    Json copy = request;
+    for (auto& id : copy["identifiers"]) {
+      if (redacted(id)) id.erase("value");
+    }
+    canonical = copy.dump(-1, ' ', false, Json::error_handler_t::replace);
+  } else {
+    canonical = request.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr);
@@ -107,13 +117,18 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
   auto json = ParseJson(basket_json, "invalid_basket");
   if (!json.ok()) return json.error();
   auto basket = ParseBasket(*json, config_.till, clock_());
-  std::string digest = Digest(*json);
-  WipePaymentValues(*json);
-  if (!basket.ok()) return basket.error();
-  // A basket already committed is shown as committed, not counted a second time.
+  if (!basket.ok()) {
+    WipePaymentValues(*json);
+    return basket.error();
+  }
+  // A basket already committed is shown as committed, not counted a second time. (The
+  // digest costs a serialisation: only computed when there is something to compare.)
   auto existing = ledger_->FindTransaction(basket->pos_txn_id);
   if (!existing.ok()) return existing.error();
-  if (*existing && (*existing)->kind == "sale" && (*existing)->request_digest == digest) {
+  bool same =
+      *existing && (*existing)->kind == "sale" && (*existing)->request_digest == Digest(*json);
+  WipePaymentValues(*json);
+  if (same) {
     return (*existing)->response;
   }
   auto proposal = Propose(*basket);
@@ -313,11 +328,11 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
 
   // A reversal is ordered after what it reverses, whatever the clocks say, so replay
   // never applies it first (where the floor at zero would swallow it).
-  auto latest = ledger_->LatestTimeOf(sale_txn_id);
+  auto latest = ledger_->LatestReversalTime(sale_txn_id);
   if (!latest.ok()) return latest.error();
   NewEvent event;
   event.kind = kind;
-  event.at_ms = std::max(at_ms, *latest);
+  event.at_ms = std::max({at_ms, sale_event->at_ms, *latest});
   event.customer_id = record->customer_id;
   if (refund) event.pos_txn_id = refund->pos_txn_id;
   event.ref_pos_txn_id = sale_txn_id;

@@ -174,10 +174,9 @@ Status Ledger::RecordQrUse(const std::string& code_digest, const std::string& po
   return (*stmt)->Bind(1, code_digest).Bind(2, pos_txn_id).Bind(3, at_ms).Run();
 }
 
-Result<int64_t> Ledger::LatestTimeOf(const std::string& sale_txn_id) {
-  auto stmt = db_->Prepare(
-      "SELECT max(at_ms) FROM events WHERE (pos_txn_id = ?1 AND kind = 'sale') "
-      "OR ref_pos_txn_id = ?1");
+Result<int64_t> Ledger::LatestReversalTime(const std::string& sale_txn_id) {
+  // Served by the events_by_reference index.
+  auto stmt = db_->Prepare("SELECT COALESCE(max(at_ms), 0) FROM events WHERE ref_pos_txn_id = ?1");
   if (!stmt.ok()) return stmt.error();
   (*stmt)->Bind(1, sale_txn_id);
   auto row = (*stmt)->Step();

@@ -116,9 +116,8 @@ class Ledger {
   Result<StoredEvent> FindEvent(const EventKey& key);
   // The basket a dynamic QR code was used for, if any.
   Result<std::optional<std::string>> QrUsedBy(const std::string& code_digest);
-  // The latest time of a sale and of every event that refers to it: a reversal is
-  // never ordered before what it reverses.
-  Result<int64_t> LatestTimeOf(const std::string& sale_txn_id);
+  // The latest time of the events that refer to a sale (its refunds and void), or 0.
+  Result<int64_t> LatestReversalTime(const std::string& sale_txn_id);
   // Bodies of the refund events that refer to a sale, oldest first.
   Result<std::vector<Json>> RefundsOf(const std::string& sale_txn_id);
 

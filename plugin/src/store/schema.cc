@@ -21,6 +21,7 @@ CREATE TABLE merges (
   into_id TEXT NOT NULL REFERENCES customers(id),
   at_ms   INTEGER NOT NULL
 ) STRICT;
+CREATE INDEX merges_by_customer ON merges (into_id);
 
 -- What a customer agreed to, when and where (a payment card linked for recognition).
 CREATE TABLE consents (
