@@ -1,11 +1,11 @@
 #include "config.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <fstream>
 #include <limits>
 #include <set>
+
+#include "domain/hex.h"
 
 namespace regulars {
 namespace {
@@ -81,17 +81,7 @@ Result<UnitReward> ParseReward(const FieldReader& parent) {
 
 std::string RulesVersion(const Json& rules) {
   // A digest of the rules as written, so two tills with the same rules agree on it.
-  std::string text = rules.dump();
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < 6 && i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
-  }
-  return out;
+  return "sha256:" + Sha256Hex(rules.dump()).substr(0, 12);
 }
 
 Result<std::vector<unsigned char>> DecodeHex(std::string_view hex) {

@@ -10,20 +10,11 @@
 #include "checkout/receipt.h"
 #include "checkout/sale_record.h"
 #include "domain/card_number.h"
+#include "domain/hex.h"
 #include "domain/timestamp.h"
 
 namespace regulars {
 namespace {
-
-std::string Hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[bytes[i] >> 4];
-    out += kHex[bytes[i] & 15];
-  }
-  return out;
-}
 
 // A fingerprint of a request: the same JSON, whatever its key order or spacing, gives the
 // same digest, so a retried commit is told apart from a different basket. Identifier
@@ -47,17 +38,14 @@ std::string Digest(const Json& request) {
   } else {
     canonical = request.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr);
-  return Hex(digest, length);
+  return Sha256Hex(canonical);
 }
 
 // Customer ids are random, so tills that enrol offline never collide.
 Result<std::string> NewCustomerId() {
   unsigned char bytes[8];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return Error::Internal("no randomness for an id");
-  return "c_" + Hex(bytes, sizeof bytes);
+  return "c_" + ToHex(bytes, sizeof bytes);
 }
 
 // Overwrites payment card values in a parsed request once they have been read.
@@ -369,18 +357,11 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   response["total_refund"] = total;
   OrderedJson progress = OrderedJson::array();
   if (record->customer_id) {
-    auto counters = ledger_->CountersOf(*record->customer_id);
-    if (!counters.ok()) return counters.error();
-    for (const Rule& rule : config_.rules.rules) {
-      auto it = counters->find(rule.id);
-      if (it == counters->end()) continue;
-      int64_t have = it->second.progress;
-      progress.push_back(
-          RenderProgress(rule.id, have, rule.every,
-                         ProgressText(have, rule.every, rule.unit_name, IsFree(rule.reward))));
-    }
+    auto stored = StoredProgress(*record->customer_id);
+    if (!stored.ok()) return stored.error();
+    progress = std::move(stored).value();
   }
-  response["progress"] = progress;
+  response["progress"] = std::move(progress);
   response["event_id"] = key->ToString();
   std::string text = ToText(response);
   if (refund) {
@@ -391,6 +372,21 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   }
   REGULARS_TRY(txn.Commit());
   return text;
+}
+
+Result<OrderedJson> Till::StoredProgress(const std::string& customer_id) {
+  auto counters = ledger_->CountersOf(customer_id);
+  if (!counters.ok()) return counters.error();
+  OrderedJson progress = OrderedJson::array();
+  for (const Rule& rule : config_.rules.rules) {
+    auto it = counters->find(rule.id);
+    if (it == counters->end()) continue;
+    int64_t have = it->second.progress;
+    progress.push_back(
+        RenderProgress(rule.id, have, rule.every,
+                       ProgressText(have, rule.every, rule.unit_name, IsFree(rule.reward))));
+  }
+  return progress;
 }
 
 Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
@@ -411,18 +407,9 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
   who->notices.insert(who->notices.begin(), basket->notices.begin(), basket->notices.end());
   OrderedJson out{{"customer", RenderCustomer(*who)}, {"notices", RenderNotices(who->notices)}};
   if (who->customer_id) {
-    auto counters = ledger_->CountersOf(*who->customer_id);
-    if (!counters.ok()) return counters.error();
-    OrderedJson progress = OrderedJson::array();
-    for (const Rule& rule : config_.rules.rules) {
-      auto it = counters->find(rule.id);
-      if (it == counters->end()) continue;
-      int64_t have = it->second.progress;
-      progress.push_back(
-          RenderProgress(rule.id, have, rule.every,
-                         ProgressText(have, rule.every, rule.unit_name, IsFree(rule.reward))));
-    }
-    out["progress"] = progress;
+    auto progress = StoredProgress(*who->customer_id);
+    if (!progress.ok()) return progress.error();
+    out["progress"] = std::move(progress).value();
   }
   return ToText(out);
 }

@@ -77,6 +77,8 @@ class Till {
   Till(Config config, std::unique_ptr<Ledger> ledger, Clock clock)
       : config_(std::move(config)), ledger_(std::move(ledger)), clock_(std::move(clock)) {}
 
+  // The customer's progress toward each configured rule, from the stored counters.
+  Result<OrderedJson> StoredProgress(const std::string& customer_id);
   // Creates the pseudonymous profile a payment card is first recognized as.
   Status StartProfile(const std::string& id, const std::string& token_hash, int64_t at_ms);
   Result<std::string> Reverse(const std::string& sale_txn_id, const std::string& where,

@@ -205,16 +205,6 @@ Result<QrPayload> VerifyQr(std::string_view text, const QrPolicy& policy, int64_
   return p;
 }
 
-std::string ToHex(const unsigned char* bytes, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[bytes[i] >> 4];
-    out += kHex[bytes[i] & 15];
-  }
-  return out;
-}
-
 std::optional<Ed25519PublicKey> PublicKeyFromHex(std::string_view hex) { return FromHex<32>(hex); }
 
 std::optional<Ed25519PrivateKey> PrivateKeyFromHex(std::string_view hex) {

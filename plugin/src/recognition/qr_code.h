@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/hex.h"
 #include "result.h"
 
 namespace regulars {
@@ -53,8 +54,7 @@ bool LooksLikeQr(std::string_view text);
 // "unsupported_qr_version", "qr_expired" (a dynamic code outside its time window).
 Result<QrPayload> VerifyQr(std::string_view text, const QrPolicy& policy, int64_t now_ms);
 
-// Hex helpers for keys in config files and on the command line.
-std::string ToHex(const unsigned char* bytes, size_t n);
+// Keys in config files and on the command line are hex (ToHex in domain/hex.h).
 std::optional<Ed25519PublicKey> PublicKeyFromHex(std::string_view hex);
 std::optional<Ed25519PrivateKey> PrivateKeyFromHex(std::string_view hex);
 

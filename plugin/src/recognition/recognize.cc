@@ -1,7 +1,5 @@
 #include "recognition/recognize.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 #include "domain/card_number.h"
@@ -28,13 +26,6 @@ Resolved NotRecognized(std::string code, std::string message, const std::string&
   Resolved r;
   r.notice = Notice{std::move(code), std::move(message), where};
   return r;
-}
-
-std::string Sha256Hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  return ToHex(digest, length);
 }
 
 Result<Resolved> ResolveCard(Ledger& ledger, const Config& config, const std::string& number,

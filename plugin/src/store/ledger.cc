@@ -43,6 +43,19 @@ bool Counter::Apply(const CountDelta& delta) {
 }
 
 namespace {
+// Every row's first column, as text; the statement is reset after.
+Result<std::vector<std::string>> FirstColumn(Statement& stmt) {
+  std::vector<std::string> texts;
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    texts.push_back(stmt.Text(0));
+  }
+  stmt.Reset();
+  return texts;
+}
+
 Error CounterOverflow(const std::string& customer) {
   return Error::BadInput("counter_overflow",
                          "a counter of customer " + customer + " would overflow 64 bits");
@@ -192,16 +205,10 @@ Result<std::vector<Json>> Ledger::RefundsOf(const std::string& sale_txn_id) {
       "ORDER BY at_ms, store_id, till_id, seq");
   if (!stmt.ok()) return stmt.error();
   (*stmt)->Bind(1, sale_txn_id);
-  std::vector<std::string> texts;
-  for (;;) {
-    auto row = (*stmt)->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    texts.push_back((*stmt)->Text(0));
-  }
-  (*stmt)->Reset();
+  auto texts = FirstColumn(**stmt);
+  if (!texts.ok()) return texts.error();
   std::vector<Json> bodies;
-  for (const auto& text : texts) {
+  for (const auto& text : *texts) {
     auto body = ParseJson(text, "database_unreadable", "a refund event");
     if (!body.ok()) return body.error();
     bodies.push_back(std::move(body).value());
@@ -398,16 +405,10 @@ Result<std::map<std::string, Counter>> Ledger::Replay(const std::string& custome
       "(SELECT from_id FROM merges WHERE into_id = ?1) ORDER BY at_ms, store_id, till_id, seq");
   if (!stmt.ok()) return stmt.error();
   (*stmt)->Bind(1, customer_id);
-  std::vector<std::string> bodies;
-  for (;;) {
-    auto row = (*stmt)->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    bodies.push_back((*stmt)->Text(0));
-  }
-  (*stmt)->Reset();
+  auto bodies = FirstColumn(**stmt);
+  if (!bodies.ok()) return bodies.error();
   std::map<std::string, Counter> counters;
-  for (const auto& text : bodies) {
+  for (const auto& text : *bodies) {
     auto body = ParseJson(text, "database_unreadable", "an event of customer " + customer_id);
     if (!body.ok()) return body.error();
     auto counts = CountsFromBody(*body);
