@@ -28,7 +28,7 @@ run_suite() {
   fi
 }
 
-FUZZ_SECONDS="${REGULARS_FUZZ_SECONDS:-40}"
+FUZZ_SECONDS="${REGULARS_FUZZ_SECONDS:-60}"
 
 run_fuzz() {
   echo "=== fuzz: configure and build (clang) ==="
