@@ -38,13 +38,14 @@ run_fuzz() {
     return 1
   fi
   local failed=0
-  for target in scan_text qr_payload basket_json; do
+  for target in scan_text qr_payload basket_json till_calls; do
     local work
     work="$(mktemp -d)"
     echo "=== fuzz: ${target} for ${FUZZ_SECONDS} s ==="
     # New inputs go to the temporary folder; the seeds in the repository stay as they are.
     if ./build/fuzz/tests/fuzz/${target}_fuzz -max_total_time="$FUZZ_SECONDS" \
-        -print_final_stats=1 -artifact_prefix="$work/" "$work" "tests/fuzz/corpus/$target" \
+        -print_final_stats=1 -rss_limit_mb=4096 -artifact_prefix="$work/" "$work" \
+        "tests/fuzz/corpus/$target" \
         2>"$work/log"; then
       summary+=("fuzz ${target}: $(grep -o 'Done [0-9]* runs' "$work/log" || echo 'ran'), no crash")
       rm -rf "$work"

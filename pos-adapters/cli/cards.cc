@@ -47,9 +47,11 @@ int RunCardIssue(const std::map<std::string, std::string>& options) {
   if (key_file.empty()) return Bad("--key FILE (from regulars-keys new) is required", "--key");
   if (out_dir.empty()) return Bad("--out DIR is required", "--out");
   long count = std::strtol(get("--count").empty() ? "1" : get("--count").c_str(), nullptr, 10);
-  long key_id = std::strtol(get("--key-id").c_str(), nullptr, 10);
+  std::string key_id_text = get("--key-id");
+  char* key_id_end = nullptr;
+  long key_id = std::strtol(key_id_text.c_str(), &key_id_end, 10);
   if (count < 1 || count > 10000) return Bad("--count is 1 to 10000", "--count");
-  if (get("--key-id").empty() || key_id < 0 || key_id > 255) {
+  if (key_id_text.empty() || *key_id_end != '\0' || key_id < 0 || key_id > 255) {
     return Bad("--key-id is 0 to 255", "--key-id");
   }
   auto key = regulars::PrivateKeyFromHex(FirstLine(key_file));
@@ -75,8 +77,15 @@ int RunCardIssue(const std::map<std::string, std::string>& options) {
       return kExitFailure;
     }
     std::string png = out_dir + "/" + number + ".png", svg = out_dir + "/" + number + ".svg";
-    std::ofstream(png, std::ios::binary) << images->png;
-    std::ofstream(svg) << images->svg;
+    std::ofstream png_file(png, std::ios::binary), svg_file(svg);
+    png_file << images->png;
+    svg_file << images->svg;
+    png_file.close();
+    svg_file.close();
+    if (!png_file || !svg_file) {
+      std::cerr << ErrorText("io_error", "cannot write the card images", out_dir) << "\n";
+      return kExitFailure;
+    }
     issued.push_back({{"card", number},
                       {"qr", *qr},
                       {"qr_version", images->qr_version},

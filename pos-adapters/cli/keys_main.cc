@@ -1,8 +1,10 @@
 // `regulars-keys`: headquarters' key tool. It makes the Ed25519 key pairs that sign QR
 // codes and the secrets that hash payment cards, and signs QR codes. Tills never run
 // it: they hold only public keys.
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -37,11 +39,12 @@ int Fail(int status, const std::string& code, const std::string& message,
 
 // Writes a secret readable by its owner only.
 bool WriteSecret(const std::string& path, const std::string& hex) {
-  FILE* file = std::fopen(path.c_str(), "wx");  // never overwrite an existing key
-  if (file == nullptr) return false;
-  chmod(path.c_str(), 0600);
-  bool ok = std::fputs((hex + "\n").c_str(), file) >= 0;
-  return std::fclose(file) == 0 && ok;
+  // Created 0600 in one step, never over an existing file: no moment where others can read.
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return false;
+  std::string line = hex + "\n";
+  bool ok = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  return close(fd) == 0 && ok;
 }
 
 std::string ReadFirstLine(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <ZXing/ReadBarcode.h>
 #include <stb_image.h>
 
+#include <fstream>
 #include <memory>
 
 namespace regulars {
@@ -34,10 +35,25 @@ std::vector<ScannedCode> ScanPixels(const unsigned char* pixels, int width, int 
 }
 
 Result<std::vector<ScannedCode>> ScanImageFile(const std::string& path) {
+  // Read once, bounded, and only PNG or JPEG: stb_image knows more formats (GIF, PSD, ...)
+  // than a till needs, and each is more code exposed to whatever file is handed in.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::BadInput("invalid_image", "cannot read the image file", path);
+  std::string bytes(kMaxImageFileBytes + 1, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  if (bytes.size() > kMaxImageFileBytes) {
+    return Error::BadInput("image_too_large", "image file is larger than 64 MiB", path);
+  }
+  bool png = bytes.starts_with("\x89PNG\r\n\x1a\n");
+  bool jpeg = bytes.starts_with("\xff\xd8\xff");
+  if (!png && !jpeg) return Error::BadInput("invalid_image", "not a PNG or JPEG image", path);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  int length = static_cast<int>(bytes.size());
   int width = 0, height = 0, channels = 0;
-  // Reads only the header: the size is checked before any pixel is decoded.
-  if (stbi_info(path.c_str(), &width, &height, &channels) == 0) {
-    return Error::BadInput("invalid_image", "not a PNG or JPEG image (or damaged)", path);
+  // The header first: the size is checked before any pixel is decoded.
+  if (stbi_info_from_memory(data, length, &width, &height, &channels) == 0) {
+    return Error::BadInput("invalid_image", "the image is damaged", path);
   }
   if (static_cast<long long>(width) * height > kMaxImagePixels) {
     return Error::BadInput("image_too_large",
@@ -46,7 +62,7 @@ Result<std::vector<ScannedCode>> ScanImageFile(const std::string& path) {
                            path);
   }
   std::unique_ptr<unsigned char, void (*)(void*)> pixels(
-      stbi_load(path.c_str(), &width, &height, &channels, 1), stbi_image_free);
+      stbi_load_from_memory(data, length, &width, &height, &channels, 1), stbi_image_free);
   if (!pixels) {
     return Error::BadInput("invalid_image",
                            std::string("cannot decode the image: ") + stbi_failure_reason(), path);

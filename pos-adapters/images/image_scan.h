@@ -17,10 +17,12 @@ struct ScannedCode {
 // Images above this many pixels are refused before they are decoded, so memory stays
 // bounded (one byte a pixel: 40 MB at most).
 inline constexpr long long kMaxImagePixels = 40'000'000;
+inline constexpr size_t kMaxImageFileBytes = 64 * 1024 * 1024;
 
 // Decodes the codes in the image at `path`: every QR code, and one EAN-13 barcode (see
 // image_scan.cc for why only one). Errors: "invalid_image" (not a PNG or JPEG,
-// or damaged), "image_too_large". An image without codes gives an empty list.
+// or damaged), "image_too_large" (over 64 MiB, or over 40 megapixels). An image without
+// codes gives an empty list.
 Result<std::vector<ScannedCode>> ScanImageFile(const std::string& path);
 
 // The same for 8-bit grayscale pixels already in memory.

@@ -193,3 +193,23 @@ TEST(QrCode, AForgedCodeAtTheTillIsANoticeNotARefusedSale) {
 
 }  // namespace
 }  // namespace regulars
+
+namespace regulars {
+namespace {
+
+TEST(QrCode, ACodeValidWhenTheBasketStartedStaysGoodAtCommit) {
+  Keys keys = NewKeys();
+  TestTill t(QrConfig(keys));
+  std::string alice = t.Enroll(kAliceCard);
+  // Shown 90 s before the till's clock, when the basket started: past its window now.
+  std::string code = Code(keys, 1, StepAt(kNow - 90'000));
+  auto late =
+      WithIdentifier(Basket("V1", "", {Packs(1, 1)}, "2026-11-23T09:58:30+01:00"), "qr", code);
+  EXPECT_EQ(t.Commit(late)["customer"]["id"], alice);
+  // A basket dated now does not revive it.
+  auto now = WithIdentifier(Basket("V2", "", {Packs(1, 1)}), "qr", code);
+  EXPECT_EQ(t.Commit(now)["notices"][0]["code"], "qr_expired");
+}
+
+}  // namespace
+}  // namespace regulars

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "domain/hex.h"
 #include "recognition/payment_token.h"
 #include "recognition/recognize.h"
 #include "test_till.h"
@@ -273,6 +274,95 @@ TEST(Recognition, PaymentCardNumbersNeverReachTheDiskTheReceiptsOrTheErrors) {
     EXPECT_EQ(disk.find(pan.substr(0, 12)), std::string::npos) << pan;
     EXPECT_EQ(seen.find(pan), std::string::npos) << pan;
   }
+}
+
+}  // namespace
+}  // namespace regulars
+
+namespace regulars {
+namespace {
+
+using testing::Basket;
+using testing::kAliceCard;
+using testing::kBobCard;
+using testing::Packs;
+using testing::TestTill;
+using testing::TJson;
+
+TEST(Recognition, AMistypedIdentifierIsANoticeNeverAFailedSale) {
+  TestTill t(OneKey());
+  TJson basket = Basket("V1", "", {Packs(1, 1)});
+  basket["identifiers"] = {{{"kind", 5}, {"value", kAliceCard}}, {{"kind", "card"}, {"value", 7}}};
+  auto receipt = t.Commit(basket);
+  EXPECT_TRUE(receipt["customer"].is_null());
+  ASSERT_EQ(receipt["notices"].size(), 2u);
+  EXPECT_EQ(receipt["notices"][0]["code"], "unreadable_identifier");
+  EXPECT_TRUE(t.till().RecognizeOnly(TJson{{"identifiers", basket["identifiers"]}}.dump()).ok());
+}
+
+TEST(Recognition, TheStoredRequestDigestLeavesEveryIdentifierOut) {
+  TestTill t(OneKey());
+  TJson basket = Basket("V1", "", {Packs(1, 1)});
+  basket["identifiers"] = {{{"kind", "card"}, {"value", kVisa}}};  // a PAN sent as a card
+  t.Commit(basket);
+  auto stored = t.till().ledger().FindTransaction("V1");
+  ASSERT_TRUE(stored.ok() && *stored);
+  TJson without = basket;
+  without.erase("identifiers");
+  EXPECT_EQ((*stored)->request_digest, Sha256Hex(without.dump()));
+}
+
+TEST(Recognition, ThePreferredParWinsAndAProfileNeverOutranksACustomer) {
+  TestTill t(OneKey(true));
+  std::string alice = t.Enroll(kAliceCard);
+  Link(t, LinkRequest(kAliceCard, kPar, "par"));
+  // The terminal gives both the PAN (never linked) and the PAR, PAN first.
+  TJson basket = PayingWith("V1", "", kVisa, 1);
+  basket["identifiers"].push_back({{"kind", "payment_token"}, {"value", kPar}});
+  auto receipt = t.Commit(basket);
+  EXPECT_EQ(receipt["customer"]["id"], alice);
+  EXPECT_TRUE(receipt["notices"].empty());
+  // Her loyalty card with a bank card she never linked: no profile, no false conflict.
+  auto with_card = t.Commit(PayingWith("V2", kAliceCard, kMastercard, 1));
+  EXPECT_EQ(with_card["customer"]["id"], alice);
+  EXPECT_TRUE(with_card["notices"].empty());
+  EXPECT_EQ(t.CountRows("customers"), 1);
+}
+
+TEST(Recognition, RetiringAnOldTokenKeyNeverUnlinksACustomer) {
+  TestTill v1(OneKey());
+  std::string alice = v1.Enroll(kAliceCard);
+  Link(v1, LinkRequest(kAliceCard, kVisa));
+  std::string both = ConfigWith(std::string(R"([{"version": 2, "secret_hex": ")") + kKeyV2 +
+                                    R"("}, {"version": 1, "secret_hex": ")" + kKeyV1 + "\"}]",
+                                false);
+  std::string only_v2 =
+      ConfigWith(std::string(R"([{"version": 2, "secret_hex": ")") + kKeyV2 + "\"}]", false);
+  {
+    auto till = Till::Open(*ParseConfig(both, "both.json"), v1.db_path());
+    ASSERT_TRUE(till.ok());
+    // A checkout recognized under v1 stores the v2 hash as well.
+    auto receipt = (*till)->Commit(PayingWith("V1", "", kVisa, 1).dump());
+    ASSERT_TRUE(receipt.ok());
+    EXPECT_EQ(TJson::parse(*receipt)["customer"]["id"], alice);
+  }
+  auto till = Till::Open(*ParseConfig(only_v2, "v2.json"), v1.db_path());
+  ASSERT_TRUE(till.ok());
+  auto receipt = (*till)->Evaluate(PayingWith("V2", "", kVisa, 1).dump());
+  ASSERT_TRUE(receipt.ok());
+  EXPECT_EQ(TJson::parse(*receipt)["customer"]["id"], alice);
+}
+
+TEST(Recognition, ARefundOfAProfilesSaleAfterTheMergeShowsTheCustomer) {
+  TestTill t(OneKey(true));
+  std::string profile = t.Commit(PayingWith("V1", "", kMastercard, 3))["customer"]["id"];
+  std::string alice = t.Enroll(kAliceCard);
+  Link(t, LinkRequest(kAliceCard, kMastercard));
+  auto refund = t.Refund("R1", "V1", {{{"line", 1}, {"qty", 1}}});
+  EXPECT_EQ(refund["customer"]["id"], alice);
+  EXPECT_FALSE(refund["customer"].contains("pseudonymous"));
+  EXPECT_EQ(refund["progress"][0]["have"], 2);
+  EXPECT_NE(profile, alice);
 }
 
 }  // namespace

@@ -17,28 +17,16 @@ namespace regulars {
 namespace {
 
 // A fingerprint of a request: the same JSON, whatever its key order or spacing, gives the
-// same digest, so a retried commit is told apart from a different basket. Identifier
-// values other than loyalty cards are left out: a payment card number is never hashed
-// without a secret key, and the digest is stored.
+// same digest, so a retried commit is told apart from a different basket. The identifiers
+// are left out: one may be a payment card number (even under another kind), and an
+// unkeyed hash of it must never be stored. A retry is the same basket by its lines.
 std::string Digest(const Json& request) {
-  auto redacted = [](const Json& id) {
-    return id.is_object() && id.value("kind", "") != "card" && id.contains("value");
-  };
-  const Json* identifiers = nullptr;
-  if (request.is_object() && request.contains("identifiers") && request["identifiers"].is_array()) {
-    identifiers = &request["identifiers"];
-  }
-  std::string canonical;
-  if (identifiers && std::any_of(identifiers->begin(), identifiers->end(), redacted)) {
+  if (request.is_object() && request.contains("identifiers")) {
     Json copy = request;
-    for (auto& id : copy["identifiers"]) {
-      if (redacted(id)) id.erase("value");
-    }
-    canonical = copy.dump(-1, ' ', false, Json::error_handler_t::replace);
-  } else {
-    canonical = request.dump(-1, ' ', false, Json::error_handler_t::replace);
+    copy.erase("identifiers");
+    return Sha256Hex(copy.dump(-1, ' ', false, Json::error_handler_t::replace));
   }
-  return Sha256Hex(canonical);
+  return Sha256Hex(request.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 // Customer ids are random, so tills that enrol offline never collide.
@@ -48,16 +36,25 @@ Result<std::string> NewCustomerId() {
   return "c_" + ToHex(bytes, sizeof bytes);
 }
 
-// Overwrites payment card values in a parsed request once they have been read.
-void WipePaymentValues(Json& request) {
+// Overwrites identifier values in a parsed request once they have been read: any of them
+// may be a payment card number, whatever kind it was sent as.
+void WipeIdentifierValues(Json& request) {
   if (!request.is_object() || !request.contains("identifiers")) return;
   for (auto& id : request["identifiers"]) {
-    if (id.is_object() && id.value("kind", "") == "payment_token" && id.contains("value") &&
-        id["value"].is_string()) {
+    if (id.is_object() && id.contains("value") && id["value"].is_string()) {
       Wipe(id["value"].get_ref<std::string&>());
     }
   }
 }
+
+// Wipes the identifier values a parsed basket holds when it goes out of scope, whichever
+// way the call returns.
+struct IdentifierWiper {
+  std::vector<Identifier>* identifiers;
+  ~IdentifierWiper() {
+    for (auto& id : *identifiers) Wipe(id.value);
+  }
+};
 
 bool IsFree(const UnitReward& reward) { return reward.percent && *reward.percent == 100; }
 
@@ -78,7 +75,12 @@ Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_pa
 
 Result<Proposal> Till::Propose(Basket& basket) {
   Proposal proposal;
-  auto who = Recognize(*ledger_, config_, basket.identifiers, {basket.pos_txn_id, clock_()});
+  // A code shown at the start of a basket stays good while the customer pays: its window
+  // is checked at the basket's time when that is within the last 15 minutes.
+  int64_t now = clock_();
+  std::optional<int64_t> presented;
+  if (basket.at_ms <= now && now - basket.at_ms <= 15 * 60 * 1000) presented = basket.at_ms;
+  auto who = Recognize(*ledger_, config_, basket.identifiers, {basket.pos_txn_id, now, presented});
   if (!who.ok()) return who.error();
   proposal.who = std::move(who).value();
   proposal.who.notices.insert(proposal.who.notices.begin(), basket.notices.begin(),
@@ -106,16 +108,17 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
   if (!json.ok()) return json.error();
   auto basket = ParseBasket(*json, config_.till, clock_());
   if (!basket.ok()) {
-    WipePaymentValues(*json);
+    WipeIdentifierValues(*json);
     return basket.error();
   }
+  IdentifierWiper wiper{&basket->identifiers};
   // A basket already committed is shown as committed, not counted a second time. (The
   // digest costs a serialisation: only computed when there is something to compare.)
   auto existing = ledger_->FindTransaction(basket->pos_txn_id);
   if (!existing.ok()) return existing.error();
   bool same =
       *existing && (*existing)->kind == "sale" && (*existing)->request_digest == Digest(*json);
-  WipePaymentValues(*json);
+  WipeIdentifierValues(*json);
   if (same) {
     return (*existing)->response;
   }
@@ -129,8 +132,9 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   if (!json.ok()) return json.error();
   auto basket = ParseBasket(*json, config_.till, clock_());
   std::string digest = Digest(*json);
-  WipePaymentValues(*json);
+  WipeIdentifierValues(*json);
   if (!basket.ok()) return basket.error();
+  IdentifierWiper wiper{&basket->identifiers};
 
   WriteTransaction txn(ledger_->db());
   REGULARS_TRY(txn.Begin());
@@ -151,6 +155,13 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   if (proposal->who.dynamic_qr_digest) {
     REGULARS_TRY(
         ledger_->RecordQrUse(*proposal->who.dynamic_qr_digest, basket->pos_txn_id, clock_()));
+  }
+  for (const auto& hash : proposal->who.token_upgrades) {
+    auto known = ledger_->CustomerByIdentifier("payment_token", hash);
+    if (!known.ok()) return known.error();
+    if (!*known) {
+      REGULARS_TRY(ledger_->AddIdentifier("payment_token", hash, *proposal->who.customer_id));
+    }
   }
   if (proposal->who.new_profile_token) {
     REGULARS_TRY(
@@ -250,6 +261,12 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   if (!sale_event.ok()) return sale_event.error();
   auto record = ReadSaleRecord(sale_event->body);
   if (!record.ok()) return record.error();
+  if (record->customer_id) {
+    // A sale made under a pseudonymous profile that has since merged is its customer's.
+    auto root = ledger_->RootOf(*record->customer_id);
+    if (!root.ok()) return root.error();
+    record->customer_id = *root;
+  }
   auto earlier = ledger_->RefundsOf(sale_txn_id);
   if (!earlier.ok()) return earlier.error();
 
@@ -398,11 +415,12 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
   Json shaped{{"pos_txn_id", "recognize"},
               {"identifiers", r.Has("identifiers") ? r.Get("identifiers") : Json::array()},
               {"lines", {{{"line", 1}, {"sku", "-"}, {"qty", 1}, {"unit_price", 0}}}}};
-  WipePaymentValues(*json);
+  WipeIdentifierValues(*json);
   auto basket = ParseBasket(shaped, config_.till, clock_());
-  WipePaymentValues(shaped);
+  WipeIdentifierValues(shaped);
   if (!basket.ok()) return basket.error();
-  auto who = Recognize(*ledger_, config_, basket->identifiers, {"", clock_()});
+  IdentifierWiper wiper{&basket->identifiers};
+  auto who = Recognize(*ledger_, config_, basket->identifiers, {"", clock_(), std::nullopt});
   if (!who.ok()) return who.error();
   who->notices.insert(who->notices.begin(), basket->notices.begin(), basket->notices.end());
   OrderedJson out{{"customer", RenderCustomer(*who)}, {"notices", RenderNotices(who->notices)}};
@@ -514,7 +532,12 @@ Result<std::string> Till::Link(std::string_view request_json) {
   if (lookup->customer) {
     if (lookup->customer->id == customer->id) {
       response["already_linked"] = true;
-      return ToText(response);  // nothing to write: the link and its consent exist
+      if (lookup->matched_hash == lookup->current_hash) return ToText(response);
+      // Linked under an older key: also store the newest key's hash, so retiring the old
+      // key never unlinks the customer.
+      REGULARS_TRY(ledger_->AddIdentifier("payment_token", lookup->current_hash, customer->id));
+      REGULARS_TRY(txn.Commit());
+      return ToText(response);
     }
     if (!lookup->customer->pseudonymous) {
       return Error::Conflict("payment_card_linked_elsewhere",

@@ -77,7 +77,7 @@ Result<Identifier> ReadIdentifier(const FieldReader& item) {
   if (!value.ok()) return value.error();
   auto source = item.OptionalString("source", 16);
   if (!source.ok()) return source.error();
-  return Identifier{*kind, *value, item.pointer(), source->value_or("")};
+  return Identifier{*kind, std::move(value).value(), item.pointer(), source->value_or("")};
 }
 
 // Reads the identifiers. Never fails: a sale is not refused over recognition, so anything

@@ -35,6 +35,7 @@ bool LuhnValid(std::string_view digits) {
 Result<PaymentSource> ClassifyPaymentValue(std::string_view value, std::string_view source,
                                            std::string* normalized) {
   normalized->clear();
+  normalized->reserve(value.size());  // no reallocation leaves a copy of the digits behind
   if (source == "alias") {
     // A processor's alias is opaque: kept as given, case and all.
     bool ok = !value.empty() && value.size() <= 64;
@@ -84,7 +85,9 @@ Result<std::string> PaymentTokenHash(const TokenKey& key, PaymentSource source,
   const char* tag = source == PaymentSource::kPan   ? "pan:"
                     : source == PaymentSource::kPar ? "par:"
                                                     : "alias:";
-  std::string input = std::string(tag) + std::string(normalized);
+  std::string input;
+  input.reserve(8 + normalized.size());
+  input.append(tag).append(normalized);
   unsigned char mac[EVP_MAX_MD_SIZE];
   size_t length = 0;
   EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);

@@ -7,11 +7,21 @@
 namespace regulars {
 namespace {
 
-int Precedence(const std::string& kind) {
-  if (kind == "card") return 0;
-  if (kind == "qr") return 1;
-  if (kind == "payment_token") return 2;
-  return 3;
+int Precedence(const Identifier& id) {
+  if (id.kind == "card") return 0;
+  if (id.kind == "qr") return 1;
+  if (id.kind != "payment_token") return 5;
+  // The PAR names the account behind the card and its phone tokens: it is preferred.
+  size_t characters = 0;
+  bool digits = true;
+  for (char c : id.value) {
+    if (c == ' ' || c == '-') continue;
+    ++characters;
+    digits = digits && c >= '0' && c <= '9';
+  }
+  if (id.source == "par" || (id.source.empty() && characters == 29)) return 2;
+  if (id.source == "alias") return 3;
+  return digits ? 4 : 3;
 }
 
 // What one identifier says: a customer, or a notice saying why not.
@@ -19,6 +29,7 @@ struct Resolved {
   std::optional<CustomerRef> customer;
   std::optional<std::string> new_profile_token;
   std::optional<std::string> dynamic_qr_digest;
+  std::optional<std::string> token_upgrade;
   std::optional<Notice> notice;
 };
 
@@ -51,7 +62,7 @@ Result<Resolved> ResolveQr(Ledger& ledger, const Config& config, const std::stri
     return NotRecognized("qr_not_configured",
                          "recognition by QR code is not configured at this till", where);
   }
-  auto payload = VerifyQr(text, config.qr, context.now_ms);
+  auto payload = VerifyQr(text, config.qr, context.presented_ms.value_or(context.now_ms));
   if (!payload.ok()) {
     return NotRecognized(payload.error().code,
                          "customer not recognized: " + payload.error().message, where);
@@ -81,6 +92,7 @@ Result<Resolved> ResolvePaymentCard(Ledger& ledger, const Config& config, Identi
   Resolved r;
   if (found->customer) {
     r.customer = found->customer;
+    if (found->matched_hash != found->current_hash) r.token_upgrade = found->current_hash;
   } else if (config.payment_tokens.pseudonymous_profiles) {
     r.customer = CustomerRef{PseudonymFor(found->current_hash), true};
     r.new_profile_token = found->current_hash;
@@ -131,6 +143,7 @@ Result<PaymentCardLookup> LookUpPaymentCard(Ledger& ledger, const PaymentTokenPo
     if (!customer.ok()) return customer.error();
     if (*customer) {
       lookup.customer = **customer;
+      lookup.matched_hash = *hash;
       break;
     }
   }
@@ -158,10 +171,12 @@ Result<Recognition> Recognize(Ledger& ledger, const Config& config,
   std::vector<size_t> order(identifiers.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return Precedence(identifiers[a].kind) < Precedence(identifiers[b].kind);
+    return Precedence(identifiers[a]) < Precedence(identifiers[b]);
   });
 
   Recognition who;
+  std::optional<Resolved> new_profile;  // the fallback: a profile not created yet
+  std::string new_profile_kind;
   for (size_t index : order) {
     Identifier& id = identifiers[index];
     Result<Resolved> resolved = Resolved{};
@@ -187,6 +202,17 @@ Result<Recognition> Recognize(Ledger& ledger, const Config& config,
       who.notices.push_back(*resolved->notice);
       continue;
     }
+    if (resolved->new_profile_token) {
+      if (!new_profile) {
+        new_profile = *resolved;
+        new_profile_kind = id.kind;
+      }
+      continue;
+    }
+    if (resolved->token_upgrade &&
+        (!who.customer_id || *who.customer_id == resolved->customer->id)) {
+      who.token_upgrades.push_back(*resolved->token_upgrade);
+    }
     if (!who.customer_id) {
       who.customer_id = resolved->customer->id;
       who.pseudonymous = resolved->customer->pseudonymous;
@@ -200,6 +226,12 @@ Result<Recognition> Recognize(Ledger& ledger, const Config& config,
                                  who.recognized_by + ", which takes precedence",
                              id.where});
     }
+  }
+  if (!who.customer_id && new_profile) {
+    who.customer_id = new_profile->customer->id;
+    who.pseudonymous = true;
+    who.recognized_by = new_profile_kind;
+    who.new_profile_token = new_profile->new_profile_token;
   }
   return who;
 }

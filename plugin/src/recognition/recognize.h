@@ -21,6 +21,9 @@ struct Recognition {
   std::optional<std::string> new_profile_token;
   // Set when a dynamic QR code recognized the basket: commit records its use.
   std::optional<std::string> dynamic_qr_digest;
+  // Payment token hashes under the newest key for a card found under an older one: commit
+  // stores them, so retiring the old key never unlinks the customer.
+  std::vector<std::string> token_upgrades;
   std::vector<Notice> notices;
 };
 
@@ -28,6 +31,9 @@ struct Recognition {
 struct RecognitionContext {
   std::string pos_txn_id;
   int64_t now_ms = 0;
+  // When the code was shown: the basket's time when it is recent, so a code that was
+  // valid at the scan does not expire while the customer pays. Defaults to now_ms.
+  std::optional<int64_t> presented_ms;
 };
 
 // What a scanner line says once its framing is removed: the line end, the configured
@@ -37,6 +43,7 @@ std::string Unframe(std::string_view raw, const ScannerFraming& framing);
 // A payment card looked up under every key version, newest first.
 struct PaymentCardLookup {
   std::string current_hash;  // under the newest key: what a new link stores
+  std::string matched_hash;  // the stored hash that found the customer, if any
   std::optional<CustomerRef> customer;
 };
 
@@ -50,9 +57,11 @@ Result<PaymentCardLookup> LookUpPaymentCard(Ledger& ledger, const PaymentTokenPo
 std::string PseudonymFor(const std::string& token_hash);
 
 // Recognizes the customer. Precedence: a loyalty card (typed or scanned) first, then a
-// QR code, then a payment card. The first identifier that names someone wins; one that
-// names someone else adds a "conflicting_identifiers" notice for the cashier. Problems
-// never fail the sale: they become notices. Payment card values are wiped once hashed.
+// QR code, then a payment card (its PAR, then a processor alias, then the PAN). The first
+// identifier that names someone wins; one that names someone else adds a
+// "conflicting_identifiers" notice for the cashier. A pseudonymous profile that does not
+// exist yet is only a fallback: it never outranks anyone, nor conflicts. Problems never
+// fail the sale: they become notices. Payment card values are wiped once hashed.
 Result<Recognition> Recognize(Ledger& ledger, const Config& config,
                               std::vector<Identifier>& identifiers,
                               const RecognitionContext& context);

@@ -86,6 +86,17 @@ Result<std::optional<CustomerRef>> Ledger::CustomerByIdentifier(const std::strin
   return customer;
 }
 
+Result<std::string> Ledger::RootOf(const std::string& id) {
+  auto stmt = db_->Prepare("SELECT into_id FROM merges WHERE from_id = ?1");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, id);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  std::string root = *row ? (*stmt)->Text(0) : id;
+  (*stmt)->Reset();
+  return root;
+}
+
 Result<std::optional<CustomerRef>> Ledger::FindCustomer(const std::string& id) {
   auto stmt = db_->Prepare("SELECT id, pseudonymous FROM customers WHERE id = ?1");
   if (!stmt.ok()) return stmt.error();
@@ -285,13 +296,9 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
   // customer's now.
   std::optional<std::string> customer_id = event.customer_id;
   if (customer_id) {
-    auto root = db_->Prepare("SELECT into_id FROM merges WHERE from_id = ?1");
+    auto root = RootOf(*customer_id);
     if (!root.ok()) return root.error();
-    (*root)->Bind(1, *customer_id);
-    auto merged = (*root)->Step();
-    if (!merged.ok()) return merged.error();
-    if (*merged) customer_id = (*root)->Text(0);
-    (*root)->Reset();
+    customer_id = *root;
   }
   OrderedJson body = event.body;
   OrderedJson counts = OrderedJson::array();

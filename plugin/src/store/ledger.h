@@ -110,6 +110,8 @@ class Ledger {
   Result<std::optional<CustomerRef>> CustomerByIdentifier(const std::string& kind,
                                                           const std::string& value);
   Result<std::optional<CustomerRef>> FindCustomer(const std::string& id);
+  // The customer a profile merged into, or `id` itself.
+  Result<std::string> RootOf(const std::string& id);
   Result<std::map<std::string, Counter>> CountersOf(const std::string& customer_id);
   Result<std::optional<StoredTransaction>> FindTransaction(const std::string& pos_txn_id);
   Result<std::optional<std::string>> FindVoid(const std::string& pos_txn_id);
