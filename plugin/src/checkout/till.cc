@@ -21,12 +21,17 @@ namespace {
 // are left out: one may be a payment card number (even under another kind), and an
 // unkeyed hash of it must never be stored. A retry is the same basket by its lines.
 std::string Digest(const Json& request) {
-  if (request.is_object() && request.contains("identifiers")) {
-    Json copy = request;
-    copy.erase("identifiers");
-    return Sha256Hex(copy.dump(-1, ' ', false, Json::error_handler_t::replace));
+  constexpr auto kReplace = Json::error_handler_t::replace;
+  if (!request.is_object()) return Sha256Hex(request.dump(-1, ' ', false, kReplace));
+  // The object's members in key order, as dump() writes them, without copying the basket.
+  std::string canonical = "{";
+  for (auto it = request.begin(); it != request.end(); ++it) {
+    if (it.key() == "identifiers") continue;
+    if (canonical.size() > 1) canonical += ',';
+    canonical += Json(it.key()).dump(-1, ' ', false, kReplace) + ':' +
+                 it.value().dump(-1, ' ', false, kReplace);
   }
-  return Sha256Hex(request.dump(-1, ' ', false, Json::error_handler_t::replace));
+  return Sha256Hex(canonical + '}');
 }
 
 // Customer ids are random, so tills that enrol offline never collide.
