@@ -131,6 +131,31 @@ int regulars_open(regulars_till** out_handle, const char* config_path, const cha
 
 void regulars_close(regulars_till* handle) { delete handle; }
 
+int regulars_config_check(const char* config_path, char** out) {
+  if (out != nullptr) *out = nullptr;
+  try {
+    if (config_path == nullptr) {
+      Fail({ErrorKind::kBadInput, "invalid_argument", "the config path is required", ""}, out);
+      return REGULARS_E_ARGUMENT;
+    }
+    auto config = regulars::LoadConfigFile(config_path);
+    if (!config.ok()) return Fail(config.error(), out);
+    regulars::OrderedJson summary{{"ok", true},
+                                  {"store_id", config->till.store_id},
+                                  {"till_id", config->till.till_id},
+                                  {"currency", config->till.currency.code},
+                                  {"rules", config->rules.rules.size()},
+                                  {"rules_version", config->rules.version},
+                                  {"payment_token_keys", config->payment_tokens.keys.size()},
+                                  {"qr_public_keys", config->qr.public_keys.size()}};
+    return Succeed(regulars::ToText(summary), out);
+  } catch (const std::exception& e) {
+    return FailInternal(e.what(), out);
+  } catch (...) {
+    return FailInternal("unknown failure", out);
+  }
+}
+
 int regulars_enroll(regulars_till* handle, const char* request_json, char** out) {
   return Guarded(handle, request_json, out,
                  [](regulars::Till& till, std::string_view in) { return till.Enroll(in); });

@@ -42,6 +42,7 @@ Commands (all take --config FILE and --db FILE):
   card issue --first DIGITS --count N --key FILE --key-id N --out DIR
                                 make signed cards as PNG and SVG (HQ; no --config/--db)
   db verify                     recompute every counter from the events; exit 1 if one differs
+  config check FILE             validate a config file (no --db); errors name FILE#/pointer
   demo [--db FILE] [--keep]     a day at one store on a fresh ledger (no --config needed)
   version                       print the library and ABI versions
 
@@ -246,6 +247,14 @@ int Main(int argc, char** argv) {
   if (c == "version") {
     std::cout << "regulars " << regulars_version() << " (ABI " << regulars_abi_version() << ")\n";
     return kExitOk;
+  }
+  if (c == "config") {
+    if (args.positional.size() != 2 || args.positional[0] != "check") {
+      return BadUsage("usage: regulars config check FILE", "config");
+    }
+    char* out = nullptr;
+    int code = regulars_config_check(args.positional[1].c_str(), &out);
+    return Report(code, out);
   }
   if (c == "card") {
     if (args.positional.size() != 1 || args.positional[0] != "issue") {

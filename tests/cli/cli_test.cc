@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 namespace {
@@ -245,6 +246,45 @@ TEST_F(Cli, HeadquartersIssuesSignedCardsThatATillRecognizesFromAPhoto) {
   Outcome not_image = Run("scan " + config_);
   EXPECT_EQ(not_image.status, 2);
   EXPECT_EQ(Json::parse(not_image.err)["error"]["code"], "invalid_image");
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Cli, ConfigCheckNamesTheFileAndThePointer) {
+  Outcome ok = Run("config check " + config_, "", false);
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(Json::parse(ok.out)["rules"], 1);
+  Json config = Json::parse(Read(config_));
+  config["rules"][0]["every"] = "five";
+  std::string bad = dir_ + "/bad.json";
+  std::ofstream(bad) << config.dump();
+  Outcome refused = Run("config check " + bad, "", false);
+  EXPECT_EQ(refused.status, 2);
+  Json error = Json::parse(refused.err)["error"];
+  EXPECT_EQ(error["code"], "invalid_config");
+  EXPECT_EQ(error["where"], bad + "#/rules/0/every");
+  EXPECT_EQ(error["message"], "every must be an integer, not a string");
+}
+
+TEST_F(Cli, TheSchemaDescribesEveryFieldTheLoaderReads) {
+  Json schema =
+      Json::parse(Read(std::string(REGULARS_SOURCE_DIR) + "/config/schema/config.schema.json"));
+  std::set<std::string> described;
+  for (const auto& [key, value] : schema["properties"].items()) described.insert(key);
+  // The loader's fields (config/src/config.cc): a field added there must be added here.
+  std::set<std::string> loaded = {"store_id",      "till_id", "currency", "card_prefixes",
+                                  "rules_version", "rules",   "qr",       "scanner",
+                                  "payment_tokens"};
+  EXPECT_EQ(described, loaded);
+  for (const char* example : {"store.json", "demo-store.json"}) {
+    Json config =
+        Json::parse(Read(std::string(REGULARS_SOURCE_DIR) + "/config/examples/" + example));
+    for (const auto& required : schema["required"]) {
+      EXPECT_TRUE(config.contains(required.get<std::string>())) << example << " " << required;
+    }
+  }
 }
 
 }  // namespace

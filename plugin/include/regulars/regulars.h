@@ -63,6 +63,13 @@ REGULARS_API const char *regulars_version(void);
 REGULARS_API int regulars_open(regulars_till **out_handle, const char *config_path,
                                const char *db_path, char **error);
 
+/*
+ * Checks a config file without opening a ledger: {"ok": true, "store_id": ..., "till_id":
+ * ..., "rules": N, "rules_version": ...}, or the error JSON naming the file and the JSON
+ * pointer of the first problem (REGULARS_E_INVALID_INPUT).
+ */
+REGULARS_API int regulars_config_check(const char *config_path, char **out);
+
 /* Closes a handle and frees everything it holds. NULL is accepted and ignored. */
 REGULARS_API void regulars_close(regulars_till *handle);
 
