@@ -183,10 +183,6 @@ TEST_F(Cli, TheDemoRunsADayAndVerifiesItsLedger) {
   EXPECT_NE(o.out.find("all equal to their recomputation"), std::string::npos);
 }
 
-}  // namespace
-
-namespace {
-
 TEST_F(Cli, EndlessOrBinaryInputIsRefusedQuickly) {
   Outcome zero = Run("checkout /dev/zero");
   EXPECT_EQ(zero.status, 2);
@@ -206,10 +202,6 @@ TEST_F(Cli, AUsageErrorNeverCreatesALedger) {
   EXPECT_EQ(Run("checkout /nonexistent.json").status, 2);
   EXPECT_FALSE(std::filesystem::exists(db_));
 }
-
-}  // namespace
-
-namespace {
 
 TEST_F(Cli, HeadquartersIssuesSignedCardsThatATillRecognizesFromAPhoto) {
   std::string keys = REGULARS_KEYS;
@@ -247,10 +239,6 @@ TEST_F(Cli, HeadquartersIssuesSignedCardsThatATillRecognizesFromAPhoto) {
   EXPECT_EQ(not_image.status, 2);
   EXPECT_EQ(Json::parse(not_image.err)["error"]["code"], "invalid_image");
 }
-
-}  // namespace
-
-namespace {
 
 TEST_F(Cli, ConfigCheckNamesTheFileAndThePointer) {
   Outcome ok = Run("config check " + config_, "", false);

@@ -306,20 +306,6 @@ TEST(Checkout, ManyBasketsKeepCountersEqualToTheirRecomputation) {
   EXPECT_GT(verify->counters, 0);
 }
 
-}  // namespace
-}  // namespace regulars
-
-namespace regulars {
-namespace {
-
-using testing::Basket;
-using testing::kAliceCard;
-using testing::kBobCard;
-using testing::Other;
-using testing::Packs;
-using testing::TestTill;
-using testing::TJson;
-
 TEST(Checkout, AVoidAtAnotherTillOfTheSameLedgerReversesTheRightSale) {
   TestTill t01;
   std::string alice = t01.Enroll(kAliceCard);

@@ -191,12 +191,6 @@ TEST(QrCode, AForgedCodeAtTheTillIsANoticeNotARefusedSale) {
   EXPECT_EQ(receipt["total_net"], 5 * 1290);
 }
 
-}  // namespace
-}  // namespace regulars
-
-namespace regulars {
-namespace {
-
 TEST(QrCode, ACodeValidWhenTheBasketStartedStaysGoodAtCommit) {
   Keys keys = NewKeys();
   TestTill t(QrConfig(keys));

@@ -276,19 +276,6 @@ TEST(Recognition, PaymentCardNumbersNeverReachTheDiskTheReceiptsOrTheErrors) {
   }
 }
 
-}  // namespace
-}  // namespace regulars
-
-namespace regulars {
-namespace {
-
-using testing::Basket;
-using testing::kAliceCard;
-using testing::kBobCard;
-using testing::Packs;
-using testing::TestTill;
-using testing::TJson;
-
 TEST(Recognition, AMistypedIdentifierIsANoticeNeverAFailedSale) {
   TestTill t(OneKey());
   TJson basket = Basket("V1", "", {Packs(1, 1)});

@@ -87,14 +87,22 @@ Result<std::optional<CustomerRef>> Ledger::CustomerByIdentifier(const std::strin
 }
 
 Result<std::string> Ledger::RootOf(const std::string& id) {
-  auto stmt = db_->Prepare("SELECT into_id FROM merges WHERE from_id = ?1");
+  auto root = TextByKey("SELECT into_id FROM merges WHERE from_id = ?1", id);
+  if (!root.ok()) return root.error();
+  return root->value_or(id);
+}
+
+Result<std::optional<std::string>> Ledger::TextByKey(const std::string& sql,
+                                                     const std::string& key) {
+  auto stmt = db_->Prepare(sql);
   if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, id);
+  (*stmt)->Bind(1, key);
   auto row = (*stmt)->Step();
   if (!row.ok()) return row.error();
-  std::string root = *row ? (*stmt)->Text(0) : id;
+  std::optional<std::string> text;
+  if (*row) text = (*stmt)->Text(0);
   (*stmt)->Reset();
-  return root;
+  return text;
 }
 
 Result<std::optional<CustomerRef>> Ledger::FindCustomer(const std::string& id) {
@@ -147,15 +155,7 @@ Result<std::optional<StoredTransaction>> Ledger::FindTransaction(const std::stri
 }
 
 Result<std::optional<std::string>> Ledger::FindVoid(const std::string& pos_txn_id) {
-  auto stmt = db_->Prepare("SELECT response FROM voids WHERE pos_txn_id = ?1");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, pos_txn_id);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
-  std::optional<std::string> response;
-  if (*row) response = (*stmt)->Text(0);
-  (*stmt)->Reset();
-  return response;
+  return TextByKey("SELECT response FROM voids WHERE pos_txn_id = ?1", pos_txn_id);
 }
 
 Result<StoredEvent> Ledger::FindEvent(const EventKey& key) {
@@ -178,15 +178,7 @@ Result<StoredEvent> Ledger::FindEvent(const EventKey& key) {
 }
 
 Result<std::optional<std::string>> Ledger::QrUsedBy(const std::string& code_digest) {
-  auto stmt = db_->Prepare("SELECT pos_txn_id FROM qr_uses WHERE code_digest = ?1");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, code_digest);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
-  std::optional<std::string> txn;
-  if (*row) txn = (*stmt)->Text(0);
-  (*stmt)->Reset();
-  return txn;
+  return TextByKey("SELECT pos_txn_id FROM qr_uses WHERE code_digest = ?1", code_digest);
 }
 
 Status Ledger::RecordQrUse(const std::string& code_digest, const std::string& pos_txn_id,

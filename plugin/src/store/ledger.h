@@ -148,6 +148,8 @@ class Ledger {
   Ledger(std::unique_ptr<Database> db, std::string store_id, std::string till_id)
       : db_(std::move(db)), store_id_(std::move(store_id)), till_id_(std::move(till_id)) {}
 
+  // The first column of the row `sql` finds for `key` (bound as ?1), if any.
+  Result<std::optional<std::string>> TextByKey(const std::string& sql, const std::string& key);
   // Replays a customer's events in canonical order (time, store, till, seq).
   Result<std::map<std::string, Counter>> Replay(const std::string& customer_id);
   Status StoreCounter(const std::string& customer_id, const std::string& rule, const Counter& c);
