@@ -1,6 +1,8 @@
 // The till's configuration file (Contract v1 "Config"), validated with precise errors.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,16 @@ struct ScannerFraming {
   std::string suffix;
 };
 
+// Staff latitude (docs/goodwill.md): what a cashier may give a customer per day, by the
+// customer's tier ("" for a recognized customer without one), and per cashier per day.
+// Every gesture is audited in a chain keyed by `audit_key`. Off when `enabled` is false.
+struct GoodwillPolicy {
+  bool enabled = false;
+  std::map<std::string, int64_t> per_customer_per_day;  // tier id or "" -> minor units
+  std::optional<int64_t> per_cashier_per_day;
+  std::vector<unsigned char> audit_key;  // at least 32 bytes
+};
+
 struct Config {
   TillIdentity till;                       // store_id, till_id, currency
   std::vector<std::string> card_prefixes;  // default {"2"}: GS1's in-store range 20-29
@@ -32,6 +44,9 @@ struct Config {
   PaymentTokenPolicy payment_tokens;
   QrPolicy qr;  // no public keys: QR codes are not recognized
   ScannerFraming scanner;
+  GoodwillPolicy goodwill;
+  // Catalogue sentences overridden by this config: key -> text (docs/rules.md).
+  std::map<std::string, LocalText> messages;
 };
 
 // Reads and validates a config file. Errors have code "invalid_config"; `where` is

@@ -103,8 +103,48 @@ CREATE TABLE voids (
 ) STRICT;
 )sql";
 
+// Rewards beyond nth_unit (docs/rules.md) and goodwill (docs/goodwill.md).
+constexpr const char* kVersion2 = R"sql(
+-- What each sale, void or refund event did to a customer's visits and spend: derived
+-- from the event's "visit" member in the same transaction (`regulars db verify` checks
+-- it). Tiers, per-day caps, goodwill budgets and suggestions read it.
+CREATE TABLE visits (
+  store_id    TEXT NOT NULL,  -- the event: (store, till, seq)
+  till_id     TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  customer_id TEXT NOT NULL,
+  at_ms       INTEGER NOT NULL,
+  day         TEXT NOT NULL,     -- the basket's calendar day where it was sold, YYYY-MM-DD
+  visits      INTEGER NOT NULL,  -- +1 for a sale, -1 when it is voided or wholly refunded
+  spend       INTEGER NOT NULL,  -- what was paid, minor units; negative when given back
+  discount    INTEGER NOT NULL,  -- discounts from rules, minor units
+  goodwill    INTEGER NOT NULL,  -- goodwill gestures, minor units
+  skus        TEXT NOT NULL,     -- the skus a sale held, space-separated
+  PRIMARY KEY (store_id, till_id, seq)
+) STRICT;
+CREATE INDEX visits_by_customer ON visits (customer_id, at_ms);
+
+-- Goodwill gestures and their reversals, each entry carrying an HMAC of itself and of the
+-- previous entry's HMAC: `regulars audit verify` finds altered, removed or reordered ones.
+CREATE TABLE goodwill_audit (
+  seq         INTEGER PRIMARY KEY,  -- 1, 2, 3... in this ledger
+  at_ms       INTEGER NOT NULL,
+  kind        TEXT NOT NULL,        -- grant or reversal
+  store_id    TEXT NOT NULL,
+  till_id     TEXT NOT NULL,
+  cashier_id  TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  pos_txn_id  TEXT NOT NULL,
+  amount      INTEGER NOT NULL,     -- minor units; negative for a reversal
+  reason      TEXT NOT NULL,
+  prev_mac    TEXT NOT NULL,        -- hex; the empty string for the first entry
+  mac         TEXT NOT NULL         -- hex HMAC-SHA256
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kVersion1},
+    {2, kVersion2},
 };
 
 }  // namespace
