@@ -177,5 +177,287 @@ TEST(Ledger, TwoTillsGrantingTheSameRewardNeverLeaveADebt) {
   EXPECT_EQ(c.rewards, 2);
 }
 
+// --- Visits: derived from the events' "visit" member, like counters from "counts" ---
+
+constexpr int64_t kMonday = 1795424400000;  // 2026-11-23T09:00:00Z
+constexpr int64_t kHour = 3600 * 1000;
+constexpr int64_t kDay = 24 * kHour;
+
+// A ledger file of its own, written as the till writes it: each call one transaction.
+class VisitLedger {
+ public:
+  VisitLedger() {
+    auto ledger = Ledger::Open(temp_.path() + "/ledger.sqlite", "S001", "T01");
+    if (!ledger.ok()) ADD_FAILURE() << ledger.error().message;
+    ledger_ = std::move(ledger).value();
+  }
+  Ledger& ledger() { return *ledger_; }
+  Database& db() { return ledger_->db(); }
+
+  void AddCustomer(const std::string& id, const std::string& card, bool pseudonymous = false) {
+    Write([&] { return ledger_->AddCustomer(id, kMonday, "card", card, pseudonymous); });
+  }
+  EventKey Append(const NewEvent& event) {
+    EventKey key;
+    Write([&]() -> Status {
+      auto appended = ledger_->Append(event);
+      if (!appended.ok()) return appended.error();
+      key = *appended;
+      return Status::Ok();
+    });
+    return key;
+  }
+  void Merge(const std::string& from, const std::string& into) {
+    Write([&] { return ledger_->Merge(from, into, kMonday + kDay); });
+  }
+  VerifyReport Verify() {
+    auto report = ledger_->Verify();
+    EXPECT_TRUE(report.ok()) << report.error().message;
+    return report.ok() ? *report : VerifyReport{};
+  }
+
+ private:
+  template <typename F>
+  void Write(F step) {
+    WriteTransaction txn(ledger_->db());
+    ASSERT_TRUE(txn.Begin().ok());
+    Status done = step();
+    ASSERT_TRUE(done.ok()) << done.error().message;
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+
+  TempDir temp_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+VisitDelta SaleVisit(const std::string& day, int64_t spend, std::vector<std::string> skus = {},
+                     int64_t discount = 0, int64_t goodwill = 0) {
+  return {day, 1, spend, discount, goodwill, std::move(skus)};
+}
+
+// What a void or refund gives back: `visits` is -1 when it leaves the sale empty.
+VisitDelta ReversalVisit(const std::string& day, int64_t visits, int64_t spend) {
+  return {day, visits, spend, 0, 0, {}};
+}
+
+NewEvent Event(const std::string& kind, std::optional<std::string> customer, int64_t at_ms,
+               std::optional<VisitDelta> visit) {
+  NewEvent event;
+  event.kind = kind;
+  event.at_ms = at_ms;
+  event.customer_id = std::move(customer);
+  event.visit = std::move(visit);
+  return event;
+}
+
+std::vector<int64_t> Times(const std::vector<VisitRow>& rows) {
+  std::vector<int64_t> times;
+  for (const auto& row : rows) times.push_back(row.at_ms);
+  return times;
+}
+
+bool HasProblem(const VerifyReport& report, const std::string& text) {
+  for (const auto& problem : report.problems) {
+    if (problem == text) return true;
+  }
+  return false;
+}
+
+TEST(Visits, ASaleWritesItsVisitRowAndTheEventCarriesIt) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  VisitDelta bought = SaleVisit("2026-11-23", 5160, {"3400000000001", "MILK 1L"}, 1290, 200);
+  EventKey key = l.Append(Event("sale", "c_alice", kMonday, bought));
+
+  auto rows = l.ledger().VisitsSince("c_alice", 0);
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].at_ms, kMonday);
+  EXPECT_EQ((*rows)[0].delta, bought);  // a sku holding a space comes back whole
+  auto event = l.ledger().FindEvent(key);
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->body["visit"]["spend"], 5160);
+  EXPECT_EQ(event->body["visit"]["skus"], Json::array({"3400000000001", "MILK 1L"}));
+  EXPECT_TRUE(l.Verify().problems.empty());
+}
+
+TEST(Visits, AVisitWithoutCountsStillWritesItsRowAndCountsStillUpdateCounters) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  l.Append(Event("sale", "c_alice", kMonday, SaleVisit("2026-11-23", 300)));
+  NewEvent packs = Event("sale", "c_alice", kMonday + kHour, SaleVisit("2026-11-23", 2580));
+  packs.counts = {{"diapers-5th", 5, 2, 0}};
+  l.Append(packs);
+
+  auto rows = l.ledger().VisitsSince("c_alice", 0);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(Times(*rows), (std::vector<int64_t>{kMonday, kMonday + kHour}));
+  auto counters = l.ledger().CountersOf("c_alice");
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ((*counters)["diapers-5th"].progress, 2);
+  VerifyReport report = l.Verify();
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_TRUE(report.mismatches.empty());
+}
+
+TEST(Visits, VisitsSinceStartsAtTheGivenTimeInCanonicalOrder) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  // Committed out of time order, as a basket rung up earlier but committed later is.
+  l.Append(Event("sale", "c_alice", kMonday + 2 * kDay, SaleVisit("2026-11-25", 300)));
+  l.Append(Event("sale", "c_alice", kMonday, SaleVisit("2026-11-23", 100)));
+  l.Append(Event("sale", "c_alice", kMonday + kDay, SaleVisit("2026-11-24", 200)));
+
+  auto rows = l.ledger().VisitsSince("c_alice", kMonday + kDay);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(Times(*rows), (std::vector<int64_t>{kMonday + kDay, kMonday + 2 * kDay}));
+  auto other = l.ledger().VisitsSince("c_bob", 0);
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->empty());
+}
+
+TEST(Visits, VisitOfAMergedProfileCountsForTheCustomer) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  l.AddCustomer("p_card", "hash-of-her-payment-card", /*pseudonymous=*/true);
+  l.Append(Event("sale", "p_card", kMonday, SaleVisit("2026-11-23", 700, {"BREAD"})));
+  l.Append(Event("sale", "c_alice", kMonday + kHour, SaleVisit("2026-11-23", 500, {"MILK"})));
+  l.Merge("p_card", "c_alice");
+  // A refund of the profile's sale after the merge is hers.
+  l.Append(Event("refund", "p_card", kMonday + 2 * kDay, ReversalVisit("2026-11-23", 0, -200)));
+
+  auto rows = l.ledger().VisitsSince("c_alice", 0);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(Times(*rows), (std::vector<int64_t>{kMonday, kMonday + kHour, kMonday + 2 * kDay}));
+  EXPECT_EQ((*rows)[0].delta.skus, std::vector<std::string>{"BREAD"});
+  auto day = l.ledger().DayTotals("c_alice", "2026-11-23");
+  ASSERT_TRUE(day.ok());
+  EXPECT_EQ(day->visits, 2);
+  EXPECT_EQ(day->spend, 1000);
+  EXPECT_TRUE(l.Verify().problems.empty());
+}
+
+TEST(Visits, DayTotalsSumOneDayOnly) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  l.Append(Event("sale", "c_alice", kMonday, SaleVisit("2026-11-23", 1000, {"A"}, 100, 50)));
+  l.Append(Event("sale", "c_alice", kMonday + kHour, SaleVisit("2026-11-23", 400, {"B"}, 0, 0)));
+  l.Append(Event("sale", "c_alice", kMonday + kDay, SaleVisit("2026-11-24", 9999, {"C"}, 9, 9)));
+  // Tuesday's void of Monday's second sale counts on Monday, the sale's day.
+  l.Append(Event("void", "c_alice", kMonday + kDay + kHour, ReversalVisit("2026-11-23", -1, -400)));
+
+  auto monday = l.ledger().DayTotals("c_alice", "2026-11-23");
+  ASSERT_TRUE(monday.ok()) << monday.error().message;
+  EXPECT_EQ(*monday, (VisitDelta{"2026-11-23", 1, 1000, 100, 50, {}}));
+  auto sunday = l.ledger().DayTotals("c_alice", "2026-11-22");
+  ASSERT_TRUE(sunday.ok());
+  EXPECT_EQ(*sunday, (VisitDelta{"2026-11-22", 0, 0, 0, 0, {}}));
+}
+
+TEST(Visits, RecentSalesAreNewestFirstAndSkipReversals) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  for (int i = 0; i < 4; ++i) {
+    l.Append(Event("sale", "c_alice", kMonday + i * kDay,
+                   SaleVisit("2026-11-2" + std::to_string(3 + i), 100 * (i + 1))));
+  }
+  l.Append(Event("refund", "c_alice", kMonday + 5 * kDay, ReversalVisit("2026-11-26", 0, -100)));
+  l.Append(Event("void", "c_alice", kMonday + 6 * kDay, ReversalVisit("2026-11-25", -1, -300)));
+
+  auto recent = l.ledger().RecentSales("c_alice", 3);
+  ASSERT_TRUE(recent.ok());
+  EXPECT_EQ(Times(*recent),
+            (std::vector<int64_t>{kMonday + 3 * kDay, kMonday + 2 * kDay, kMonday + kDay}));
+  auto none = l.ledger().RecentSales("c_alice", 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto all = l.ledger().RecentSales("c_alice", 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 4u);
+}
+
+TEST(Visits, AnEventWithoutACustomerWritesNoVisitRow) {
+  VisitLedger l;
+  EventKey key = l.Append(Event("sale", std::nullopt, kMonday, SaleVisit("2026-11-23", 100)));
+  EXPECT_EQ(*l.db().QueryInt("SELECT count(*) FROM visits"), 0);
+  auto event = l.ledger().FindEvent(key);
+  ASSERT_TRUE(event.ok());
+  EXPECT_TRUE(event->body.contains("visit"));
+  EXPECT_TRUE(l.Verify().problems.empty());
+}
+
+TEST(Visits, AnEventWithoutAVisitWritesNoVisitRow) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  l.Append(Event("enroll", "c_alice", kMonday, std::nullopt));
+  EXPECT_EQ(*l.db().QueryInt("SELECT count(*) FROM visits"), 0);
+  EXPECT_TRUE(l.Verify().problems.empty());
+}
+
+TEST(Visits, AppendRefusesABodyThatSetsVisitItself) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  NewEvent event = Event("sale", "c_alice", kMonday, std::nullopt);
+  event.body["visit"] = {{"day", "2026-11-23"}};
+  WriteTransaction txn(l.db());
+  ASSERT_TRUE(txn.Begin().ok());
+  auto appended = l.ledger().Append(event);
+  ASSERT_FALSE(appended.ok());
+  EXPECT_EQ(appended.error().kind, ErrorKind::kInternal);
+}
+
+TEST(Visits, VerifyReportsAVisitRowAlteredBySql) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  l.Append(Event("sale", "c_alice", kMonday, SaleVisit("2026-11-23", 100, {"A"})));
+  EventKey second =
+      l.Append(Event("sale", "c_alice", kMonday + kHour, SaleVisit("2026-11-23", 200, {"A", "B"})));
+  ASSERT_TRUE(l.Verify().problems.empty());
+
+  ASSERT_TRUE(l.db().Exec("UPDATE visits SET spend = 20000 WHERE seq = 2").ok());
+  VerifyReport report = l.Verify();
+  EXPECT_EQ(report.problems, std::vector<std::string>{"visit row of event " + second.ToString() +
+                                                      " differs from its event"});
+
+  // Every column counts, the skus too.
+  ASSERT_TRUE(l.db().Exec("UPDATE visits SET spend = 200, skus = '[\"B\",\"A\"]'").ok());
+  EXPECT_TRUE(HasProblem(l.Verify(), "visit row of event S001:T01:2 differs from its event"));
+}
+
+TEST(Visits, VerifyReportsADeletedVisitRow) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  l.Append(Event("sale", "c_alice", kMonday, SaleVisit("2026-11-23", 100)));
+  ASSERT_TRUE(l.db().Exec("DELETE FROM visits").ok());
+  EXPECT_EQ(l.Verify().problems, std::vector<std::string>{"event S001:T01:1 has no visit row"});
+}
+
+TEST(Visits, VerifyReportsAVisitRowThatNoEventAccountsFor) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  l.Append(Event("enroll", "c_alice", kMonday, std::nullopt));
+  ASSERT_TRUE(l.db()
+                  .Exec("INSERT INTO visits VALUES ('S001', 'T01', 1, 'c_alice', 0, '2026-11-23', "
+                        "1, 100, 0, 0, '[]'), ('S001', 'T09', 4, 'c_alice', 0, '2026-11-23', 1, "
+                        "100, 0, 0, '[]')")
+                  .ok());
+  VerifyReport report = l.Verify();
+  EXPECT_TRUE(HasProblem(report, "visit row of event S001:T01:1 has no visit in its event"));
+  EXPECT_TRUE(HasProblem(report, "visit row of event S001:T09:4 has no event"));
+  EXPECT_EQ(report.problems.size(), 2u);
+}
+
+TEST(Visits, VerifyListsFiftyVisitProblemsAndCountsTheRest) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  for (int i = 0; i < 60; ++i) {
+    l.Append(Event("sale", "c_alice", kMonday + i * kHour, SaleVisit("2026-11-23", 100)));
+  }
+  ASSERT_TRUE(l.db().Exec("DELETE FROM visits").ok());
+  VerifyReport report = l.Verify();
+  ASSERT_EQ(report.problems.size(), 51u);
+  EXPECT_EQ(report.problems.back(), "10 more visit problem(s), not listed");
+}
+
 }  // namespace
 }  // namespace regulars

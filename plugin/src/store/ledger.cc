@@ -1,6 +1,9 @@
 #include "store/ledger.h"
 
+#include <cstdint>
+#include <limits>
 #include <set>
+#include <utility>
 
 #include "store/schema.h"
 
@@ -21,6 +24,96 @@ Result<std::vector<CountDelta>> CountsFromBody(const Json& body) {
   }
   return counts;
 }
+
+// The `visits.skus` column: the skus as a JSON array. Basket validation lets a sku hold
+// spaces, so space-joined text would be ambiguous.
+std::string SkusText(const std::vector<std::string>& skus) { return ToText(OrderedJson(skus)); }
+
+OrderedJson VisitJson(const VisitDelta& v) {
+  return {{"day", v.day},           {"visits", v.visits},     {"spend", v.spend},
+          {"discount", v.discount}, {"goodwill", v.goodwill}, {"skus", v.skus}};
+}
+
+Error MalformedVisit(const std::string& what) {
+  return Error::BadInput("database_unreadable", "a visit is malformed: " + what);
+}
+
+// An event's "visit" member as Append wrote it. Strict, so that Verify notices any
+// other shape.
+Result<VisitDelta> VisitFromJson(const Json& visit) {
+  if (!visit.is_object()) return MalformedVisit("it is not an object");
+  VisitDelta v;
+  auto day = visit.find("day");
+  if (day == visit.end() || !day->is_string()) return MalformedVisit("day is not text");
+  v.day = day->get<std::string>();
+  for (auto [name, field] :
+       {std::pair{"visits", &v.visits}, std::pair{"spend", &v.spend},
+        std::pair{"discount", &v.discount}, std::pair{"goodwill", &v.goodwill}}) {
+    auto it = visit.find(name);
+    if (it == visit.end() || !it->is_number_integer() ||
+        (it->is_number_unsigned() &&
+         it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+      return MalformedVisit(std::string(name) + " is not a 64-bit integer");
+    }
+    *field = it->get<int64_t>();
+  }
+  auto skus = visit.find("skus");
+  if (skus == visit.end() || !skus->is_array()) return MalformedVisit("skus is not an array");
+  for (const auto& sku : *skus) {
+    if (!sku.is_string()) return MalformedVisit("a sku is not text");
+    v.skus.push_back(sku.get<std::string>());
+  }
+  return v;
+}
+
+Result<std::vector<std::string>> SkusFromText(const std::string& text) {
+  auto json = ParseJson(text, "database_unreadable", "a visit's skus");
+  if (!json.ok()) return json.error();
+  std::vector<std::string> skus;
+  if (!json->is_array()) return MalformedVisit("its skus are not an array");
+  for (const auto& sku : *json) {
+    if (!sku.is_string()) return MalformedVisit("a sku is not text");
+    skus.push_back(sku.get<std::string>());
+  }
+  return skus;
+}
+
+// The rows of a customer and of the profiles merged into them (replay's rule), with ?1
+// the customer; served by visits_by_customer.
+constexpr const char* kVisitsOfCustomer =
+    "SELECT at_ms, day, visits, spend, discount, goodwill, skus FROM visits "
+    "WHERE (customer_id = ?1 OR customer_id IN (SELECT from_id FROM merges WHERE into_id = ?1)) ";
+
+// Every row of a statement over kVisitsOfCustomer's columns; the statement is reset after.
+Result<std::vector<VisitRow>> VisitRows(Statement& stmt) {
+  std::vector<VisitRow> rows;
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    auto skus = SkusFromText(stmt.Text(6));
+    if (!skus.ok()) {
+      stmt.Reset();
+      return skus.error();
+    }
+    rows.push_back({stmt.Int(0),
+                    {stmt.Text(1), stmt.Int(2), stmt.Int(3), stmt.Int(4), stmt.Int(5),
+                     std::move(skus).value()}});
+  }
+  stmt.Reset();
+  return rows;
+}
+
+// True when an event's body (of the events row `e`) has a "visit" member. The cheap text
+// test skips the events that have none; json_valid keeps a damaged body from failing the
+// whole query.
+constexpr const char* kEventHasVisit =
+    "(instr(e.body, '\"visit\":') > 0 AND "
+    "CASE WHEN json_valid(e.body) THEN json_type(e.body, '$.visit') IS NOT NULL ELSE 0 END)";
+
+// Verify lists this many visit problems, then counts the rest: a damaged ledger of
+// millions of events should not produce millions of lines.
+constexpr int64_t kMaxListedVisitProblems = 50;
 
 }  // namespace
 
@@ -219,6 +312,48 @@ Result<std::vector<Json>> Ledger::RefundsOf(const std::string& sale_txn_id) {
   return bodies;
 }
 
+Result<std::vector<VisitRow>> Ledger::VisitsSince(const std::string& customer_id, int64_t from_ms) {
+  auto stmt = db_->Prepare(std::string(kVisitsOfCustomer) +
+                           "AND at_ms >= ?2 ORDER BY at_ms, store_id, till_id, seq");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, customer_id).Bind(2, from_ms);
+  return VisitRows(**stmt);
+}
+
+Result<VisitDelta> Ledger::DayTotals(const std::string& customer_id, const std::string& day) {
+  // A refund's day is its sale's, whenever it happened: no time range narrows this, and a
+  // customer's rows are few.
+  auto stmt = db_->Prepare(
+      "SELECT COALESCE(sum(visits), 0), COALESCE(sum(spend), 0), COALESCE(sum(discount), 0), "
+      "COALESCE(sum(goodwill), 0) FROM visits WHERE (customer_id = ?1 OR customer_id IN "
+      "(SELECT from_id FROM merges WHERE into_id = ?1)) AND day = ?2");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, customer_id).Bind(2, day);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.error();
+  VisitDelta totals;
+  totals.day = day;
+  if (*row) {
+    totals.visits = (*stmt)->Int(0);
+    totals.spend = (*stmt)->Int(1);
+    totals.discount = (*stmt)->Int(2);
+    totals.goodwill = (*stmt)->Int(3);
+  }
+  (*stmt)->Reset();
+  return totals;
+}
+
+Result<std::vector<VisitRow>> Ledger::RecentSales(const std::string& customer_id, int limit) {
+  // SQLite reads a negative LIMIT as none at all.
+  if (limit <= 0) return std::vector<VisitRow>{};
+  auto stmt = db_->Prepare(std::string(kVisitsOfCustomer) +
+                           "AND visits > 0 ORDER BY at_ms DESC, store_id DESC, till_id DESC, "
+                           "seq DESC LIMIT ?2");
+  if (!stmt.ok()) return stmt.error();
+  (*stmt)->Bind(1, customer_id).Bind(2, static_cast<int64_t>(limit));
+  return VisitRows(**stmt);
+}
+
 Status Ledger::AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
                            const std::string& value, bool pseudonymous) {
   auto customer = db_->Prepare(
@@ -299,6 +434,12 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
         {{"rule", c.rule}, {"every", c.every}, {"units", c.units}, {"rewards", c.rewards}});
   }
   body["counts"] = counts;
+  // The row in `visits` is derived from this member: a body that set it on its own would
+  // have no row, and Verify would report the event.
+  if (body.contains("visit")) {
+    return Error::Internal("an event's body sets \"visit\" itself; NewEvent::visit is the way");
+  }
+  if (event.visit) body["visit"] = VisitJson(*event.visit);
 
   auto insert = db_->Prepare(
       "INSERT INTO events (store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
@@ -313,6 +454,27 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
   REGULARS_TRY(s.Run());
 
   EventKey key{store_id_, till_id_, seq};
+  if (customer_id && event.visit) {
+    // Keyed by the event's customer, as the event is: reads follow merges, as replay does.
+    const VisitDelta& v = *event.visit;
+    auto visit = db_->Prepare(
+        "INSERT INTO visits (store_id, till_id, seq, customer_id, at_ms, day, visits, spend, "
+        "discount, goodwill, skus) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    if (!visit.ok()) return visit.error();
+    REGULARS_TRY((*visit)
+                     ->Bind(1, key.store_id)
+                     .Bind(2, key.till_id)
+                     .Bind(3, key.seq)
+                     .Bind(4, *customer_id)
+                     .Bind(5, event.at_ms)
+                     .Bind(6, v.day)
+                     .Bind(7, v.visits)
+                     .Bind(8, v.spend)
+                     .Bind(9, v.discount)
+                     .Bind(10, v.goodwill)
+                     .Bind(11, SkusText(v.skus))
+                     .Run());
+  }
   if (!customer_id || event.counts.empty()) return key;
   const std::string& customer = *customer_id;
 
@@ -461,6 +623,8 @@ Result<VerifyReport> Ledger::Verify() {
     }
   }
 
+  REGULARS_TRY(VerifyVisits(report));
+
   // Every answered transaction has its event at this till.
   auto orphans = db_->QueryInt(
       "SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
@@ -481,6 +645,85 @@ Result<VerifyReport> Ledger::Verify() {
   }
   (*integrity)->Reset();
   return report;
+}
+
+Status Ledger::VerifyVisits(VerifyReport& report) {
+  int64_t found = 0;
+  auto problem = [&](std::string text) {
+    if (++found <= kMaxListedVisitProblems) report.problems.push_back(std::move(text));
+  };
+
+  // One pass over the events that have a visit, each beside its row if any.
+  auto events = db_->Prepare(
+      std::string("SELECT e.store_id, e.till_id, e.seq, e.at_ms, e.customer_id, "
+                  "json_extract(e.body, '$.visit'), v.seq IS NOT NULL, v.customer_id, v.at_ms, "
+                  "v.day, v.visits, v.spend, v.discount, v.goodwill, v.skus FROM events e "
+                  "LEFT JOIN visits v ON v.store_id = e.store_id AND v.till_id = e.till_id AND "
+                  "v.seq = e.seq WHERE ") +
+      kEventHasVisit);
+  if (!events.ok()) return events.error();
+  Statement& s = **events;
+  int64_t rows_with_event = 0;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    auto event = [&s] { return EventKey{s.Text(0), s.Text(1), s.Int(2)}.ToString(); };
+    bool has_customer = !s.IsNull(4);
+    bool has_row = s.Int(6) != 0;
+    if (has_row) ++rows_with_event;
+    if (!has_customer) {
+      // Only a customer's visits are kept.
+      if (has_row) problem("visit row of event " + event() + " belongs to no customer's event");
+      continue;
+    }
+    if (!has_row) {
+      problem("event " + event() + " has no visit row");
+      continue;
+    }
+    auto json = ParseJson(s.Text(5), "database_unreadable", "the visit of an event");
+    Result<VisitDelta> expected =
+        json.ok() ? VisitFromJson(*json) : Result<VisitDelta>(json.error());
+    if (!expected.ok()) {
+      problem("event " + event() + " has a malformed visit: " + expected.error().message);
+      continue;
+    }
+    // The row carries the event's customer (the root when it was appended), not today's root.
+    bool same = s.Text(7) == s.Text(4) && s.Int(8) == s.Int(3) && s.Text(9) == expected->day &&
+                s.Int(10) == expected->visits && s.Int(11) == expected->spend &&
+                s.Int(12) == expected->discount && s.Int(13) == expected->goodwill &&
+                s.Text(14) == SkusText(expected->skus);
+    if (!same) problem("visit row of event " + event() + " differs from its event");
+  }
+  s.Reset();
+
+  // Rows the pass above did not meet have no event with a visit. Counting them first
+  // spares a second join over a sound ledger.
+  auto rows = db_->QueryInt("SELECT count(*) FROM visits");
+  if (!rows.ok()) return rows.error();
+  if (*rows > rows_with_event) {
+    auto orphans = db_->Prepare(
+        std::string("SELECT v.store_id, v.till_id, v.seq, e.seq IS NULL FROM visits v "
+                    "LEFT JOIN events e ON e.store_id = v.store_id AND e.till_id = v.till_id AND "
+                    "e.seq = v.seq WHERE e.seq IS NULL OR NOT ") +
+        kEventHasVisit);
+    if (!orphans.ok()) return orphans.error();
+    Statement& o = **orphans;
+    for (;;) {
+      auto row = o.Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      std::string event = EventKey{o.Text(0), o.Text(1), o.Int(2)}.ToString();
+      problem(o.Int(3) != 0 ? "visit row of event " + event + " has no event"
+                            : "visit row of event " + event + " has no visit in its event");
+    }
+    o.Reset();
+  }
+  if (found > kMaxListedVisitProblems) {
+    report.problems.push_back(std::to_string(found - kMaxListedVisitProblems) +
+                              " more visit problem(s), not listed");
+  }
+  return Status::Ok();
 }
 
 }  // namespace regulars

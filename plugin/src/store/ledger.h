@@ -24,6 +24,26 @@ struct CountDelta {
   int64_t rewards = 0;
 };
 
+// What one event did to a customer's visits and spend (sale: +1 visit and what was paid;
+// void or a refund: the negative of what it gave back; -1 visit when a void or refund
+// leaves the sale empty). Tiers, per-day caps, goodwill budgets and suggestions sum these.
+struct VisitDelta {
+  std::string day;  // YYYY-MM-DD, the basket's calendar day where it was sold
+  int64_t visits = 0;
+  int64_t spend = 0;              // minor units
+  int64_t discount = 0;           // minor units of rule discounts
+  int64_t goodwill = 0;           // minor units of goodwill
+  std::vector<std::string> skus;  // a sale's distinct skus, in basket order
+
+  bool operator==(const VisitDelta&) const = default;
+};
+
+// A row of the `visits` table: when its event happened and what it did.
+struct VisitRow {
+  int64_t at_ms = 0;
+  VisitDelta delta;
+};
+
 // A (customer, rule) counter. `progress` is units toward the next reward; it never goes
 // below zero: what would, is recorded in `over_granted` (two offline tills both granting).
 struct Counter {
@@ -58,7 +78,11 @@ struct NewEvent {
   std::optional<std::string> pos_txn_id;
   std::optional<std::string> ref_pos_txn_id;
   std::vector<CountDelta> counts;  // written into the body as "counts"
-  OrderedJson body;                // everything else the event says
+  // Written into the body as "visit": {"day", "visits", "spend", "discount", "goodwill",
+  // "skus": [...]}, and into `visits` when the event has a customer. Append owns the
+  // member: a `body` that sets "visit" itself is refused.
+  std::optional<VisitDelta> visit;
+  OrderedJson body;  // everything else the event says
 };
 
 // A customer as an identifier finds them.
@@ -122,6 +146,16 @@ class Ledger {
   Result<int64_t> LatestReversalTime(const std::string& sale_txn_id);
   // Bodies of the refund events that refer to a sale, oldest first.
   Result<std::vector<Json>> RefundsOf(const std::string& sale_txn_id);
+  // A customer's visits: `customer_id` is a customer as identifiers find them, and the
+  // rows of the profiles merged into them count as theirs (replay's rule).
+  // Their rows with at_ms >= from_ms, in canonical order (time, store, till, seq).
+  Result<std::vector<VisitRow>> VisitsSince(const std::string& customer_id, int64_t from_ms);
+  // The sums of their rows on `day` (YYYY-MM-DD): visits, spend, discount and goodwill;
+  // skus is empty. A void or refund counts on its sale's day, which is its row's `day`.
+  Result<VisitDelta> DayTotals(const std::string& customer_id, const std::string& day);
+  // Their last `limit` sales (rows with visits > 0), newest first; none when limit <= 0.
+  // A voided sale is still listed: its void is a row of its own.
+  Result<std::vector<VisitRow>> RecentSales(const std::string& customer_id, int limit);
 
   // --- Writes: the caller holds a WriteTransaction ---
   Status AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
@@ -134,14 +168,15 @@ class Ledger {
   // Merges pseudonymous profile `from` into customer `into`: its identifiers point to
   // `into`, its events count as theirs (replay follows merges), its counters move over.
   Status Merge(const std::string& from, const std::string& into, int64_t at_ms);
-  // Appends the event at this till and updates the customer's counters from its counts.
+  // Appends the event at this till and updates the customer's counters from its counts
+  // and their visits from its visit.
   Result<EventKey> Append(const NewEvent& event);
   Status RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn);
   Status RecordVoid(const std::string& pos_txn_id, const std::string& response,
                     const EventKey& event);
 
-  // Recomputes every counter from the events and compares with the stored ones.
-  // Read-only.
+  // Recomputes every counter from the events and compares with the stored ones; checks
+  // that every visit row equals its event's visit. Read-only.
   Result<VerifyReport> Verify();
 
  private:
@@ -153,6 +188,8 @@ class Ledger {
   // Replays a customer's events in canonical order (time, store, till, seq).
   Result<std::map<std::string, Counter>> Replay(const std::string& customer_id);
   Status StoreCounter(const std::string& customer_id, const std::string& rule, const Counter& c);
+  // Adds to `report` each visit row that differs from its event, or has none.
+  Status VerifyVisits(VerifyReport& report);
 
   std::unique_ptr<Database> db_;
   std::string store_id_;

@@ -119,7 +119,7 @@ CREATE TABLE visits (
   spend       INTEGER NOT NULL,  -- what was paid, minor units; negative when given back
   discount    INTEGER NOT NULL,  -- discounts from rules, minor units
   goodwill    INTEGER NOT NULL,  -- goodwill gestures, minor units
-  skus        TEXT NOT NULL,     -- the skus a sale held, space-separated
+  skus        TEXT NOT NULL,     -- the skus a sale held, as a JSON array (a sku may hold spaces)
   PRIMARY KEY (store_id, till_id, seq)
 ) STRICT;
 CREATE INDEX visits_by_customer ON visits (customer_id, at_ms);
