@@ -6,6 +6,7 @@
 #include "checkout/till.h"
 #include "config.h"
 #include "regulars/regulars.h"
+#include "store/audit_chain.h"
 
 struct regulars_till {
   std::mutex mutex;
@@ -213,6 +214,28 @@ int regulars_db_verify(regulars_till* handle, char** out) {
                                {"counters", report->counters},
                                {"mismatches", mismatches},
                                {"problems", report->problems}};
+    return regulars::Result<std::string>(regulars::ToText(json));
+  });
+}
+
+int regulars_audit_verify(regulars_till* handle, char** out) {
+  return Guarded(handle, "", out, [](regulars::Till& till, std::string_view) {
+    // The key, not `enabled`, decides: a store that turned goodwill off keeps its key so
+    // the entries written before can still be verified.
+    const auto& key = till.config().goodwill.audit_key;
+    if (key.empty()) {
+      return regulars::Result<std::string>(regulars::Error::BadInput(
+          "goodwill_not_configured",
+          "the config has no goodwill audit key, so there is no chain to verify"));
+    }
+    auto report = regulars::VerifyAudit(till.ledger().db(), key);
+    if (!report.ok()) return regulars::Result<std::string>(report.error());
+    regulars::OrderedJson problems = regulars::OrderedJson::array();
+    for (const auto& p : report->problems) {
+      problems.push_back({{"seq", p.seq}, {"problem", p.what}});
+    }
+    regulars::OrderedJson json{
+        {"entries", report->entries}, {"ok", report->ok()}, {"problems", problems}};
     return regulars::Result<std::string>(regulars::ToText(json));
   });
 }

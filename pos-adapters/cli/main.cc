@@ -42,6 +42,7 @@ Commands (all take --config FILE and --db FILE):
   card issue --first DIGITS --count N --key FILE --key-id N --out DIR
                                 make signed cards as PNG and SVG (HQ; no --config/--db)
   db verify                     recompute every counter from the events; exit 1 if one differs
+  audit verify                  check the goodwill audit chain's MACs; exit 1 if one is wrong
   config check FILE             validate a config file (no --db); errors name FILE#/pointer
   demo [--db FILE] [--keep]     a day at one store on a fresh ledger (no --config needed)
   version                       print the library and ABI versions
@@ -175,6 +176,9 @@ int CheckArguments(const Args& args) {
   if (c == "db" && (args.positional.size() != 1 || args.positional[0] != "verify")) {
     return BadUsage("usage: regulars db verify --config FILE --db FILE", "db");
   }
+  if (c == "audit" && (args.positional.size() != 1 || args.positional[0] != "verify")) {
+    return BadUsage("usage: regulars audit verify --config FILE --db FILE", "audit");
+  }
   return -1;
 }
 
@@ -224,15 +228,26 @@ int ScanImage(regulars_till* till, const Args& args) {
   return RunScanImage(till, args.positional[0]);
 }
 
-int DbVerify(regulars_till* till, const Args&) {
-  char* out = nullptr;
-  int code = regulars_db_verify(till, &out);
+// Prints a verify report and exits 0 when it says "ok", 1 when it found problems.
+int PrintVerifyReport(int code, char* out) {
   if (code != REGULARS_OK || out == nullptr) return Report(code, out);
   auto report = nlohmann::json::parse(out, nullptr, false);
   bool ok = !report.is_discarded() && report.value("ok", false);
   std::cout << out << "\n";
   regulars_free(out);
   return ok ? kExitOk : kExitFailure;
+}
+
+int DbVerify(regulars_till* till, const Args&) {
+  char* out = nullptr;
+  int code = regulars_db_verify(till, &out);
+  return PrintVerifyReport(code, out);
+}
+
+int AuditVerify(regulars_till* till, const Args&) {
+  char* out = nullptr;
+  int code = regulars_audit_verify(till, &out);
+  return PrintVerifyReport(code, out);
 }
 
 int Main(int argc, char** argv) {
@@ -270,8 +285,8 @@ int Main(int argc, char** argv) {
     return RunDemo(db == args.options.end() ? "" : db->second, args.keep);
   }
   const std::map<std::string, int (*)(regulars_till*, const Args&)> commands = {
-      {"enroll", Enroll}, {"checkout", Checkout}, {"void", Void},  {"refund", Refund},
-      {"link", Link},     {"scan", ScanImage},    {"db", DbVerify}};
+      {"enroll", Enroll}, {"checkout", Checkout}, {"void", Void},   {"refund", Refund},
+      {"link", Link},     {"scan", ScanImage},    {"db", DbVerify}, {"audit", AuditVerify}};
   auto command = commands.find(c);
   if (command == commands.end()) {
     return BadUsage("unknown command '" + c + "' (see regulars --help)", c);

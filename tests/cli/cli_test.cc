@@ -153,6 +153,24 @@ TEST_F(Cli, DbVerifyPassesOnAHealthyLedgerAndFailsOnATamperedOne) {
   EXPECT_EQ(Json::parse(bad.out)["mismatches"][0]["recomputed"]["progress"], 3);
 }
 
+TEST_F(Cli, AuditVerifyWithoutAnAuditKeyIsExitTwo) {
+  // A config without goodwill, whatever the example holds: no key, no chain to verify.
+  Json config = Json::parse(Read(config_));
+  config.erase("goodwill");
+  config_ = dir_ + "/no-goodwill.json";
+  std::ofstream(config_) << config.dump();
+  Outcome o = Run("audit verify");
+  EXPECT_EQ(o.status, 2);
+  EXPECT_EQ(Json::parse(o.err)["error"]["code"], "goodwill_not_configured");
+  EXPECT_TRUE(o.out.empty());
+}
+
+TEST_F(Cli, AuditTakesVerifyOnly) {
+  EXPECT_EQ(Run("audit").status, 2);
+  EXPECT_EQ(Run("audit check").status, 2);
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
 TEST_F(Cli, AForeignDatabaseOrBadConfigIsExitTwo) {
   std::ofstream(db_) << "this is not a database, just a text file long enough to look like one "
                      << std::string(200, 'x');

@@ -114,6 +114,16 @@ REGULARS_API int regulars_link(regulars_till *handle, const char *request_json, 
  */
 REGULARS_API int regulars_db_verify(regulars_till *handle, char **out);
 
+/*
+ * Verifies the goodwill audit chain under the config's audit key: each entry's HMAC and
+ * its link to the entry before (docs/goodwill.md):
+ * {"entries": N, "ok": true, "problems": [{"seq": 7, "problem": "entry 7 was altered ..."}]}.
+ * Returns REGULARS_OK when the check ran, whatever it found: read "ok". Without an audit
+ * key in the config, REGULARS_E_INVALID_INPUT with code "goodwill_not_configured".
+ * Writes nothing.
+ */
+REGULARS_API int regulars_audit_verify(regulars_till *handle, char **out);
+
 /* Releases a string this library returned. NULL is accepted and ignored. */
 REGULARS_API void regulars_free(char *text);
 

@@ -1,10 +1,11 @@
 #include "recognition/payment_token.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <cctype>
+
+#include "domain/hex.h"
+#include "domain/hmac.h"
 
 namespace regulars {
 
@@ -88,28 +89,10 @@ Result<std::string> PaymentTokenHash(const TokenKey& key, PaymentSource source,
   std::string input;
   input.reserve(8 + normalized.size());
   input.append(tag).append(normalized);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  size_t length = 0;
-  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  EVP_MAC_CTX* ctx = hmac ? EVP_MAC_CTX_new(hmac) : nullptr;
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  bool ok = ctx && EVP_MAC_init(ctx, key.secret.data(), key.secret.size(), params) == 1 &&
-            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(input.data()),
-                           input.size()) == 1 &&
-            EVP_MAC_final(ctx, mac, &length, sizeof mac) == 1;
-  EVP_MAC_CTX_free(ctx);
-  EVP_MAC_free(hmac);
+  auto mac = HmacSha256(key.secret, input);
   Wipe(input);
-  if (!ok) return Error::Internal("HMAC-SHA256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "v" + std::to_string(key.version) + ":";
-  for (size_t i = 0; i < length; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
+  if (!mac.ok()) return mac.error();
+  return "v" + std::to_string(key.version) + ":" + ToHex(mac->data(), mac->size());
 }
 
 }  // namespace regulars
