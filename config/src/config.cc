@@ -6,6 +6,8 @@
 #include <set>
 
 #include "domain/hex.h"
+#include "domain/timestamp.h"
+#include "rewards/messages.h"
 
 namespace regulars {
 namespace {
@@ -16,33 +18,6 @@ constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;
 bool IsIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.';
-}
-
-std::string Ordinal(int64_t n) {
-  int64_t tens = n % 100;
-  const char* suffix = "th";
-  if (tens < 11 || tens > 13) {
-    if (n % 10 == 1) suffix = "st";
-    if (n % 10 == 2) suffix = "nd";
-    if (n % 10 == 3) suffix = "rd";
-  }
-  return std::to_string(n) + suffix;
-}
-
-// The catalogue sentence for a rule without its own text.
-LocalText DefaultRuleText(const Rule& rule) {
-  std::string n = std::to_string(rule.every);
-  if (rule.reward.percent && *rule.reward.percent == 100) {
-    return {n + "e " + rule.unit_name.fr + " offert",
-            Ordinal(rule.every) + " " + rule.unit_name.en + " free"};
-  }
-  if (rule.reward.percent) {
-    std::string p = std::to_string(*rule.reward.percent);
-    return {n + "e " + rule.unit_name.fr + " : -" + p + " %",
-            Ordinal(rule.every) + " " + rule.unit_name.en + ": " + p + "% off"};
-  }
-  return {n + "e " + rule.unit_name.fr + " : remise",
-          Ordinal(rule.every) + " " + rule.unit_name.en + ": money off"};
 }
 
 Result<LocalText> ParseText(const FieldReader& parent, std::string_view key) {
@@ -105,6 +80,39 @@ Result<std::vector<unsigned char>> DecodeHex(std::string_view hex) {
   return bytes;
 }
 
+// A secret of at least 32 bytes: {"secret_hex": "..."} or {"secret_file": "name.key"},
+// a file read relative to the config file's folder. Never echoed in an error.
+Result<std::vector<unsigned char>> ReadSecret(const FieldReader& k, const std::string& source,
+                                              const std::string& what) {
+  std::string hex;
+  if (k.Has("secret_hex")) {
+    auto text = k.String("secret_hex", 1024);
+    if (!text.ok()) return text.error();
+    hex = *text;
+  } else {
+    auto file = k.String("secret_file", 4096);
+    if (!file.ok()) return k.Fail("secret_hex", "secret_hex or secret_file is required");
+    std::string path = *file;
+    auto slash = source.rfind('/');
+    if (!path.starts_with("/") && slash != std::string::npos) {
+      path = source.substr(0, slash + 1) + path;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::string content(4096, '\0');
+    in.read(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!in.eof() && !in.good()) return k.Fail("secret_file", "cannot read " + path);
+    content.resize(static_cast<size_t>(in.gcount()));
+    if (content.empty()) return k.Fail("secret_file", "cannot read " + path);
+    hex = content;
+  }
+  auto secret = DecodeHex(hex);
+  Wipe(hex);
+  const char* field = k.Has("secret_hex") ? "secret_hex" : "secret_file";
+  if (!secret.ok()) return k.Fail(field, secret.error().message);
+  if (secret->size() < 32) return k.Fail(field, what + " is at least 32 bytes (64 hex digits)");
+  return secret;
+}
+
 // "payment_tokens": {"keys": [{"version": 2, "secret_hex": "..."} or {"version": 2,
 // "secret_file": "token-v2.key"}], "pseudonymous_profiles": false}. A secret file is
 // read relative to the config file's folder.
@@ -128,35 +136,8 @@ Result<PaymentTokenPolicy> ParsePaymentTokens(const FieldReader& parent,
     auto version = k.Integer("version", 1, 1000000);
     if (!version.ok()) return version.error();
     if (!versions.insert(*version).second) return k.Fail("version", "key version used twice");
-    std::string hex;
-    if (k.Has("secret_hex")) {
-      auto text = k.String("secret_hex", 1024);
-      if (!text.ok()) return text.error();
-      hex = *text;
-    } else {
-      auto file = k.String("secret_file", 4096);
-      if (!file.ok()) return k.Fail("secret_hex", "secret_hex or secret_file is required");
-      std::string path = *file;
-      auto slash = source.rfind('/');
-      if (!path.starts_with("/") && slash != std::string::npos) {
-        path = source.substr(0, slash + 1) + path;
-      }
-      std::ifstream in(path, std::ios::binary);
-      std::string content(4096, '\0');
-      in.read(content.data(), static_cast<std::streamsize>(content.size()));
-      if (!in.eof() && !in.good()) return k.Fail("secret_file", "cannot read " + path);
-      content.resize(static_cast<size_t>(in.gcount()));
-      if (content.empty()) return k.Fail("secret_file", "cannot read " + path);
-      hex = content;
-    }
-    auto secret = DecodeHex(hex);
-    Wipe(hex);
-    if (!secret.ok())
-      return k.Fail(k.Has("secret_hex") ? "secret_hex" : "secret_file", secret.error().message);
-    if (secret->size() < 32) {
-      return k.Fail(k.Has("secret_hex") ? "secret_hex" : "secret_file",
-                    "a token secret is at least 32 bytes (64 hex digits)");
-    }
+    auto secret = ReadSecret(k, source, "a token secret");
+    if (!secret.ok()) return secret.error();
     policy.keys.push_back({static_cast<int>(*version), std::move(secret).value()});
   }
   std::sort(policy.keys.begin(), policy.keys.end(),
@@ -210,6 +191,175 @@ Result<ScannerFraming> ParseScanner(const FieldReader& parent) {
   return framing;
 }
 
+// Amounts in a config: far above any price, far below overflow in any sum of a day.
+constexpr int64_t kMaxMoney = 1'000'000'000'000;
+
+// Fails on a field the object does not define, naming it and the known ones.
+Status RequireKnownKeys(const FieldReader& r, const std::vector<std::string>& known,
+                        const std::string& what) {
+  for (const auto& [key, value] : r.object().items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    return r.Fail(key, "unknown field '" + key + "' in " + what + " (known: " + list + ")");
+  }
+  return Status::Ok();
+}
+
+// {"skus": [...], "brands": [...], "categories": [...], "exclude": {same three}}.
+Result<Match> ParseMatch(const FieldReader& parent) {
+  FieldReader m(parent.Get("match"), parent.PointerTo("match"), kCode);
+  REGULARS_TRY(m.RequireObject("match"));
+  REGULARS_TRY(RequireKnownKeys(m, {"skus", "brands", "categories", "exclude"}, "match"));
+  Match match;
+  for (auto [key, field] : {std::pair{"skus", &match.skus}, std::pair{"brands", &match.brands},
+                            std::pair{"categories", &match.categories}}) {
+    auto list = m.OptionalStrings(key);
+    if (!list.ok()) return list.error();
+    *field = std::move(list).value();
+  }
+  if (m.Has("exclude")) {
+    FieldReader x(m.Get("exclude"), m.PointerTo("exclude"), kCode);
+    REGULARS_TRY(x.RequireObject("exclude"));
+    REGULARS_TRY(RequireKnownKeys(x, {"skus", "brands", "categories"}, "exclude"));
+    for (auto [key, field] :
+         {std::pair{"skus", &match.exclude_skus}, std::pair{"brands", &match.exclude_brands},
+          std::pair{"categories", &match.exclude_categories}}) {
+      auto list = x.OptionalStrings(key);
+      if (!list.ok()) return list.error();
+      *field = std::move(list).value();
+    }
+  }
+  return match;
+}
+
+// "rank": 2, "name": {"fr": "Or", "en": "Gold"},
+// "reach": {"purchases": 10, "spend": 50000, "window_days": 365}, "grace_days": 30,
+// "benefits": {"percent": 5, "services": ["free_delivery"]}.
+Result<TierTerms> ParseTier(const FieldReader& r) {
+  TierTerms tier;
+  auto rank = r.Integer("rank", 1, 1000);
+  if (!rank.ok()) return rank.error();
+  tier.rank = *rank;
+  if (!r.Has("name")) return r.Fail("name", "a tier has a name: {\"fr\": ..., \"en\": ...}");
+  auto name = ParseText(r, "name");
+  if (!name.ok()) return name.error();
+  tier.name = *name;
+  if (!r.Has("reach")) return r.Fail("reach", "reach is required: purchases and/or spend");
+  FieldReader reach(r.Get("reach"), r.PointerTo("reach"), kCode);
+  REGULARS_TRY(reach.RequireObject("reach"));
+  REGULARS_TRY(RequireKnownKeys(reach, {"purchases", "spend", "window_days"}, "reach"));
+  auto purchases = reach.OptionalInteger("purchases", 1, 100000);
+  if (!purchases.ok()) return purchases.error();
+  tier.purchases = *purchases;
+  auto spend = reach.OptionalInteger("spend", 1, kMaxMoney);
+  if (!spend.ok()) return spend.error();
+  tier.spend = *spend;
+  if (!tier.purchases && !tier.spend) {
+    return Error::BadInput(kCode, "reach needs purchases, spend or both", reach.pointer());
+  }
+  auto window = reach.OptionalInteger("window_days", 1, 3660);
+  if (!window.ok()) return window.error();
+  tier.window_days = window->value_or(365);
+  auto grace = r.OptionalInteger("grace_days", 0, 3660);
+  if (!grace.ok()) return grace.error();
+  tier.grace_days = grace->value_or(30);
+  if (!r.Has("benefits"))
+    return r.Fail("benefits", "benefits is required: percent and/or services");
+  FieldReader b(r.Get("benefits"), r.PointerTo("benefits"), kCode);
+  REGULARS_TRY(b.RequireObject("benefits"));
+  REGULARS_TRY(RequireKnownKeys(b, {"percent", "services"}, "benefits"));
+  auto percent = b.OptionalInteger("percent", 1, 100);
+  if (!percent.ok()) return percent.error();
+  tier.percent = *percent;
+  auto services = b.OptionalStrings("services");
+  if (!services.ok()) return services.error();
+  tier.services = *services;
+  if (!tier.percent && tier.services.empty()) {
+    return Error::BadInput(kCode, "benefits needs a percent, services or both", b.pointer());
+  }
+  return tier;
+}
+
+// "caps": {"per_basket": 2000, "per_day": 5000}, per customer, minor units.
+Result<Caps> ParseCaps(const FieldReader& parent) {
+  Caps caps;
+  if (!parent.Has("caps")) return caps;
+  FieldReader c(parent.Get("caps"), parent.PointerTo("caps"), kCode);
+  REGULARS_TRY(c.RequireObject("caps"));
+  REGULARS_TRY(RequireKnownKeys(c, {"per_basket", "per_day"}, "caps"));
+  auto basket = c.OptionalInteger("per_basket", 0, kMaxMoney);
+  if (!basket.ok()) return basket.error();
+  auto day = c.OptionalInteger("per_day", 0, kMaxMoney);
+  if (!day.ok()) return day.error();
+  caps.per_basket = *basket;
+  caps.per_day = *day;
+  return caps;
+}
+
+// "goodwill": {"per_customer_per_day": {"default": 200, "tiers": {"gold": 1000}},
+// "per_cashier_per_day": 5000, "audit_key": {"secret_hex": ...} or {"secret_file": ...}}.
+Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::string& source,
+                                     const std::vector<Rule>& rules) {
+  GoodwillPolicy policy;
+  if (!parent.Has("goodwill")) return policy;
+  FieldReader g(parent.Get("goodwill"), parent.PointerTo("goodwill"), kCode);
+  REGULARS_TRY(g.RequireObject("goodwill"));
+  REGULARS_TRY(RequireKnownKeys(g, {"per_customer_per_day", "per_cashier_per_day", "audit_key"},
+                                "goodwill"));
+  if (!g.Has("per_customer_per_day")) {
+    return g.Fail("per_customer_per_day", "per_customer_per_day is required");
+  }
+  FieldReader b(g.Get("per_customer_per_day"), g.PointerTo("per_customer_per_day"), kCode);
+  REGULARS_TRY(b.RequireObject("per_customer_per_day"));
+  REGULARS_TRY(RequireKnownKeys(b, {"default", "tiers"}, "per_customer_per_day"));
+  auto base = b.OptionalInteger("default", 0, kMaxMoney);
+  if (!base.ok()) return base.error();
+  policy.per_customer_per_day[""] = base->value_or(0);
+  if (b.Has("tiers")) {
+    FieldReader t(b.Get("tiers"), b.PointerTo("tiers"), kCode);
+    REGULARS_TRY(t.RequireObject("tiers"));
+    for (const auto& [tier, value] : t.object().items()) {
+      bool known = std::any_of(rules.begin(), rules.end(), [&](const Rule& rule) {
+        return rule.kind == RuleKind::kTier && rule.id == tier;
+      });
+      if (!known) return t.Fail(tier, "'" + tier + "' is not a tier rule of this config");
+      auto amount = t.Integer(tier, 0, kMaxMoney);
+      if (!amount.ok()) return amount.error();
+      policy.per_customer_per_day[tier] = *amount;
+    }
+  }
+  auto cashier = g.OptionalInteger("per_cashier_per_day", 0, kMaxMoney);
+  if (!cashier.ok()) return cashier.error();
+  policy.per_cashier_per_day = *cashier;
+  if (!g.Has("audit_key")) {
+    return g.Fail("audit_key", "goodwill needs an audit_key: every gesture is audited");
+  }
+  FieldReader k(g.Get("audit_key"), g.PointerTo("audit_key"), kCode);
+  REGULARS_TRY(k.RequireObject("audit_key"));
+  auto key = ReadSecret(k, source, "an audit key");
+  if (!key.ok()) return key.error();
+  policy.audit_key = std::move(key).value();
+  policy.enabled = true;
+  return policy;
+}
+
+// "messages": {"nth_unit.discount.free": {"fr": ..., "en": ...}}: catalogue overrides.
+Result<std::map<std::string, LocalText>> ParseMessages(const FieldReader& parent) {
+  std::map<std::string, LocalText> messages;
+  if (!parent.Has("messages")) return messages;
+  FieldReader m(parent.Get("messages"), parent.PointerTo("messages"), kCode);
+  REGULARS_TRY(m.RequireObject("messages"));
+  for (const auto& [key, value] : m.object().items()) {
+    auto text = ParseText(m, key);
+    if (!text.ok()) return text.error();
+    auto checked = MessageCatalogue::CheckOverride(key, *text);
+    if (!checked.ok()) return m.Fail(key, checked.error().message);
+    messages[key] = *text;
+  }
+  return messages;
+}
+
 }  // namespace
 
 Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
@@ -224,44 +374,96 @@ Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
   rule.id = *id;
   auto kind = r.String("kind", 32);
   if (!kind.ok()) return kind.error();
-  if (*kind != "nth_unit") {
-    return r.Fail("kind", "rule kind '" + *kind + "' is not supported (supported: nth_unit)");
+  if (*kind == "nth_unit") {
+    rule.kind = RuleKind::kNthUnit;
+  } else if (*kind == "tier") {
+    rule.kind = RuleKind::kTier;
+  } else if (*kind == "milestone") {
+    rule.kind = RuleKind::kMilestone;
+  } else {
+    return r.Fail("kind", "rule kind '" + *kind +
+                              "' is not supported (supported: nth_unit, tier, milestone)");
   }
-  rule.kind = *kind;
-  auto every = r.Integer("every", 1, 1000000);
-  if (!every.ok()) return every.error();
-  rule.every = *every;
+  // A misspelt field would otherwise be silently ignored and the rule behave otherwise.
+  std::vector<std::string> known = {"id",   "kind",       "match",       "group",
+                                    "text", "valid_from", "valid_until", "description"};
+  auto add = [&](std::initializer_list<const char*> keys) {
+    for (const char* key : keys) known.emplace_back(key);
+  };
+  if (rule.kind == RuleKind::kNthUnit) add({"every", "reward", "max_per_basket", "unit_name"});
+  if (rule.kind == RuleKind::kMilestone) add({"step", "amount", "max_per_basket"});
+  if (rule.kind == RuleKind::kTier) add({"rank", "name", "reach", "grace_days", "benefits"});
+  REGULARS_TRY(RequireKnownKeys(r, known, "a " + *kind + " rule"));
 
-  if (!r.Has("match")) return r.Fail("match", "match is required");
-  FieldReader m(r.Get("match"), r.PointerTo("match"), kCode);
-  REGULARS_TRY(m.RequireObject("match"));
-  auto skus = m.OptionalStrings("skus");
-  if (!skus.ok()) return skus.error();
-  auto brands = m.OptionalStrings("brands");
-  if (!brands.ok()) return brands.error();
-  auto categories = m.OptionalStrings("categories");
-  if (!categories.ok()) return categories.error();
-  rule.match = {*skus, *brands, *categories};
-  if (skus->empty() && brands->empty() && categories->empty()) {
-    return Error::BadInput(kCode, "match lists at least one sku, brand or category", m.pointer());
+  if (r.Has("match")) {
+    auto match = ParseMatch(r);
+    if (!match.ok()) return match.error();
+    rule.match = std::move(match).value();
+  } else if (rule.kind != RuleKind::kTier) {
+    return r.Fail("match", "match is required");
+  }
+  if (rule.kind != RuleKind::kTier && rule.match.MatchesEverything()) {
+    return Error::BadInput(kCode, "match lists at least one sku, brand or category",
+                           r.PointerTo("match"));
+  }
+  auto group = r.OptionalString("group", 64);
+  if (!group.ok()) return group.error();
+  rule.group = group->value_or("");
+  for (auto [key, field] : {std::pair{"valid_from", &rule.valid_from_ms},
+                            std::pair{"valid_until", &rule.valid_until_ms}}) {
+    auto text = r.OptionalString(key, 64);
+    if (!text.ok()) return text.error();
+    if (!text->has_value()) continue;
+    auto ms = ParseTimestamp(**text);
+    if (!ms.ok()) return r.Fail(key, ms.error().message);
+    *field = *ms;
+  }
+  if (rule.valid_from_ms && rule.valid_until_ms && *rule.valid_until_ms <= *rule.valid_from_ms) {
+    return r.Fail("valid_until", "valid_until must be after valid_from");
   }
 
-  auto reward = ParseReward(r);
-  if (!reward.ok()) return reward.error();
-  rule.reward = *reward;
-
-  rule.unit_name = {"article", "item"};
-  if (r.Has("unit_name")) {
-    auto unit = ParseText(r, "unit_name");
-    if (!unit.ok()) return unit.error();
-    rule.unit_name = *unit;
+  switch (rule.kind) {
+    case RuleKind::kNthUnit: {
+      auto every = r.Integer("every", 1, 1000000);
+      if (!every.ok()) return every.error();
+      rule.every = *every;
+      auto reward = ParseReward(r);
+      if (!reward.ok()) return reward.error();
+      rule.reward = *reward;
+      rule.unit_name = {"article", "item"};
+      if (r.Has("unit_name")) {
+        auto unit = ParseText(r, "unit_name");
+        if (!unit.ok()) return unit.error();
+        rule.unit_name = *unit;
+      }
+      break;
+    }
+    case RuleKind::kMilestone: {
+      auto step = r.Integer("step", 1, kMaxMoney);
+      if (!step.ok()) return step.error();
+      rule.every = *step;
+      auto amount = r.Integer("amount", 1, kMaxMoney);
+      if (!amount.ok()) return amount.error();
+      if (*amount > *step) return r.Fail("amount", "amount must not exceed step");
+      rule.amount = *amount;
+      break;
+    }
+    case RuleKind::kTier: {
+      auto tier = ParseTier(r);
+      if (!tier.ok()) return tier.error();
+      rule.tier = std::move(tier).value();
+      break;
+    }
+  }
+  if (rule.kind != RuleKind::kTier) {
+    auto cap = r.OptionalInteger("max_per_basket", 1, 1000000);
+    if (!cap.ok()) return cap.error();
+    rule.max_per_basket = *cap;
   }
   if (r.Has("text")) {
     auto text = ParseText(r, "text");
     if (!text.ok()) return text.error();
     rule.text = *text;
-  } else {
-    rule.text = DefaultRuleText(rule);
   }
   return rule;
 }
@@ -322,9 +524,22 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
     }
     config.rules.rules.push_back(std::move(rule).value());
   }
+  std::set<int64_t> ranks;
+  for (size_t i = 0; i < config.rules.rules.size(); ++i) {
+    const Rule& rule = config.rules.rules[i];
+    if (rule.kind == RuleKind::kTier && !ranks.insert(rule.tier.rank).second) {
+      return located(Error::BadInput(kCode, "two tiers have rank " + std::to_string(rule.tier.rank),
+                                     JsonPointer(JsonPointer("/rules", i), "rank")));
+    }
+  }
+  auto caps = ParseCaps(r);
+  if (!caps.ok()) return located(caps.error());
+  config.rules.caps = *caps;
   auto version = r.OptionalString("rules_version", 64);
   if (!version.ok()) return located(version.error());
-  config.rules.version = version->value_or(RulesVersion(**rules));
+  Json versioned = **rules;
+  if (r.Has("caps")) versioned = Json{{"rules", **rules}, {"caps", r.Get("caps")}};
+  config.rules.version = version->value_or(RulesVersion(versioned));
   auto tokens = ParsePaymentTokens(r, source);
   if (!tokens.ok()) return located(tokens.error());
   config.payment_tokens = std::move(tokens).value();
@@ -334,6 +549,12 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   auto scanner = ParseScanner(r);
   if (!scanner.ok()) return located(scanner.error());
   config.scanner = std::move(scanner).value();
+  auto goodwill = ParseGoodwill(r, source, config.rules.rules);
+  if (!goodwill.ok()) return located(goodwill.error());
+  config.goodwill = std::move(goodwill).value();
+  auto messages = ParseMessages(r);
+  if (!messages.ok()) return located(messages.error());
+  config.messages = std::move(messages).value();
   return config;
 }
 

@@ -115,9 +115,7 @@ int regulars_open(regulars_till** out_handle, const char* config_path, const cha
            error);
       return REGULARS_E_ARGUMENT;
     }
-    auto config = regulars::LoadConfigFile(config_path);
-    if (!config.ok()) return Fail(config.error(), error);
-    auto till = regulars::Till::Open(std::move(config).value(), db_path);
+    auto till = regulars::Till::OpenFile(config_path, db_path);
     if (!till.ok()) return Fail(till.error(), error);
     auto* handle = new regulars_till();
     handle->till = std::move(till).value();

@@ -280,10 +280,15 @@ TEST_F(Cli, TheSchemaDescribesEveryFieldTheLoaderReads) {
   std::set<std::string> described;
   for (const auto& [key, value] : schema["properties"].items()) described.insert(key);
   // The loader's fields (config/src/config.cc): a field added there must be added here.
-  std::set<std::string> loaded = {"store_id",      "till_id", "currency", "card_prefixes",
-                                  "rules_version", "rules",   "qr",       "scanner",
-                                  "payment_tokens"};
+  std::set<std::string> loaded = {"store_id",       "till_id", "currency", "card_prefixes",
+                                  "rules_version",  "rules",   "qr",       "scanner",
+                                  "payment_tokens", "caps",    "goodwill", "messages"};
   EXPECT_EQ(described, loaded);
+  std::set<std::string> kinds;
+  for (const auto& form : schema["$defs"]["rule"]["oneOf"]) {
+    kinds.insert(form["properties"]["kind"]["const"].get<std::string>());
+  }
+  EXPECT_EQ(kinds, (std::set<std::string>{"nth_unit", "tier", "milestone"}));
   for (const char* example : {"store.json", "demo-store.json"}) {
     Json config =
         Json::parse(Read(std::string(REGULARS_SOURCE_DIR) + "/config/examples/" + example));

@@ -95,10 +95,72 @@ TEST(Config, RulesWithoutTextGetCatalogueSentences) {
   TJson c = GoodConfig();
   c["rules"][0].erase("text");
   c["rules"][0]["reward"] = {{"percent", 30}};
-  auto config = ParseConfig(c.dump(), "store.json");
-  ASSERT_TRUE(config.ok());
-  EXPECT_EQ(config->rules.rules[0].text.en, "5th pack: 30% off");
-  EXPECT_EQ(config->rules.rules[0].text.fr, "5e paquet : -30 %");
+  c["rules"][0]["every"] = 2;
+  testing::TestTill t(c.dump());
+  t.Enroll(testing::kAliceCard);
+  TJson receipt = t.Evaluate(testing::Basket("T1", testing::kAliceCard, {testing::Packs(1, 2)}));
+  const TJson& text = receipt["lines"][0]["discounts"][0]["text"];
+  EXPECT_EQ(text["en"], "2nd pack: 30% off");
+  EXPECT_EQ(text["fr"], "2e paquet : -30 %");
+}
+
+TEST(Config, EachMistakeInARuleIsReportedWithItsPointer) {
+  struct Case {
+    const char* rule;
+    const char* where;
+    const char* says;
+  };
+  const Case cases[] = {
+      {R"({"id": "a", "kind": "nth_unit", "evry": 5, "match": {"skus": ["X"]},
+           "reward": {"free": true}})",
+       "/rules/0/evry", "unknown field 'evry'"},
+      {R"({"id": "a", "kind": "milestone", "step": 100, "amount": 500, "match": {"skus": ["X"]}})",
+       "/rules/0/amount", "must not exceed step"},
+      {R"({"id": "a", "kind": "tier", "rank": 1, "name": {"fr": "Or", "en": "Gold"},
+           "reach": {}, "benefits": {"percent": 5}})",
+       "/rules/0/reach", "purchases, spend or both"},
+      {R"({"id": "a", "kind": "tier", "rank": 1, "name": {"fr": "Or", "en": "Gold"},
+           "reach": {"purchases": 3}, "benefits": {"percent": 500}})",
+       "/rules/0/benefits/percent", "100"},
+      {R"({"id": "a", "kind": "nth_unit", "every": 5, "match": {"skus": ["X"],
+           "exclude": {"sku": ["Y"]}}, "reward": {"free": true}})",
+       "/rules/0/match/exclude/sku", "unknown field 'sku'"},
+      {R"({"id": "a", "kind": "nth_unit", "every": 5, "match": {"skus": ["X"]},
+           "reward": {"free": true}, "valid_from": "2026-12-01"})",
+       "/rules/0/valid_from", ""},
+      {R"({"id": "a", "kind": "nth_unit", "every": 5, "match": {"skus": ["X"]},
+           "reward": {"free": true}, "valid_from": "2026-12-02T00:00:00Z",
+           "valid_until": "2026-12-01T00:00:00Z"})",
+       "/rules/0/valid_until", "after valid_from"},
+  };
+  for (const auto& c : cases) {
+    std::string text = R"({"store_id": "S001", "till_id": "T01", "currency": "EUR", "rules": [)" +
+                       std::string(c.rule) + "]}";
+    auto config = ParseConfig(text, "rules.json");
+    ASSERT_FALSE(config.ok()) << c.rule;
+    EXPECT_EQ(config.error().where, std::string("rules.json#") + c.where) << c.rule;
+    EXPECT_NE(config.error().message.find(c.says), std::string::npos) << config.error().message;
+  }
+}
+
+TEST(Config, TwoTiersOfTheSameRankAndAnUnknownMessageAreRefused) {
+  const char* tier = R"({"id": "%s", "kind": "tier", "rank": 1, "name": {"fr": "A", "en": "A"},
+                        "reach": {"purchases": 3}, "benefits": {"percent": 5}})";
+  char a[300], b[300];
+  std::snprintf(a, sizeof a, tier, "a");
+  std::snprintf(b, sizeof b, tier, "b");
+  std::string text = R"({"store_id": "S001", "till_id": "T01", "currency": "EUR", "rules": [)" +
+                     std::string(a) + "," + b + "]}";
+  auto config = ParseConfig(text, "rules.json");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().where, "rules.json#/rules/1/rank");
+
+  std::string messages = R"({"store_id": "S001", "till_id": "T01", "currency": "EUR",
+      "rules": [], "messages": {"nth_unit.progress": {"fr": "{have} {oops}", "en": "x"}}})";
+  auto bad = ParseConfig(messages, "m.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().where, "m.json#/messages/nth_unit.progress");
+  EXPECT_NE(bad.error().message.find("{oops}"), std::string::npos);
 }
 
 }  // namespace

@@ -5,8 +5,39 @@
 #include "domain/money.h"
 
 namespace regulars {
+namespace {
 
-Result<Pricing> PriceBasket(std::span<const BasketLine> lines, std::span<const RuleTerms> terms) {
+// Takes up to `amount` off the lines, in the order given, never below a line's zero;
+// returns what was taken.
+int64_t SpreadOver(Pricing& pricing, const std::vector<size_t>& order, int64_t amount,
+                   const std::string& rule, const LocalText& text) {
+  int64_t taken = 0;
+  for (size_t index : order) {
+    if (taken == amount) break;
+    PricedLine& line = pricing.lines[index];
+    int64_t part = std::min(amount - taken, line.net);
+    if (part <= 0) continue;
+    line.net -= part;
+    line.discounts.push_back({rule, 0, part, text});
+    taken += part;
+  }
+  return taken;
+}
+
+// The matched lines first, in line order, then the rest of the basket.
+std::vector<size_t> MatchedThenRest(const std::vector<size_t>& matched, size_t line_count) {
+  std::vector<size_t> order = matched;
+  std::vector<bool> seen(line_count, false);
+  for (size_t i : matched) seen[i] = true;
+  for (size_t i = 0; i < line_count; ++i) {
+    if (!seen[i]) order.push_back(i);
+  }
+  return order;
+}
+
+}  // namespace
+
+Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms& terms) {
   Pricing pricing;
   for (const auto& line : lines) {
     auto gross = GrossOf(line);
@@ -15,22 +46,92 @@ Result<Pricing> PriceBasket(std::span<const BasketLine> lines, std::span<const R
     pricing.total_gross = *total;
     pricing.lines.push_back({*gross, *gross, {}});
   }
+  auto net_of = [&](const std::vector<size_t>& indexes) {
+    int64_t sum = 0;  // bounded by total_gross
+    for (size_t i : indexes) sum += pricing.lines[i].net;
+    return sum;
+  };
+  std::optional<int64_t> budget = terms.cap;
+  auto spend_budget = [&](int64_t amount) {
+    if (budget) *budget -= amount;
+  };
   std::vector<int64_t> rewarded(lines.size(), 0);
-  for (const auto& term : terms) {
-    auto outcome =
-        ApplyNthUnit(term.every, term.reward, term.progress_before, lines, term.matched, rewarded);
-    if (!outcome.ok()) return outcome.error();
-    for (const auto& reward : outcome->line_rewards) {
-      rewarded[reward.line_index] += reward.units;
-      PricedLine& priced = pricing.lines[reward.line_index];
-      int64_t amount = std::min(reward.amount, priced.net);
-      if (amount <= 0) continue;
-      priced.net -= amount;
-      priced.discounts.push_back({term.rule, reward.units, amount, term.text});
-      pricing.total_discount += amount;  // bounded by total_gross, so no overflow
+
+  for (const auto& term : terms.rules) {
+    RuleOutcome outcome;
+    switch (term.kind) {
+      case RuleKind::kNthUnit: {
+        NthUnitLimits limits{term.counting, term.max_per_basket, budget};
+        if (!term.applies) limits.max_per_basket = 0;
+        auto nth = ApplyNthUnit(term.every, term.reward, term.progress_before, lines, term.matched,
+                                rewarded, limits);
+        if (!nth.ok()) return nth.error();
+        outcome.units = nth->units;
+        outcome.rewards = nth->rewards;
+        outcome.progress_after = nth->progress_after;
+        for (const auto& reward : nth->line_rewards) {
+          rewarded[reward.line_index] += reward.units;
+          PricedLine& priced = pricing.lines[reward.line_index];
+          int64_t amount = std::min(reward.amount, priced.net);
+          if (amount <= 0) continue;
+          priced.net -= amount;
+          priced.discounts.push_back({term.rule, reward.units, amount, term.text});
+          outcome.discount += amount;
+        }
+        break;
+      }
+      case RuleKind::kTier: {
+        if (!term.applies || !term.percent) break;
+        for (size_t index : term.matched) {
+          PricedLine& priced = pricing.lines[index];
+          auto amount = PercentOf(priced.net, *term.percent);
+          if (!amount) return Error::BadInput("invalid_basket", "discount overflows");
+          int64_t take = budget ? std::min(*amount, *budget - outcome.discount) : *amount;
+          if (take <= 0) continue;
+          priced.net -= take;
+          priced.discounts.push_back({term.rule, 0, take, term.text});
+          outcome.discount += take;
+        }
+        break;
+      }
+      case RuleKind::kMilestone: {
+        // Spend is what the customer pays for the matched lines after the rewards before
+        // it: a discount is never counted as spend.
+        outcome.units = term.counting ? net_of(term.matched) : 0;
+        auto reached = AddMinor(term.progress_before, outcome.units);
+        if (!reached || term.every <= 0 || term.amount <= 0) {
+          return Error::BadInput("counter_overflow", "the customer's spend would overflow");
+        }
+        int64_t steps = *reached / term.every;
+        if (term.max_per_basket) steps = std::min(steps, *term.max_per_basket);
+        if (!term.applies) steps = 0;
+        // Only whole steps are given; one the basket (or the cap) cannot hold stays owed.
+        std::vector<size_t> all(lines.size());
+        for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+        int64_t room = net_of(all);
+        if (budget) room = std::min(room, *budget);
+        steps = std::min(steps, room / term.amount);
+        outcome.rewards = steps;
+        outcome.progress_after = *reached - steps * term.every;
+        if (steps > 0) {
+          outcome.discount = SpreadOver(pricing, MatchedThenRest(term.matched, lines.size()),
+                                        steps * term.amount, term.rule, term.text);
+        }
+        break;
+      }
     }
-    pricing.outcomes.push_back(std::move(outcome).value());
+    spend_budget(outcome.discount);
+    pricing.rule_discount += outcome.discount;
+    pricing.outcomes.push_back(outcome);
   }
+
+  if (terms.goodwill && terms.goodwill->amount > 0) {
+    std::vector<size_t> order(lines.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    pricing.goodwill =
+        SpreadOver(pricing, order, terms.goodwill->amount, "goodwill", terms.goodwill->text);
+  }
+  pricing.total_discount = pricing.rule_discount + pricing.goodwill;
   pricing.total_net = pricing.total_gross - pricing.total_discount;
   return pricing;
 }

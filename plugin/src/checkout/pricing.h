@@ -1,7 +1,9 @@
-// Pricing a basket under the rules that apply to it. Pure: no clock, no database.
+// Pricing a basket under the rules that apply to it (docs/rules.md, "Stacking"). Pure:
+// no clock, no database.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -18,16 +20,39 @@ namespace regulars {
 // so a later refund reprices the same basket the same way whatever the rules are then.
 struct RuleTerms {
   std::string rule;
-  int64_t every = 0;
-  UnitReward reward;
-  LocalText text;
-  LocalText unit_name;
+  RuleKind kind = RuleKind::kNthUnit;
+  int64_t every = 0;                      // nth_unit: units per reward; milestone: the spend step
+  UnitReward reward;                      // nth_unit
+  int64_t amount = 0;                     // milestone: off per step
+  std::optional<int64_t> percent;         // tier
+  std::optional<int64_t> max_per_basket;  // nth_unit and milestone
+  bool counting = true;  // false outside a campaign's dates: owed rewards still apply
+  bool applies = true;   // false when another rule of its exclusivity group was better
   int64_t progress_before = 0;
   std::vector<size_t> matched;  // indexes of the basket lines the rule matches
+  LocalText text;               // the discount's sentence
+  LocalText unit_name;          // nth_unit
+};
+
+// A cashier's discretionary discount, within the customer's budget (docs/goodwill.md).
+struct GoodwillTerms {
+  int64_t amount = 0;
+  std::string cashier_id;
+  std::string reason;
+  LocalText text;
+};
+
+// Everything that prices one basket, in stacking order: nth_unit rules, then the tier,
+// then milestones, then goodwill. `cap` is what the customer's caps leave for rule
+// discounts on this basket (none: no cap).
+struct BasketTerms {
+  std::vector<RuleTerms> rules;
+  std::optional<int64_t> cap;
+  std::optional<GoodwillTerms> goodwill;
 };
 
 struct Discount {
-  std::string rule;
+  std::string rule;  // "goodwill" for a gesture
   int64_t units = 0;
   int64_t amount = 0;  // positive, minor units
   LocalText text;
@@ -39,17 +64,28 @@ struct PricedLine {
   std::vector<Discount> discounts;
 };
 
+// What one rule did to the basket: for counted rules, `units` is what it counted (units
+// for nth_unit, minor units spent for milestone) and `rewards` what it granted.
+struct RuleOutcome {
+  int64_t units = 0;
+  int64_t rewards = 0;
+  int64_t progress_after = 0;
+  int64_t discount = 0;
+};
+
 struct Pricing {
-  std::vector<PricedLine> lines;         // parallel to the basket's lines
-  std::vector<NthUnitOutcome> outcomes;  // parallel to the terms
+  std::vector<PricedLine> lines;      // parallel to the basket's lines
+  std::vector<RuleOutcome> outcomes;  // parallel to the terms' rules
   int64_t total_gross = 0;
-  int64_t total_discount = 0;
+  int64_t total_discount = 0;  // rules and goodwill
+  int64_t rule_discount = 0;   // rules only (what caps count)
+  int64_t goodwill = 0;
   int64_t total_net = 0;
 };
 
-// Applies `terms` in order. Stacking: a unit earns at most one reward (the first rule's),
-// and a discount never takes a line below zero, so a line's discounts never exceed its
-// price.
-Result<Pricing> PriceBasket(std::span<const BasketLine> lines, std::span<const RuleTerms> terms);
+// Applies `terms` in order. A unit earns at most one nth_unit reward; a line's discounts
+// never exceed its price; the cap is never exceeded (a reward that does not fit stays
+// owed). So totals are never negative.
+Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms& terms);
 
 }  // namespace regulars

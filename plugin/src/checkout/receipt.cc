@@ -2,26 +2,33 @@
 
 namespace regulars {
 
-LocalText ProgressText(int64_t have, int64_t need, const LocalText& unit_name, bool free) {
-  if (have >= need) {
-    return {std::string("le prochain ") + unit_name.fr + (free ? " est offert" : " est remisé"),
-            "the next " + unit_name.en + (free ? " is on us" : " is discounted")};
-  }
-  std::string h = std::to_string(have), n = std::to_string(need);
-  LocalText text{h + " " + unit_name.fr + (have > 1 ? "s" : "") + " sur " + n,
-                 h + " of " + n + " " + unit_name.en + "s"};
-  if (have == need - 1) {
-    text.fr += free ? " : le prochain est offert" : " : le prochain est remisé";
-    text.en += free ? ": the next one is on us" : ": the next one is discounted";
-  }
-  return text;
-}
-
 OrderedJson RenderText(const LocalText& text) { return {{"fr", text.fr}, {"en", text.en}}; }
 
-OrderedJson RenderProgress(const std::string& rule, int64_t have, int64_t need,
-                           const LocalText& text) {
-  return {{"rule", rule}, {"have", have}, {"need", need}, {"text", RenderText(text)}};
+OrderedJson RenderRuleProgress(const RuleTerms& t, int64_t have, const RuleBook& book) {
+  const MessageCatalogue& messages = book.messages;
+  const Currency& currency = book.config.till.currency;
+  LocalText text;
+  if (t.kind == RuleKind::kMilestone) {
+    text = messages.Format("milestone.progress", {{"have", FormatMoney(have, currency)},
+                                                  {"need", FormatMoney(t.every, currency)},
+                                                  {"amount", FormatMoney(t.amount, currency)}});
+  } else {
+    bool free = t.reward.IsFree();
+    // French makes the noun plural from 2; English says "1 of 5 packs".
+    LocalText units{t.unit_name.fr + (have > 1 ? "s" : ""), t.unit_name.en + "s"};
+    MessageArgs args{{"have", std::to_string(have)},
+                     {"need", std::to_string(t.every)},
+                     {"unit", t.unit_name},
+                     {"units", units}};
+    const char* key = "nth_unit.progress";
+    if (have >= t.every) {
+      key = free ? "nth_unit.progress.due_free" : "nth_unit.progress.due_discounted";
+    } else if (have == t.every - 1) {
+      key = free ? "nth_unit.progress.next_free" : "nth_unit.progress.next_discounted";
+    }
+    text = messages.Format(key, args);
+  }
+  return {{"rule", t.rule}, {"have", have}, {"need", t.every}, {"text", RenderText(text)}};
 }
 
 OrderedJson RenderNotices(const std::vector<Notice>& notices) {
@@ -32,20 +39,32 @@ OrderedJson RenderNotices(const std::vector<Notice>& notices) {
   return out;
 }
 
-OrderedJson RenderCustomer(const Recognition& who) {
+OrderedJson RenderCustomer(const Recognition& who, const HeldTier* tier, const RuleBook* book) {
   if (!who.customer_id) return nullptr;
-  OrderedJson customer{
-      {"id", *who.customer_id}, {"tier", nullptr}, {"recognized_by", who.recognized_by}};
+  OrderedJson customer{{"id", *who.customer_id},
+                       {"tier", tier ? OrderedJson(tier->rule->id) : OrderedJson(nullptr)},
+                       {"recognized_by", who.recognized_by}};
   if (who.pseudonymous) customer["pseudonymous"] = true;
+  if (tier && book) {
+    const TierTerms& terms = tier->rule->tier;
+    std::string until = FormatTimestampUtc(tier->standing.held_until_ms).substr(0, 10);
+    LocalText text = book->messages.Format(tier->standing.in_grace ? "tier.grace" : "tier.held",
+                                           {{"tier", terms.name}, {"until", until}});
+    customer["tier_status"] = {{"id", tier->rule->id},    {"name", RenderText(terms.name)},
+                               {"rank", terms.rank},      {"in_grace", tier->standing.in_grace},
+                               {"held_until", until},     {"services", terms.services},
+                               {"text", RenderText(text)}};
+  }
   return customer;
 }
 
-OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::string_view status,
-                          const std::string& rules_version) {
+OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::string_view status) {
+  const RuleBook& book = *proposal.book;
   OrderedJson receipt;
   receipt["pos_txn_id"] = basket.pos_txn_id;
   receipt["status"] = status;
-  receipt["customer"] = RenderCustomer(proposal.who);
+  receipt["customer"] =
+      RenderCustomer(proposal.who, proposal.tier ? &*proposal.tier : nullptr, &book);
   receipt["currency"] = basket.currency.code;
   OrderedJson lines = OrderedJson::array();
   for (size_t i = 0; i < basket.lines.size(); ++i) {
@@ -57,10 +76,10 @@ OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::s
     out["net"] = priced.net;
     OrderedJson discounts = OrderedJson::array();
     for (const auto& d : priced.discounts) {
-      discounts.push_back({{"rule", d.rule},
-                           {"amount", d.amount},
-                           {"units", d.units},
-                           {"text", RenderText(d.text)}});
+      OrderedJson discount{{"rule", d.rule}, {"amount", d.amount}};
+      if (d.units > 0) discount["units"] = d.units;
+      discount["text"] = RenderText(d.text);
+      discounts.push_back(std::move(discount));
     }
     out["discounts"] = std::move(discounts);
     lines.push_back(std::move(out));
@@ -70,16 +89,54 @@ OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::s
   receipt["total_discount"] = proposal.pricing.total_discount;
   receipt["total_net"] = proposal.pricing.total_net;
   OrderedJson progress = OrderedJson::array();
-  for (size_t i = 0; i < proposal.terms.size(); ++i) {
-    const RuleTerms& t = proposal.terms[i];
-    int64_t have = proposal.pricing.outcomes[i].progress_after;
-    bool free = t.reward.percent && *t.reward.percent == 100;
-    progress.push_back(
-        RenderProgress(t.rule, have, t.every, ProgressText(have, t.every, t.unit_name, free)));
+  for (size_t i = 0; i < proposal.terms.rules.size(); ++i) {
+    const RuleTerms& t = proposal.terms.rules[i];
+    if (t.kind == RuleKind::kTier) continue;
+    progress.push_back(RenderRuleProgress(t, proposal.pricing.outcomes[i].progress_after, book));
   }
-  receipt["progress"] = progress;
+  for (const auto& p : proposal.tier_progress) {
+    const Currency& currency = book.config.till.currency;
+    LocalText text =
+        p.by_spend
+            ? book.messages.Format(
+                  "tier.progress.spend",
+                  {{"have", FormatMoney(p.have, currency)},
+                   {"need", FormatMoney(p.need, currency)},
+                   {"left", FormatMoney(std::max<int64_t>(0, p.need - p.have), currency)},
+                   {"tier", p.rule->tier.name}})
+            : book.messages.Format("tier.progress.visits",
+                                   {{"have", std::to_string(p.have)},
+                                    {"need", std::to_string(p.need)},
+                                    {"left", std::to_string(std::max<int64_t>(0, p.need - p.have))},
+                                    {"tier", p.rule->tier.name}});
+    progress.push_back({{"rule", p.rule->id},
+                        {"have", p.have},
+                        {"need", p.need},
+                        {"kind", p.by_spend ? "tier_spend" : "tier_visits"},
+                        {"text", RenderText(text)}});
+  }
+  receipt["progress"] = std::move(progress);
+  if (proposal.who.customer_id) {
+    OrderedJson suggestions = OrderedJson::array();
+    for (const auto& s : proposal.suggestions) {
+      OrderedJson out{{"kind", s.kind}, {"about", s.subject}};
+      if (s.kind == "usual_item") {
+        out["times"] = s.times;
+        out["of"] = s.of;
+      } else {
+        out["left"] = s.left;
+      }
+      out["text"] = RenderText(s.text);
+      suggestions.push_back(std::move(out));
+    }
+    receipt["suggestions"] = std::move(suggestions);
+  }
+  if (proposal.goodwill_left) {
+    receipt["goodwill"] = {{"budget_left", *proposal.goodwill_left - proposal.pricing.goodwill},
+                           {"granted", proposal.pricing.goodwill}};
+  }
   receipt["notices"] = RenderNotices(proposal.who.notices);
-  receipt["rules_version"] = rules_version;
+  receipt["rules_version"] = book.config.rules.version;
   return receipt;
 }
 

@@ -9,17 +9,17 @@
 
 namespace regulars {
 
-// "3 of 5 packs" / "3 paquets sur 5"; near and at the goal, says what comes next.
-LocalText ProgressText(int64_t have, int64_t need, const LocalText& unit_name, bool free);
+// The progress line of a counted rule with `have` toward `need`: for nth_unit "3 of 5
+// packs" (near and at the goal, says what comes next); for milestone the spend so far.
+OrderedJson RenderRuleProgress(const RuleTerms& terms, int64_t have, const RuleBook& book);
 
-OrderedJson RenderProgress(const std::string& rule, int64_t have, int64_t need,
-                           const LocalText& text);
 OrderedJson RenderNotices(const std::vector<Notice>& notices);
-OrderedJson RenderCustomer(const Recognition& who);
+// The customer as a receipt shows them; `tier` is the one they hold, if any.
+OrderedJson RenderCustomer(const Recognition& who, const HeldTier* tier = nullptr,
+                           const RuleBook* book = nullptr);
 OrderedJson RenderText(const LocalText& text);
 
 // The receipt for a priced basket. `status` is "proposed" (evaluate) or "committed".
-OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::string_view status,
-                          const std::string& rules_version);
+OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::string_view status);
 
 }  // namespace regulars

@@ -6,8 +6,7 @@
 
 namespace regulars {
 
-OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal,
-                          const std::string& rules_version) {
+OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal) {
   OrderedJson body;
   body["pos_txn_id"] = basket.pos_txn_id;
   body["at"] = basket.at;
@@ -15,7 +14,8 @@ OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal,
   body["customer"] = proposal.who.customer_id ? OrderedJson(*proposal.who.customer_id) : nullptr;
   body["recognized_by"] = proposal.who.recognized_by;
   body["currency"] = basket.currency.code;
-  body["rules_version"] = rules_version;
+  body["rules_version"] = proposal.book->config.rules.version;
+  body["day"] = proposal.day.date;
   OrderedJson lines = OrderedJson::array();
   for (size_t i = 0; i < basket.lines.size(); ++i) {
     const BasketLine& l = basket.lines[i];
@@ -33,21 +33,40 @@ OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal,
   }
   body["lines"] = lines;
   OrderedJson applications = OrderedJson::array();
-  for (const auto& t : proposal.terms) {
-    OrderedJson reward;
-    if (t.reward.percent) reward["percent"] = *t.reward.percent;
-    if (t.reward.amount) reward["amount"] = *t.reward.amount;
+  for (const auto& t : proposal.terms.rules) {
     OrderedJson matched = OrderedJson::array();
     for (size_t index : t.matched) matched.push_back(basket.lines[index].line);
-    applications.push_back({{"rule", t.rule},
-                            {"every", t.every},
-                            {"reward", reward},
-                            {"progress_before", t.progress_before},
-                            {"matched_lines", matched},
-                            {"text", RenderText(t.text)},
-                            {"unit_name", RenderText(t.unit_name)}});
+    OrderedJson a{{"rule", t.rule}, {"kind", KindName(t.kind)}};
+    if (t.kind != RuleKind::kTier) {
+      a["every"] = t.every;
+      a["progress_before"] = t.progress_before;
+      a["counting"] = t.counting;
+      if (t.max_per_basket) a["max_per_basket"] = *t.max_per_basket;
+    }
+    if (t.kind == RuleKind::kNthUnit) {
+      OrderedJson reward;
+      if (t.reward.percent) reward["percent"] = *t.reward.percent;
+      if (t.reward.amount) reward["amount"] = *t.reward.amount;
+      a["reward"] = reward;
+      a["unit_name"] = RenderText(t.unit_name);
+    }
+    if (t.kind == RuleKind::kMilestone) a["amount"] = t.amount;
+    if (t.percent) a["percent"] = *t.percent;
+    a["applies"] = t.applies;
+    a["matched_lines"] = matched;
+    a["text"] = RenderText(t.text);
+    applications.push_back(std::move(a));
   }
   body["applications"] = applications;
+  body["cap"] = proposal.terms.cap ? OrderedJson(*proposal.terms.cap) : nullptr;
+  if (proposal.terms.goodwill) {
+    const GoodwillTerms& g = *proposal.terms.goodwill;
+    body["goodwill"] = {{"requested", g.amount},
+                        {"amount", proposal.pricing.goodwill},
+                        {"cashier_id", g.cashier_id},
+                        {"reason", g.reason},
+                        {"text", RenderText(g.text)}};
+  }
   body["total_gross"] = proposal.pricing.total_gross;
   body["total_discount"] = proposal.pricing.total_discount;
   body["total_net"] = proposal.pricing.total_net;
@@ -87,20 +106,47 @@ Result<SaleRecord> ReadSaleRecord(const Json& body) {
       index_of[line.line] = sale.lines.size();
       sale.lines.push_back(std::move(line));
     }
+    auto text_of = [](const Json& t) -> LocalText {
+      return {t.at("fr").get<std::string>(), t.at("en").get<std::string>()};
+    };
+    sale.day = body.value("day", body.at("at").get<std::string>().substr(0, 10));
+    // Sales written before tiers and milestones existed hold nth_unit terms only.
     for (const auto& a : body.at("applications")) {
       RuleTerms t;
       t.rule = a.at("rule").get<std::string>();
-      t.every = a.at("every").get<int64_t>();
-      const auto& reward = a.at("reward");
-      if (reward.contains("percent")) t.reward.percent = reward.at("percent").get<int64_t>();
-      if (reward.contains("amount")) t.reward.amount = reward.at("amount").get<int64_t>();
-      t.progress_before = a.at("progress_before").get<int64_t>();
+      std::string kind = a.value("kind", "nth_unit");
+      t.kind = kind == "tier"        ? RuleKind::kTier
+               : kind == "milestone" ? RuleKind::kMilestone
+                                     : RuleKind::kNthUnit;
+      if (t.kind != RuleKind::kTier) {
+        t.every = a.at("every").get<int64_t>();
+        t.progress_before = a.at("progress_before").get<int64_t>();
+        t.counting = a.value("counting", true);
+        if (a.contains("max_per_basket")) t.max_per_basket = a.at("max_per_basket").get<int64_t>();
+      }
+      if (t.kind == RuleKind::kNthUnit) {
+        const auto& reward = a.at("reward");
+        if (reward.contains("percent")) t.reward.percent = reward.at("percent").get<int64_t>();
+        if (reward.contains("amount")) t.reward.amount = reward.at("amount").get<int64_t>();
+        t.unit_name = text_of(a.at("unit_name"));
+      }
+      if (t.kind == RuleKind::kMilestone) t.amount = a.at("amount").get<int64_t>();
+      if (a.contains("percent")) t.percent = a.at("percent").get<int64_t>();
+      t.applies = a.value("applies", true);
       for (const auto& n : a.at("matched_lines"))
         t.matched.push_back(index_of.at(n.get<int64_t>()));
-      t.text = {a.at("text").at("fr").get<std::string>(), a.at("text").at("en").get<std::string>()};
-      t.unit_name = {a.at("unit_name").at("fr").get<std::string>(),
-                     a.at("unit_name").at("en").get<std::string>()};
-      sale.terms.push_back(std::move(t));
+      t.text = text_of(a.at("text"));
+      sale.terms.rules.push_back(std::move(t));
+    }
+    if (body.contains("cap") && !body.at("cap").is_null()) {
+      sale.terms.cap = body.at("cap").get<int64_t>();
+    }
+    if (body.contains("goodwill")) {
+      const auto& g = body.at("goodwill");
+      // The amount given, so a reversal gives back exactly what was given.
+      sale.terms.goodwill =
+          GoodwillTerms{g.at("amount").get<int64_t>(), g.at("cashier_id").get<std::string>(),
+                        g.at("reason").get<std::string>(), text_of(g.at("text"))};
     }
     return sale;
   } catch (const std::exception& e) {

@@ -14,14 +14,14 @@ namespace regulars {
 
 // The body of a sale event: the lines, the rule terms with the progress they started
 // from, and the totals. Never holds a payment card number: identifiers are not stored.
-OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal,
-                          const std::string& rules_version);
+OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal);
 
 struct SaleRecord {
   std::optional<std::string> customer_id;
   std::string recognized_by;
+  std::string day;  // the sale's local calendar day
   std::vector<BasketLine> lines;
-  std::vector<RuleTerms> terms;
+  BasketTerms terms;
 };
 
 // Units (or grams) already returned per sale line number, from the sale's refund bodies.

@@ -2,16 +2,19 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <unordered_map>
 
 #include "checkout/receipt.h"
 #include "checkout/sale_record.h"
 #include "domain/card_number.h"
 #include "domain/hex.h"
 #include "domain/timestamp.h"
+#include "store/audit_chain.h"
 
 namespace regulars {
 namespace {
@@ -61,8 +64,6 @@ struct IdentifierWiper {
   }
 };
 
-bool IsFree(const UnitReward& reward) { return reward.percent && *reward.percent == 100; }
-
 }  // namespace
 
 int64_t SystemClockMs() {
@@ -71,6 +72,9 @@ int64_t SystemClockMs() {
       .count();
 }
 
+RuleBook::RuleBook(Config c)
+    : config(std::move(c)), index(config.rules.rules), messages(config.messages) {}
+
 Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_path, Clock clock) {
   auto ledger = Ledger::Open(db_path, config.till.store_id, config.till.till_id);
   if (!ledger.ok()) return ledger.error();
@@ -78,40 +82,404 @@ Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_pa
       new Till(std::move(config), std::move(ledger).value(), std::move(clock)));
 }
 
+namespace {
+// What identifies a file's content without reading it: a changed file (even rewritten in
+// the same second, or replaced by a rename) gets a different stamp.
+std::string FileStamp(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return "missing";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+constexpr size_t kKeptRuleBooks = 3;
+}  // namespace
+
+Result<std::unique_ptr<Till>> Till::OpenFile(const std::string& config_path,
+                                             const std::string& db_path, Clock clock) {
+  std::string stamp = FileStamp(config_path);
+  auto config = LoadConfigFile(config_path);
+  if (!config.ok()) return config.error();
+  auto till = Open(std::move(config).value(), db_path, std::move(clock));
+  if (!till.ok()) return till.error();
+  (*till)->config_path_ = config_path;
+  (*till)->config_stamp_ = stamp;
+  return till;
+}
+
+void Till::Refresh() {
+  if (config_path_.empty()) return;
+  std::string stamp = FileStamp(config_path_);
+  if (stamp == config_stamp_) return;
+  config_stamp_ = stamp;
+  auto config = LoadConfigFile(config_path_);
+  if (!config.ok()) {
+    reload_error_ = config.error();
+    return;
+  }
+  const TillIdentity& now = book_->config.till;
+  if (config->till.store_id != now.store_id || config->till.till_id != now.till_id ||
+      config->till.currency.code != now.currency.code) {
+    reload_error_ = Error::BadInput("invalid_config",
+                                    "store, till and currency cannot change while the till is open",
+                                    config_path_);
+    return;
+  }
+  reload_error_.reset();
+  if (config->rules.version == book_->config.rules.version) {
+    book_ = std::make_shared<const RuleBook>(std::move(config).value());
+    return;
+  }
+  previous_.insert(previous_.begin(), book_);
+  if (previous_.size() > kKeptRuleBooks) previous_.resize(kKeptRuleBooks);
+  book_ = std::make_shared<const RuleBook>(std::move(config).value());
+}
+
+std::shared_ptr<const RuleBook> Till::BookFor(const std::string& rules_version) const {
+  if (rules_version.empty() || rules_version == book_->config.rules.version) return book_;
+  for (const auto& book : previous_) {
+    if (book->config.rules.version == rules_version) return book;
+  }
+  return book_;
+}
+
+namespace {
+
+LocalText DiscountText(const Rule& rule, const MessageCatalogue& messages,
+                       const Currency& currency) {
+  if (!rule.text.empty()) return rule.text;
+  switch (rule.kind) {
+    case RuleKind::kNthUnit: {
+      MessageArgs args{{"nth", OrdinalText(rule.every)},
+                       {"unit", rule.unit_name},
+                       {"every", std::to_string(rule.every)}};
+      if (rule.reward.IsFree()) return messages.Format("nth_unit.discount.free", args);
+      if (rule.reward.percent) {
+        args.push_back({"percent", std::to_string(*rule.reward.percent)});
+        return messages.Format("nth_unit.discount.percent", args);
+      }
+      args.push_back({"amount", FormatMoney(rule.reward.amount.value_or(0), currency)});
+      return messages.Format("nth_unit.discount.amount", args);
+    }
+    case RuleKind::kMilestone:
+      return messages.Format("milestone.discount", {{"amount", FormatMoney(rule.amount, currency)},
+                                                    {"step", FormatMoney(rule.every, currency)}});
+    case RuleKind::kTier:
+      return messages.Format(
+          "tier.discount",
+          {{"tier", rule.tier.name}, {"percent", std::to_string(rule.tier.percent.value_or(0))}});
+  }
+  return {};
+}
+
+int Stage(RuleKind kind) {
+  switch (kind) {
+    case RuleKind::kNthUnit:
+      return 0;
+    case RuleKind::kTier:
+      return 1;
+    case RuleKind::kMilestone:
+      return 2;
+  }
+  return 3;
+}
+
+}  // namespace
+
 Result<Proposal> Till::Propose(Basket& basket) {
   Proposal proposal;
+  proposal.book = BookFor(basket.rules_version);
+  const Config& config = proposal.book->config;
+  proposal.day = LocalDayOf(basket.at, basket.at_ms);
   // A code shown at the start of a basket stays good while the customer pays: its window
   // is checked at the basket's time when that is within the last 15 minutes.
   int64_t now = clock_();
   std::optional<int64_t> presented;
   if (basket.at_ms <= now && now - basket.at_ms <= 15 * 60 * 1000) presented = basket.at_ms;
-  auto who = Recognize(*ledger_, config_, basket.identifiers, {basket.pos_txn_id, now, presented});
+  auto who =
+      Recognize(*ledger_, book_->config, basket.identifiers, {basket.pos_txn_id, now, presented});
   if (!who.ok()) return who.error();
   proposal.who = std::move(who).value();
   proposal.who.notices.insert(proposal.who.notices.begin(), basket.notices.begin(),
                               basket.notices.end());
+  if (reload_error_) {
+    proposal.who.notices.push_back(
+        {"config_not_reloaded",
+         "the changed config was refused, the previous rules stay in force: " +
+             reload_error_->message,
+         reload_error_->where});
+  }
+  if (!basket.rules_version.empty() &&
+      basket.rules_version != proposal.book->config.rules.version) {
+    proposal.who.notices.push_back({"rules_version_unknown",
+                                    "rules " + basket.rules_version +
+                                        " are no longer kept; priced with " + config.rules.version,
+                                    "/rules_version"});
+  }
+  if (basket.goodwill && !proposal.who.customer_id) {
+    return Error::BadInput("goodwill_needs_customer",
+                           "a goodwill gesture is for a recognized customer (its budget grows "
+                           "with their loyalty)",
+                           "/goodwill");
+  }
+
   if (proposal.who.customer_id) {
+    const auto& rules = config.rules.rules;
+    // The lines each rule matches, found through the index: never rules x lines.
+    std::vector<std::pair<uint32_t, uint32_t>> hits;  // (rule, line)
+    std::vector<uint32_t> candidates;
+    for (uint32_t i = 0; i < basket.lines.size(); ++i) {
+      candidates.clear();
+      proposal.book->index.Candidates(basket.lines[i], candidates);
+      for (uint32_t r : candidates) {
+        const Rule& rule = rules[r];
+        // nth_unit counts units: weighed lines never count toward it.
+        if (rule.kind == RuleKind::kNthUnit && basket.lines[i].unit != QuantityUnit::kEach) {
+          continue;
+        }
+        if (rule.match.Matches(basket.lines[i])) hits.push_back({r, i});
+      }
+    }
+    std::sort(hits.begin(), hits.end());
     auto counters = ledger_->CountersOf(*proposal.who.customer_id);
     if (!counters.ok()) return counters.error();
-    for (const Rule& rule : config_.rules.rules) {
-      auto matched = MatchedLines(rule.match, basket.lines);
+    // Rules to consider: those the basket matches, and counted rules with progress (an
+    // owed reward, or a progress line to show).
+    std::vector<uint32_t> considered;
+    for (const auto& [r, line] : hits) {
+      if (considered.empty() || considered.back() != r) considered.push_back(r);
+    }
+    if (!counters->empty()) {
+      std::unordered_map<std::string_view, uint32_t> by_id;
+      for (uint32_t r = 0; r < rules.size(); ++r) by_id.emplace(rules[r].id, r);
+      for (const auto& [id, counter] : *counters) {
+        auto it = by_id.find(id);
+        if (it != by_id.end() && counter.progress > 0) considered.push_back(it->second);
+      }
+      std::sort(considered.begin(), considered.end());
+      considered.erase(std::unique(considered.begin(), considered.end()), considered.end());
+    }
+    size_t hit = 0;
+    for (uint32_t r : considered) {
+      const Rule& rule = rules[r];
+      if (!rule.IsCounted()) continue;
+      std::vector<size_t> matched;
+      while (hit < hits.size() && hits[hit].first < r) ++hit;
+      for (size_t h = hit; h < hits.size() && hits[h].first == r; ++h) {
+        matched.push_back(hits[h].second);
+      }
       auto it = counters->find(rule.id);
       int64_t progress = it == counters->end() ? 0 : it->second.progress;
+      bool active = rule.ActiveAt(basket.at_ms);
+      // Outside its dates a rule counts nothing; a reward already earned is still given.
+      if (!active && progress < rule.every) continue;
       if (matched.empty() && progress == 0) continue;
-      proposal.terms.push_back(
-          {rule.id, rule.every, rule.reward, rule.text, rule.unit_name, progress, matched});
+      RuleTerms t;
+      t.rule = rule.id;
+      t.kind = rule.kind;
+      t.every = rule.every;
+      t.reward = rule.reward;
+      t.amount = rule.amount;
+      t.max_per_basket = rule.max_per_basket;
+      t.counting = active;
+      t.progress_before = progress;
+      t.matched = std::move(matched);
+      t.text = DiscountText(rule, proposal.book->messages, config.till.currency);
+      t.unit_name = rule.unit_name;
+      proposal.terms.rules.push_back(std::move(t));
     }
+    REGULARS_TRY(AddCustomerTerms(basket, proposal));
+    // Stacking order: nth_unit, then the tier, then milestones; rule-file order within.
+    std::unordered_map<std::string_view, size_t> position;
+    for (size_t r = 0; r < rules.size(); ++r) position.emplace(rules[r].id, r);
+    std::stable_sort(proposal.terms.rules.begin(), proposal.terms.rules.end(),
+                     [&](const RuleTerms& a, const RuleTerms& b) {
+                       if (Stage(a.kind) != Stage(b.kind)) return Stage(a.kind) < Stage(b.kind);
+                       return position[a.rule] < position[b.rule];
+                     });
+    REGULARS_TRY(ChooseInGroups(basket, proposal));
   }
   auto pricing = PriceBasket(basket.lines, proposal.terms);
   if (!pricing.ok()) return pricing.error();
   proposal.pricing = std::move(pricing).value();
+  if (proposal.who.customer_id) {
+    // Suggestions need the basket's outcome: how close each reward is after it.
+    SuggestionInput in;
+    for (size_t i = 0; i < proposal.terms.rules.size(); ++i) {
+      const RuleTerms& t = proposal.terms.rules[i];
+      if (t.kind != RuleKind::kNthUnit) continue;
+      in.rewards.push_back({t.rule, proposal.pricing.outcomes[i].progress_after, t.every,
+                            t.reward.IsFree(), t.unit_name});
+    }
+    for (auto& p : proposal.tier_progress) {
+      NearTier near{p.rule->id, p.rule->tier.name, 0, 0, {}};
+      int64_t after = p.have + (p.by_spend ? proposal.pricing.total_net : 1);
+      p.have = after;
+      int64_t left = p.need - after;
+      if (left <= 0) continue;
+      if (!p.by_spend) {
+        near.visits_left = left;
+      } else if (left * 5 <= p.need) {
+        near.spend_left = left;
+        near.spend_left_text = FormatMoney(left, config.till.currency);
+      }
+      in.tiers.push_back(std::move(near));
+    }
+    auto recent = ledger_->RecentSales(*proposal.who.customer_id, 10);
+    if (!recent.ok()) return recent.error();
+    for (const auto& sale : *recent) in.recent_sales.push_back(sale.delta.skus);
+    for (const auto& line : basket.lines) in.basket_skus.push_back(line.sku);
+    proposal.suggestions = Suggest(in, proposal.book->messages);
+  }
   return proposal;
 }
 
+Status Till::AddCustomerTerms(const Basket& basket, Proposal& proposal) {
+  const Config& config = proposal.book->config;
+  const std::string& customer = *proposal.who.customer_id;
+  std::vector<const Rule*> tiers;
+  int64_t history_days = 0;
+  for (const Rule& rule : config.rules.rules) {
+    if (rule.kind != RuleKind::kTier) continue;
+    tiers.push_back(&rule);
+    history_days = std::max(history_days, rule.tier.window_days + rule.tier.grace_days);
+  }
+  if (!tiers.empty()) {
+    auto rows = ledger_->VisitsSince(customer, basket.at_ms - history_days * kDayMs);
+    if (!rows.ok()) return rows.error();
+    std::vector<VisitPoint> points;
+    for (const auto& row : *rows) points.push_back({row.at_ms, row.delta.visits, row.delta.spend});
+    // The highest-ranked tier held applies; higher ones show how far they are.
+    for (const Rule* rule : tiers) {
+      if (!rule->ActiveAt(basket.at_ms)) continue;
+      TierStanding standing = StandingAt(rule->tier, points, basket.at_ms);
+      if (standing.held) {
+        if (!proposal.tier || proposal.tier->rule->tier.rank < rule->tier.rank) {
+          proposal.tier = HeldTier{rule, standing};
+        }
+        continue;
+      }
+      bool by_spend = !rule->tier.purchases;
+      proposal.tier_progress.push_back({rule, by_spend ? standing.spend : standing.visits,
+                                        by_spend ? *rule->tier.spend : *rule->tier.purchases,
+                                        by_spend});
+    }
+    int64_t held_rank = proposal.tier ? proposal.tier->rule->tier.rank : 0;
+    std::erase_if(proposal.tier_progress,
+                  [&](const TierProgress& p) { return p.rule->tier.rank <= held_rank; });
+    std::sort(proposal.tier_progress.begin(), proposal.tier_progress.end(),
+              [](const TierProgress& a, const TierProgress& b) {
+                return a.rule->tier.rank < b.rule->tier.rank;
+              });
+    if (proposal.tier && proposal.tier->rule->tier.percent) {
+      const Rule& rule = *proposal.tier->rule;
+      RuleTerms t;
+      t.rule = rule.id;
+      t.kind = RuleKind::kTier;
+      t.percent = rule.tier.percent;
+      for (size_t i = 0; i < basket.lines.size(); ++i) {
+        if (rule.match.Matches(basket.lines[i])) t.matched.push_back(i);
+      }
+      t.text = DiscountText(rule, proposal.book->messages, config.till.currency);
+      if (!t.matched.empty()) proposal.terms.rules.push_back(std::move(t));
+    }
+  }
+
+  const Caps& caps = config.rules.caps;
+  std::optional<VisitDelta> today;
+  if (caps.per_day || basket.goodwill || config.goodwill.enabled) {
+    auto totals = ledger_->DayTotals(customer, proposal.day.date);
+    if (!totals.ok()) return totals.error();
+    today = *totals;
+  }
+  if (caps.per_basket) proposal.terms.cap = *caps.per_basket;
+  if (caps.per_day) {
+    int64_t left = std::max<int64_t>(0, *caps.per_day - today->discount);
+    proposal.terms.cap = std::min(proposal.terms.cap.value_or(left), left);
+  }
+
+  const GoodwillPolicy& goodwill = config.goodwill;
+  if (goodwill.enabled) {
+    std::string tier = proposal.tier ? proposal.tier->rule->id : "";
+    auto budget = goodwill.per_customer_per_day.find(tier);
+    if (budget == goodwill.per_customer_per_day.end())
+      budget = goodwill.per_customer_per_day.find("");
+    int64_t left = std::max<int64_t>(0, budget->second - today->goodwill);
+    proposal.goodwill_left = left;
+    if (basket.goodwill) {
+      const GoodwillRequest& g = *basket.goodwill;
+      if (g.amount > left) {
+        return Error::BadInput("goodwill_over_budget",
+                               "this customer's goodwill budget left today is " +
+                                   FormatMoney(left, config.till.currency) + ", not " +
+                                   FormatMoney(g.amount, config.till.currency),
+                               "/goodwill/amount");
+      }
+      if (goodwill.per_cashier_per_day) {
+        auto given = GoodwillGivenBy(ledger_->db(), g.cashier_id, proposal.day.start_ms,
+                                     proposal.day.end_ms);
+        if (!given.ok()) return given.error();
+        int64_t cashier_left = std::max<int64_t>(0, *goodwill.per_cashier_per_day - *given);
+        if (g.amount > cashier_left) {
+          return Error::BadInput("goodwill_over_budget",
+                                 "cashier " + g.cashier_id + " has " +
+                                     FormatMoney(cashier_left, config.till.currency) +
+                                     " of goodwill left today",
+                                 "/goodwill/amount");
+        }
+      }
+      proposal.terms.goodwill = GoodwillTerms{
+          g.amount, g.cashier_id, g.reason,
+          proposal.book->messages.Format("goodwill.discount",
+                                         {{"reason", g.reason}, {"cashier", g.cashier_id}})};
+    }
+  } else if (basket.goodwill) {
+    return Error::BadInput("goodwill_not_configured",
+                           "goodwill gestures are not enabled in this till's config", "/goodwill");
+  }
+  return Status::Ok();
+}
+
+Status Till::ChooseInGroups(const Basket& basket, Proposal& proposal) {
+  const auto& rules = proposal.book->config.rules.rules;
+  std::unordered_map<std::string_view, const Rule*> by_id;
+  for (const auto& rule : rules) by_id.emplace(rule.id, &rule);
+  auto group_of = [&](const RuleTerms& t) -> const std::string& { return by_id.at(t.rule)->group; };
+  std::vector<std::string> groups;
+  for (const auto& t : proposal.terms.rules) {
+    const std::string& g = group_of(t);
+    if (!g.empty() && std::find(groups.begin(), groups.end(), g) == groups.end()) {
+      groups.push_back(g);
+    }
+  }
+  // Group by group, in order: price the basket with each member alone, keep the best
+  // (the first on a tie). The others still count; what they would give stays owed.
+  for (const auto& group : groups) {
+    std::vector<size_t> members;
+    for (size_t i = 0; i < proposal.terms.rules.size(); ++i) {
+      if (group_of(proposal.terms.rules[i]) == group) members.push_back(i);
+    }
+    if (members.size() < 2) continue;
+    size_t best = members.front();
+    int64_t best_discount = -1;
+    for (size_t m : members) {
+      for (size_t other : members) proposal.terms.rules[other].applies = other == m;
+      auto priced = PriceBasket(basket.lines, proposal.terms);
+      if (!priced.ok()) return priced.error();
+      if (priced->rule_discount > best_discount) {
+        best_discount = priced->rule_discount;
+        best = m;
+      }
+    }
+    for (size_t other : members) proposal.terms.rules[other].applies = other == best;
+  }
+  return Status::Ok();
+}
+
 Result<std::string> Till::Evaluate(std::string_view basket_json) {
+  Refresh();
   auto json = ParseJson(basket_json, "invalid_basket");
   if (!json.ok()) return json.error();
-  auto basket = ParseBasket(*json, config_.till, clock_());
+  auto basket = ParseBasket(*json, config().till, clock_());
   if (!basket.ok()) {
     WipeIdentifierValues(*json);
     return basket.error();
@@ -129,13 +497,14 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
   }
   auto proposal = Propose(*basket);
   if (!proposal.ok()) return proposal.error();
-  return ToText(RenderReceipt(*basket, *proposal, "proposed", config_.rules.version));
+  return ToText(RenderReceipt(*basket, *proposal, "proposed"));
 }
 
 Result<std::string> Till::Commit(std::string_view basket_json) {
+  Refresh();
   auto json = ParseJson(basket_json, "invalid_basket");
   if (!json.ok()) return json.error();
-  auto basket = ParseBasket(*json, config_.till, clock_());
+  auto basket = ParseBasket(*json, config().till, clock_());
   std::string digest = Digest(*json);
   WipeIdentifierValues(*json);
   if (!basket.ok()) return basket.error();
@@ -177,17 +546,38 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   event.at_ms = basket->at_ms;
   event.customer_id = proposal->who.customer_id;
   event.pos_txn_id = basket->pos_txn_id;
-  for (size_t i = 0; i < proposal->terms.size(); ++i) {
+  for (size_t i = 0; i < proposal->terms.rules.size(); ++i) {
+    const RuleTerms& t = proposal->terms.rules[i];
     const auto& outcome = proposal->pricing.outcomes[i];
-    if (outcome.units == 0 && outcome.rewards == 0) continue;
-    event.counts.push_back(
-        {proposal->terms[i].rule, proposal->terms[i].every, outcome.units, outcome.rewards});
+    if (t.kind == RuleKind::kTier || (outcome.units == 0 && outcome.rewards == 0)) continue;
+    event.counts.push_back({t.rule, t.every, outcome.units, outcome.rewards});
   }
-  event.body = SaleEventBody(*basket, *proposal, config_.rules.version);
+  if (proposal->who.customer_id) {
+    VisitDelta visit;
+    visit.day = proposal->day.date;
+    visit.visits = 1;
+    visit.spend = proposal->pricing.total_net;
+    visit.discount = proposal->pricing.rule_discount;
+    visit.goodwill = proposal->pricing.goodwill;
+    for (const auto& line : basket->lines) {
+      if (std::find(visit.skus.begin(), visit.skus.end(), line.sku) == visit.skus.end()) {
+        visit.skus.push_back(line.sku);
+      }
+    }
+    event.visit = std::move(visit);
+  }
+  if (proposal->pricing.goodwill > 0) {
+    const GoodwillTerms& g = *proposal->terms.goodwill;
+    REGULARS_TRY(AppendAudit(
+        ledger_->db(), config().goodwill.audit_key,
+        {clock_(), "grant", config().till.store_id, config().till.till_id, g.cashier_id,
+         *proposal->who.customer_id, basket->pos_txn_id, proposal->pricing.goodwill, g.reason}));
+  }
+  event.body = SaleEventBody(*basket, *proposal);
   auto key = ledger_->Append(event);
   if (!key.ok()) return key.error();
 
-  OrderedJson receipt = RenderReceipt(*basket, *proposal, "committed", config_.rules.version);
+  OrderedJson receipt = RenderReceipt(*basket, *proposal, "committed");
   receipt["event_id"] = key->ToString();
   std::string response = ToText(receipt);
   REGULARS_TRY(ledger_->RecordTransaction(
@@ -197,6 +587,7 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
 }
 
 Result<std::string> Till::Void(std::string_view request_json) {
+  Refresh();
   auto json = ParseJson(request_json, "invalid_request");
   if (!json.ok()) return json.error();
   FieldReader r(*json, "", "invalid_request");
@@ -216,9 +607,10 @@ Result<std::string> Till::Void(std::string_view request_json) {
 }
 
 Result<std::string> Till::Refund(std::string_view refund_json) {
+  Refresh();
   auto json = ParseJson(refund_json, "invalid_refund");
   if (!json.ok()) return json.error();
-  auto refund = ParseRefund(*json, config_.till, clock_());
+  auto refund = ParseRefund(*json, config().till, clock_());
   if (!refund.ok()) return refund.error();
   return Reverse(refund->refund_of, "/refund_of", "refund", &*refund, refund->at_ms, Digest(*json));
 }
@@ -346,11 +738,40 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   event.customer_id = record->customer_id;
   if (refund) event.pos_txn_id = refund->pos_txn_id;
   event.ref_pos_txn_id = sale_txn_id;
-  for (size_t i = 0; i < record->terms.size(); ++i) {
+  for (size_t i = 0; i < record->terms.rules.size(); ++i) {
+    const RuleTerms& t = record->terms.rules[i];
     int64_t units = priced_after->outcomes[i].units - priced_before->outcomes[i].units;
     int64_t rewards = priced_after->outcomes[i].rewards - priced_before->outcomes[i].rewards;
-    if (units == 0 && rewards == 0) continue;
-    event.counts.push_back({record->terms[i].rule, record->terms[i].every, units, rewards});
+    if (t.kind == RuleKind::kTier || (units == 0 && rewards == 0)) continue;
+    event.counts.push_back({t.rule, t.every, units, rewards});
+  }
+  // The customer's visits and spend: what was given back; the visit itself goes when
+  // nothing of the sale is left.
+  auto holds_units = [](const std::vector<BasketLine>& lines) {
+    return std::any_of(lines.begin(), lines.end(), [](const BasketLine& l) { return l.qty > 0; });
+  };
+  int64_t goodwill_back = priced_before->goodwill - priced_after->goodwill;
+  if (record->customer_id) {
+    VisitDelta visit;
+    visit.day = record->day;
+    visit.visits = holds_units(before) && !holds_units(after) ? -1 : 0;
+    visit.spend = -total;
+    visit.discount = priced_after->rule_discount - priced_before->rule_discount;
+    visit.goodwill = -goodwill_back;
+    event.visit = std::move(visit);
+  }
+  if (goodwill_back != 0 && record->customer_id && record->terms.goodwill) {
+    if (!config().goodwill.enabled) {
+      return Error::BadInput("goodwill_not_configured",
+                             "this sale holds a goodwill gesture, and goodwill (its audit key) is "
+                             "no longer configured here",
+                             where);
+    }
+    REGULARS_TRY(AppendAudit(
+        ledger_->db(), config().goodwill.audit_key,
+        {clock_(), "reversal", config().till.store_id, config().till.till_id,
+         record->terms.goodwill->cashier_id, *record->customer_id,
+         refund ? refund->pos_txn_id : sale_txn_id, -goodwill_back, kind + " of " + sale_txn_id}));
   }
   event.body = {{kind == "void" ? "void_of" : "refund_of", sale_txn_id},
                 {"pos_txn_id", refund ? OrderedJson(refund->pos_txn_id) : OrderedJson(nullptr)},
@@ -374,7 +795,7 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
     who.pseudonymous = *customer && (*customer)->pseudonymous;
   }
   response["customer"] = RenderCustomer(who);
-  response["currency"] = config_.till.currency.code;
+  response["currency"] = config().till.currency.code;
   response["lines"] = lines;
   response["total_refund"] = total;
   OrderedJson progress = OrderedJson::array();
@@ -400,18 +821,23 @@ Result<OrderedJson> Till::StoredProgress(const std::string& customer_id) {
   auto counters = ledger_->CountersOf(customer_id);
   if (!counters.ok()) return counters.error();
   OrderedJson progress = OrderedJson::array();
-  for (const Rule& rule : config_.rules.rules) {
+  for (const Rule& rule : config().rules.rules) {
     auto it = counters->find(rule.id);
-    if (it == counters->end()) continue;
-    int64_t have = it->second.progress;
-    progress.push_back(
-        RenderProgress(rule.id, have, rule.every,
-                       ProgressText(have, rule.every, rule.unit_name, IsFree(rule.reward))));
+    if (it == counters->end() || !rule.IsCounted()) continue;
+    RuleTerms t;
+    t.rule = rule.id;
+    t.kind = rule.kind;
+    t.every = rule.every;
+    t.reward = rule.reward;
+    t.amount = rule.amount;
+    t.unit_name = rule.unit_name;
+    progress.push_back(RenderRuleProgress(t, it->second.progress, *book_));
   }
   return progress;
 }
 
 Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
+  Refresh();
   auto json = ParseJson(request_json, "invalid_request");
   if (!json.ok()) return json.error();
   FieldReader r(*json, "", "invalid_request");
@@ -421,11 +847,11 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
               {"identifiers", r.Has("identifiers") ? r.Get("identifiers") : Json::array()},
               {"lines", {{{"line", 1}, {"sku", "-"}, {"qty", 1}, {"unit_price", 0}}}}};
   WipeIdentifierValues(*json);
-  auto basket = ParseBasket(shaped, config_.till, clock_());
+  auto basket = ParseBasket(shaped, config().till, clock_());
   WipeIdentifierValues(shaped);
   if (!basket.ok()) return basket.error();
   IdentifierWiper wiper{&basket->identifiers};
-  auto who = Recognize(*ledger_, config_, basket->identifiers, {"", clock_(), std::nullopt});
+  auto who = Recognize(*ledger_, config(), basket->identifiers, {"", clock_(), std::nullopt});
   if (!who.ok()) return who.error();
   who->notices.insert(who->notices.begin(), basket->notices.begin(), basket->notices.end());
   OrderedJson out{{"customer", RenderCustomer(*who)}, {"notices", RenderNotices(who->notices)}};
@@ -511,7 +937,7 @@ Result<std::string> Till::Link(std::string_view request_json) {
   } else if (r.Has("card")) {
     auto number = r.String("card", 64);
     if (!number.ok()) return number.error();
-    auto card = ValidateCardNumber(*number, config_.card_prefixes);
+    auto card = ValidateCardNumber(*number, config().card_prefixes);
     if (!card.ok()) return Error::BadInput("invalid_card", card.error().message, "/card");
     auto found = ledger_->CustomerByIdentifier("card", *card);
     if (!found.ok()) return found.error();
@@ -526,7 +952,7 @@ Result<std::string> Till::Link(std::string_view request_json) {
   }
 
   std::string raw(card_value.view());
-  auto lookup = LookUpPaymentCard(*ledger_, config_.payment_tokens, raw, source);
+  auto lookup = LookUpPaymentCard(*ledger_, config().payment_tokens, raw, source);
   if (!lookup.ok()) {
     Error e = lookup.error();
     e.where = "/payment_token";
@@ -582,8 +1008,8 @@ Result<std::string> Till::Link(std::string_view request_json) {
                  {"purpose", consent.purpose},
                  {"text", consent.text},
                  {"at", FormatTimestampUtc(at_ms)},
-                 {"store_id", config_.till.store_id},
-                 {"till_id", config_.till.till_id},
+                 {"store_id", config().till.store_id},
+                 {"till_id", config().till.till_id},
                  {"cashier_id", consent.cashier_id}}}};
   auto key = ledger_->Append(link);
   if (!key.ok()) return key.error();
@@ -595,7 +1021,7 @@ Result<std::string> Till::Link(std::string_view request_json) {
 }
 
 Result<EnrolledCustomer> Till::EnrollCard(const std::string& number) {
-  auto card = ValidateCardNumber(number, config_.card_prefixes);
+  auto card = ValidateCardNumber(number, config().card_prefixes);
   if (!card.ok()) return card.error();
   WriteTransaction txn(ledger_->db());
   REGULARS_TRY(txn.Begin());

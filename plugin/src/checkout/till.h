@@ -12,8 +12,13 @@
 #include "checkout/pricing.h"
 #include "config.h"
 #include "domain/basket.h"
+#include "domain/timestamp.h"
 #include "recognition/recognize.h"
 #include "result.h"
+#include "rewards/messages.h"
+#include "rewards/rule_index.h"
+#include "rewards/suggestions.h"
+#include "rewards/tier.h"
 #include "store/ledger.h"
 
 namespace regulars {
@@ -27,11 +32,40 @@ struct EnrolledCustomer {
   bool created = false;  // false when the card was already enrolled
 };
 
+// A config and what is derived from it once: the rule index and the message catalogue.
+// Immutable, shared: a basket priced with one keeps it alive whatever is reloaded.
+struct RuleBook {
+  explicit RuleBook(Config c);
+  Config config;
+  RuleIndex index;
+  MessageCatalogue messages;
+};
+
+// The tier a customer holds, as the receipt and the cashier show it.
+struct HeldTier {
+  const Rule* rule = nullptr;
+  TierStanding standing;
+};
+
+// How far a customer is from a tier they do not hold (after this basket).
+struct TierProgress {
+  const Rule* rule = nullptr;
+  int64_t have = 0;
+  int64_t need = 0;
+  bool by_spend = false;
+};
+
 // A basket priced for its customer: what evaluate proposes and commit records.
 struct Proposal {
+  std::shared_ptr<const RuleBook> book;  // the rules it was priced with
   Recognition who;
-  std::vector<RuleTerms> terms;
+  BasketTerms terms;
   Pricing pricing;
+  LocalDay day;
+  std::optional<HeldTier> tier;
+  std::vector<TierProgress> tier_progress;
+  std::vector<Suggestion> suggestions;
+  std::optional<int64_t> goodwill_left;  // the gesture budget left before this basket
 };
 
 // One till's view of its ledger. Not thread-safe: callers serialise (the C ABI does).
@@ -40,6 +74,12 @@ class Till {
  public:
   static Result<std::unique_ptr<Till>> Open(Config config, const std::string& db_path,
                                             Clock clock = SystemClockMs);
+  // Opens with the config file at `config_path`, and picks up a changed file before the
+  // next call (docs/rules.md, "Changing rules"): a bad file is refused whole, the rules in
+  // force stay, and receipts carry a notice until it is fixed.
+  static Result<std::unique_ptr<Till>> OpenFile(const std::string& config_path,
+                                                const std::string& db_path,
+                                                Clock clock = SystemClockMs);
 
   // {"card": NUMBER} -> {"customer": {"id": ..., "created": bool}}. Idempotent per card.
   Result<std::string> Enroll(std::string_view request_json);
@@ -69,14 +109,25 @@ class Till {
   // card values in the basket are wiped once hashed.
   Result<Proposal> Propose(Basket& basket);
 
-  const Config& config() const { return config_; }
+  const Config& config() const { return book_->config; }
   Ledger& ledger() { return *ledger_; }
   int64_t now_ms() const { return clock_(); }
 
  private:
   Till(Config config, std::unique_ptr<Ledger> ledger, Clock clock)
-      : config_(std::move(config)), ledger_(std::move(ledger)), clock_(std::move(clock)) {}
+      : book_(std::make_shared<const RuleBook>(std::move(config))),
+        ledger_(std::move(ledger)),
+        clock_(std::move(clock)) {}
 
+  // Reloads the config file if it changed since it was last read.
+  void Refresh();
+  // The rule book a basket is priced with: the one it names if still kept, else the
+  // current one.
+  std::shared_ptr<const RuleBook> BookFor(const std::string& rules_version) const;
+  // Tiers, caps, goodwill budget and suggestions of a recognized customer.
+  Status AddCustomerTerms(const Basket& basket, Proposal& proposal);
+  // Of each exclusivity group, keeps the rule that gives the customer the most.
+  Status ChooseInGroups(const Basket& basket, Proposal& proposal);
   // The customer's progress toward each configured rule, from the stored counters.
   Result<OrderedJson> StoredProgress(const std::string& customer_id);
   // Creates the pseudonymous profile a payment card is first recognized as.
@@ -85,7 +136,11 @@ class Till {
                               const std::string& kind, const RefundRequest* refund, int64_t at_ms,
                               const std::string& request_digest);
 
-  Config config_;
+  std::shared_ptr<const RuleBook> book_;
+  std::vector<std::shared_ptr<const RuleBook>> previous_;  // newest first, a few kept
+  std::string config_path_;                                // empty: no reloading
+  std::string config_stamp_;  // what the file looked like when last read
+  std::optional<Error> reload_error_;
   std::unique_ptr<Ledger> ledger_;
   Clock clock_;
 };

@@ -203,6 +203,24 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
     b.total_gross = *total;
     b.lines.push_back(std::move(line).value());
   }
+  auto version = r.OptionalString("rules_version", 64);
+  if (!version.ok()) return version.error();
+  b.rules_version = version->value_or("");
+  if (r.Has("goodwill")) {
+    FieldReader g(r.Get("goodwill"), r.PointerTo("goodwill"), r.code());
+    REGULARS_TRY(g.RequireObject("goodwill"));
+    auto amount = g.Integer("amount", 1, kMaxInt);
+    if (!amount.ok()) return amount.error();
+    auto cashier = g.OptionalString("cashier_id", 64);
+    if (!cashier.ok()) return cashier.error();
+    std::string cashier_id = cashier->value_or(b.cashier_id);
+    if (cashier_id.empty()) {
+      return g.Fail("cashier_id", "a goodwill gesture names its cashier (here or in the basket)");
+    }
+    auto reason = g.String("reason", 200);
+    if (!reason.ok()) return reason.error();
+    b.goodwill = GoodwillRequest{*amount, cashier_id, *reason};
+  }
   return b;
 }
 

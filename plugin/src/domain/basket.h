@@ -52,6 +52,13 @@ struct TillIdentity {
   Currency currency;
 };
 
+// A cashier's goodwill gesture on this basket (docs/goodwill.md).
+struct GoodwillRequest {
+  int64_t amount = 0;  // minor units, > 0
+  std::string cashier_id;
+  std::string reason;
+};
+
 struct Basket {
   std::string pos_txn_id;
   std::string store_id;
@@ -64,6 +71,10 @@ struct Basket {
   std::vector<Notice> notices;  // identifiers that could not even be read
   std::vector<BasketLine> lines;
   int64_t total_gross = 0;
+  std::optional<GoodwillRequest> goodwill;
+  // The rule set the POS last evaluated this basket with: a commit after a rule change
+  // prices it the same way, so the receipt matches what the customer was shown.
+  std::string rules_version;
 };
 
 // A basket returning lines of an earlier sale: each line names the sale's line and how

@@ -108,4 +108,31 @@ std::string FormatTimestampUtc(int64_t epoch_ms) {
   return buf;
 }
 
+LocalDay LocalDayOf(std::string_view text, int64_t at_ms) {
+  auto digits = [&](size_t at, size_t n) -> int64_t {
+    int64_t v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (i >= text.size() || text[i] < '0' || text[i] > '9') return -1;
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  int64_t h = digits(11, 2), m = digits(14, 2), sec = digits(17, 2);
+  if (!ParseTimestamp(text).ok() || h < 0 || m < 0 || sec < 0) {
+    std::string utc = FormatTimestampUtc(at_ms);
+    int64_t start = at_ms - ((at_ms % 86'400'000) + 86'400'000) % 86'400'000;
+    return {utc.substr(0, 10), start, start + 86'400'000};
+  }
+  int64_t fraction_ms = 0;
+  if (text.size() > 19 && text[19] == '.') {
+    int64_t scale = 100;
+    for (size_t i = 20; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+      fraction_ms += (text[i] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  int64_t start = at_ms - ((h * 60 + m) * 60 + sec) * 1000 - fraction_ms;
+  return {std::string(text.substr(0, 10)), start, start + 86'400'000};
+}
+
 }  // namespace regulars

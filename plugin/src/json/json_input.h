@@ -60,6 +60,7 @@ class FieldReader {
   // An array of objects or values (presence is required).
   Result<const Json*> Array(std::string_view key) const;
 
+  const Json& object() const { return object_; }
   std::string PointerTo(std::string_view key) const { return JsonPointer(pointer_, key); }
   const std::string& pointer() const { return pointer_; }
   const std::string& code() const { return code_; }

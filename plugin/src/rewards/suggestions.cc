@@ -1,0 +1,72 @@
+#include "rewards/suggestions.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace regulars {
+
+std::vector<Suggestion> Suggest(const SuggestionInput& in, const MessageCatalogue& messages) {
+  std::vector<Suggestion> out;
+
+  std::vector<Suggestion> near;
+  for (const auto& r : in.rewards) {
+    int64_t left = r.need - r.have;
+    if (r.have <= 0 || left < 1 || left > 2) continue;
+    Suggestion s{"reward_near", r.rule, left, 0, 0, {}};
+    LocalText unit = r.unit_name;
+    if (left > 1) unit = {unit.fr + "s", unit.en + "s"};
+    s.text = messages.Format(
+        r.free ? "suggestion.reward_near" : "suggestion.reward_near_discounted",
+        {{"left", std::to_string(left)}, {"unit_or_units", unit}, {"rule", r.rule}});
+    near.push_back(std::move(s));
+  }
+  std::stable_sort(near.begin(), near.end(), [](const Suggestion& a, const Suggestion& b) {
+    return a.left != b.left ? a.left < b.left : a.subject < b.subject;
+  });
+  out.insert(out.end(), near.begin(), near.end());
+
+  for (const auto& t : in.tiers) {
+    Suggestion s{"tier_near", t.tier, 0, 0, 0, {}};
+    if (t.visits_left >= 1 && t.visits_left <= 2) {
+      s.left = t.visits_left;
+      std::string n = std::to_string(t.visits_left);
+      LocalText left{n + (t.visits_left > 1 ? " visites" : " visite"),
+                     n + (t.visits_left > 1 ? " visits" : " visit")};
+      s.text = messages.Format("suggestion.tier_near", {{"left", left}, {"tier", t.name}});
+    } else if (t.spend_left > 0) {
+      s.left = t.spend_left;
+      s.text =
+          messages.Format("suggestion.tier_near", {{"left", t.spend_left_text}, {"tier", t.name}});
+    } else {
+      continue;
+    }
+    out.push_back(std::move(s));
+  }
+
+  // Items this customer usually buys, from their last visits.
+  const size_t of = std::min<size_t>(in.recent_sales.size(), 10);
+  std::map<std::string, int64_t> times;
+  for (size_t i = 0; i < of; ++i) {
+    std::set<std::string> once(in.recent_sales[i].begin(), in.recent_sales[i].end());
+    for (const auto& sku : once) ++times[sku];
+  }
+  std::set<std::string> today(in.basket_skus.begin(), in.basket_skus.end());
+  std::vector<Suggestion> usual;
+  for (const auto& [sku, n] : times) {
+    if (n < 3 || 2 * n < static_cast<int64_t>(of) || today.count(sku)) continue;
+    Suggestion s{"usual_item", sku, 0, n, static_cast<int64_t>(of), {}};
+    s.text =
+        messages.Format("suggestion.usual_item",
+                        {{"sku", sku}, {"times", std::to_string(n)}, {"of", std::to_string(of)}});
+    usual.push_back(std::move(s));
+  }
+  std::stable_sort(usual.begin(), usual.end(), [](const Suggestion& a, const Suggestion& b) {
+    return a.times != b.times ? a.times > b.times : a.subject < b.subject;
+  });
+  out.insert(out.end(), usual.begin(), usual.end());
+  if (out.size() > kMaxSuggestions) out.resize(kMaxSuggestions);
+  return out;
+}
+
+}  // namespace regulars
