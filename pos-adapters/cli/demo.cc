@@ -192,6 +192,10 @@ class Day {
     int code = regulars_db_verify(till_, &out);
     Json report = code == REGULARS_OK ? Json::parse(out) : Json{{"ok", false}};
     regulars_free(out);
+    char* audit = nullptr;
+    int audit_code = regulars_audit_verify(till_, &audit);
+    Json chain = audit_code == REGULARS_OK ? Json::parse(audit) : Json{{"ok", false}};
+    regulars_free(audit);
     std::cout << "\n=== End of day at S001 ===\n"
               << "  sales committed       " << sales_ << "\n"
               << "  gross                 " << Euros(gross_) << " EUR\n"
@@ -203,6 +207,9 @@ class Day {
               << "  counters verified     "
               << (report.value("ok", false) ? "all equal to their recomputation from events"
                                             : "MISMATCH (see regulars db verify)")
+              << "\n"
+              << "  goodwill audit chain  " << chain.value("entries", 0) << " entries, "
+              << (chain.value("ok", false) ? "intact" : "ALTERED (see regulars audit verify)")
               << "\n";
   }
 
@@ -246,19 +253,33 @@ class Day {
                       ("-" + Euros(d["amount"])).c_str());
         std::cout << row << "\n";
         std::cout << "       |       (" << d["text"]["fr"].get<std::string>() << ")\n";
-        rewards_ += d["units"].get<int64_t>();
+        rewards_ += d.value("units", int64_t{0});
       }
     }
-    std::cout << "       | Total " << Euros(r["total_gross"]) << "   loyalty -"
+    std::cout << "       | Total " << Euros(r["total_gross"]) << "   savings -"
               << Euros(r["total_discount"]) << "   to pay " << Euros(r["total_net"]) << " EUR\n";
     for (const auto& p : r["progress"]) {
       std::cout << "       | " << p["text"]["en"].get<std::string>() << "  /  "
                 << p["text"]["fr"].get<std::string>() << "\n";
     }
-    for (const auto& n : r["notices"]) {
-      std::cout << "       | cashier notice: " << n["message"].get<std::string>() << "\n";
-    }
     std::cout << "       +--------------------------------------------------------------+\n";
+    // What only the cashier's screen shows.
+    if (!r["customer"].is_null() && r["customer"].contains("tier_status")) {
+      const Json& tier = r["customer"]["tier_status"];
+      std::cout << "       cashier screen: " << tier["text"]["en"].get<std::string>()
+                << " (services: " << tier["services"].dump() << ")\n";
+    }
+    for (const auto& s : r.value("suggestions", Json::array())) {
+      std::cout << "       cashier screen, might mention: " << s["text"]["en"].get<std::string>()
+                << "\n";
+    }
+    if (r.contains("goodwill")) {
+      std::cout << "       cashier screen: goodwill budget left for this customer today "
+                << Euros(r["goodwill"]["budget_left"]) << " EUR\n";
+    }
+    for (const auto& n : r["notices"]) {
+      std::cout << "       cashier notice: " << n["message"].get<std::string>() << "\n";
+    }
   }
 
   void PrintProgress(const Json& out) {
@@ -317,8 +338,12 @@ void PlayTheDay(regulars_till* till) {
   day.Checkout("15:45", "Bruno: two packs; the cashier scanned the wrong size.", bruno_wrong);
   day.Void("15:47", "The cashier voids that sale: Bruno's count goes back.",
            bruno_wrong["pos_txn_id"].get<std::string>());
-  day.Checkout("15:50", "Bruno, rung up again with the right size: his fifth pack is free.",
-               day.Basket("15:50", bruno, {{"diapers3", 2}}));
+  auto bruno_again = day.Basket("15:50", bruno, {{"diapers3", 2}});
+  bruno_again["goodwill"] = {{"amount", 150}, {"reason", "waited for the void"}};
+  day.Checkout("15:50",
+               "Bruno, rung up again with the right size: his fifth pack is free, and the "
+               "cashier offers 1.50 for the wait (a goodwill gesture, within his budget, audited).",
+               bruno_again);
 
   day.Enrol("16:10", "Dan", "2900000000049");
   day.LinkCard("16:11", "Dan", "2900000000049", dan_bank);
@@ -330,6 +355,11 @@ void PlayTheDay(regulars_till* till) {
               {"at", "2026-11-23T17:05:00+01:00"},
               {"lines", {{{"line", 1}, {"qty", 1}}, {{"line", 2}, {"qty", 1}}}}};
   day.Refund("17:05", "Chloé brings back one pack and one box of wipes (partial refund).", refund);
+
+  day.Checkout("17:40",
+               "Amélie's fourth visit today: three visits in 30 days make her a Regular, so "
+               "groceries and bread are 5% off from now on, every time, without asking.",
+               day.Basket("17:40", amelie, {{"milk", 2}, {"bread", 1}, {"wipes", 1}}));
 
   day.Summary();
 }
@@ -386,7 +416,10 @@ int RunDemo(const std::string& db_path_arg, bool keep) {
   std::cout
       << "Regulars " << regulars_version()
       << " demo: Monday 23 November 2026 at store S001, till T01\n"
-      << "Rules: every 5th pack of Dodo diapers is free; every 10th bag of coffee is half price.\n"
+      << "Rules: every 5th pack of Dodo diapers is free; every 10th bag of coffee is half price;\n"
+      << "       3 visits in 30 days make a Regular (5% off groceries and bread);\n"
+      << "       every 50.00 spent on baby care takes 5.00 off; goodwill up to 2.00 a day\n"
+      << "       (5.00 for a Regular), every gesture audited.\n"
       << "Ledger: " << db_path << " (SQLite, WAL, synchronous=FULL)\n\n";
 
   bool failed = false;

@@ -317,3 +317,84 @@ TEST(Rewards, AnUnrecognizedBasketHasNoSuggestions) {
 
 }  // namespace
 }  // namespace regulars::testing
+
+namespace regulars::testing {
+namespace {
+
+// --- changing rules on a running till ---
+
+class RuleReload : public ::testing::Test {
+ protected:
+  void Write(const std::string& text) {
+    // As an operator or the sync would: a new file renamed over the old one.
+    std::string tmp = config_ + ".new";
+    std::ofstream(tmp) << text;
+    std::rename(tmp.c_str(), config_.c_str());
+  }
+  std::string Every(int n) {
+    return ConfigWith(R"([{"id": "diapers", "kind": "nth_unit", "every": )" + std::to_string(n) +
+                      R"(, "match": {"brands": ["Dodo"]}, "reward": {"free": true}}])");
+  }
+  void Open() {
+    auto till = Till::OpenFile(config_, dir_.path() + "/ledger.sqlite",
+                               [] { return int64_t{1795424400000}; });
+    ASSERT_TRUE(till.ok()) << till.error().message;
+    till_ = std::move(till).value();
+    ASSERT_TRUE(till_->EnrollCard(kAliceCard).ok());
+  }
+  TJson Call(const Result<std::string>& r) {
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? TJson::parse(*r) : TJson();
+  }
+  TempDir dir_;
+  std::string config_ = dir_.path() + "/store.json";
+  std::unique_ptr<Till> till_;
+};
+
+TEST_F(RuleReload, ANewRuleSetIsPickedUpWithoutARestart) {
+  Write(Every(5));
+  Open();
+  TJson before = Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  EXPECT_EQ(before["total_discount"], 0);
+  Write(Every(3));
+  TJson after = Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  EXPECT_EQ(after["total_discount"], kPackPrice);
+  EXPECT_NE(after["rules_version"], before["rules_version"]);
+}
+
+TEST_F(RuleReload, ABadRuleFileIsRefusedWholeAndThePreviousRulesStayInForce) {
+  Write(Every(3));
+  Open();
+  Write(Every(3).substr(0, 60));  // cut short: not JSON
+  TJson r = Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  EXPECT_EQ(r["total_discount"], kPackPrice);
+  ASSERT_EQ(r["notices"].size(), 1u);
+  EXPECT_EQ(r["notices"][0]["code"], "config_not_reloaded");
+  EXPECT_NE(r["notices"][0]["where"].get<std::string>().find("store.json"), std::string::npos);
+  Write(ConfigWith(R"([{"id": "diapers", "kind": "nth_unit", "every": 0,
+                       "match": {"brands": ["Dodo"]}, "reward": {"free": true}}])"));
+  r = Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  EXPECT_EQ(r["total_discount"], kPackPrice) << "a rule that fails validation: all refused";
+  EXPECT_EQ(r["notices"][0]["where"], config_ + "#/rules/0/every");
+  Write(Every(5));
+  r = Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  EXPECT_EQ(r["total_discount"], 0);
+  EXPECT_TRUE(r["notices"].empty()) << "fixed: the notice goes";
+}
+
+TEST_F(RuleReload, ABasketInProgressIsCommittedWithTheRulesItWasShown) {
+  Write(Every(3));
+  Open();
+  TJson shown = Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  Write(Every(5));
+  TJson basket = Basket("T1", kAliceCard, {Packs(1, 3)});
+  basket["rules_version"] = shown["rules_version"];
+  TJson committed = Call(till_->Commit(basket.dump()));
+  EXPECT_EQ(committed["total_discount"], kPackPrice);
+  EXPECT_EQ(committed["rules_version"], shown["rules_version"]);
+  TJson next = Call(till_->Evaluate(Basket("T2", kAliceCard, {Packs(1, 3)}).dump()));
+  EXPECT_NE(next["rules_version"], shown["rules_version"]) << "new baskets get the new rules";
+}
+
+}  // namespace
+}  // namespace regulars::testing

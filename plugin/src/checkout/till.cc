@@ -320,7 +320,8 @@ Result<Proposal> Till::Propose(Basket& basket) {
         near.visits_left = left;
       } else if (left * 5 <= p.need) {
         near.spend_left = left;
-        near.spend_left_text = FormatMoney(left, config.till.currency);
+        std::string money = FormatMoney(left, config.till.currency);
+        near.spend_left_text = {money, money + " more"};
       }
       in.tiers.push_back(std::move(near));
     }

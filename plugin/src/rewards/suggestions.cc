@@ -14,11 +14,16 @@ std::vector<Suggestion> Suggest(const SuggestionInput& in, const MessageCatalogu
     int64_t left = r.need - r.have;
     if (r.have <= 0 || left < 1 || left > 2) continue;
     Suggestion s{"reward_near", r.rule, left, 0, 0, {}};
-    LocalText unit = r.unit_name;
-    if (left > 1) unit = {unit.fr + "s", unit.en + "s"};
-    s.text = messages.Format(
-        r.free ? "suggestion.reward_near" : "suggestion.reward_near_discounted",
-        {{"left", std::to_string(left)}, {"unit_or_units", unit}, {"rule", r.rule}});
+    // left 1: the next unit is the rewarded one; left 2: one more, then the next.
+    if (left == 1) {
+      s.text =
+          messages.Format(r.free ? "suggestion.reward_next" : "suggestion.reward_next_discounted",
+                          {{"unit", r.unit_name}, {"rule", r.rule}});
+    } else {
+      s.text = messages.Format(
+          r.free ? "suggestion.reward_near" : "suggestion.reward_near_discounted",
+          {{"buy", std::to_string(left - 1)}, {"unit", r.unit_name}, {"rule", r.rule}});
+    }
     near.push_back(std::move(s));
   }
   std::stable_sort(near.begin(), near.end(), [](const Suggestion& a, const Suggestion& b) {
@@ -32,7 +37,7 @@ std::vector<Suggestion> Suggest(const SuggestionInput& in, const MessageCatalogu
       s.left = t.visits_left;
       std::string n = std::to_string(t.visits_left);
       LocalText left{n + (t.visits_left > 1 ? " visites" : " visite"),
-                     n + (t.visits_left > 1 ? " visits" : " visit")};
+                     n + (t.visits_left > 1 ? " more visits" : " more visit")};
       s.text = messages.Format("suggestion.tier_near", {{"left", left}, {"tier", t.name}});
     } else if (t.spend_left > 0) {
       s.left = t.spend_left;

@@ -35,9 +35,9 @@ struct NearReward {
 struct NearTier {
   std::string tier;
   LocalText name;
-  int64_t visits_left = 0;  // 0: not a visits tier or already reached
-  int64_t spend_left = 0;   // minor units; 0 as above
-  std::string spend_left_text;
+  int64_t visits_left = 0;    // 0: not a visits tier or already reached
+  int64_t spend_left = 0;     // minor units; 0 as above
+  LocalText spend_left_text;  // "4.00 EUR" / "4.00 EUR more"
 };
 
 struct SuggestionInput {

@@ -1,10 +1,13 @@
 #include "store/ledger.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <set>
 #include <utility>
 
+#include "store/audit_chain.h"
 #include "store/schema.h"
 
 namespace regulars {
@@ -624,6 +627,31 @@ Result<VerifyReport> Ledger::Verify() {
   }
 
   REGULARS_TRY(VerifyVisits(report));
+
+  // Every goodwill gesture of a sale here has its grant in the audit chain, and every
+  // grant its sale: the chain alone cannot show its last entries removed.
+  auto audited = AuditedTransactions(*db_);
+  if (!audited.ok()) return audited.error();
+  auto gestures = db_->Prepare(
+      "SELECT pos_txn_id FROM events WHERE kind = 'sale' AND store_id = ?1 AND till_id = ?2 AND "
+      "json_extract(body, '$.goodwill.amount') > 0 ORDER BY pos_txn_id");
+  if (!gestures.ok()) return gestures.error();
+  (*gestures)->Bind(1, store_id_).Bind(2, till_id_);
+  auto granted = FirstColumn(**gestures);
+  if (!granted.ok()) return granted.error();
+  std::vector<std::string> missing, orphaned;
+  std::set_difference(granted->begin(), granted->end(), audited->begin(), audited->end(),
+                      std::back_inserter(missing));
+  std::set_difference(audited->begin(), audited->end(), granted->begin(), granted->end(),
+                      std::back_inserter(orphaned));
+  for (const auto& txn : missing) {
+    report.problems.push_back("the goodwill gesture of sale " + txn +
+                              " has no entry in the audit chain (removed?)");
+  }
+  for (const auto& txn : orphaned) {
+    report.problems.push_back("the audit chain grants goodwill on " + txn +
+                              ", which no sale here holds");
+  }
 
   // Every answered transaction has its event at this till.
   auto orphans = db_->QueryInt(
