@@ -319,7 +319,8 @@ Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::strin
   if (b.Has("tiers")) {
     FieldReader t(b.Get("tiers"), b.PointerTo("tiers"), kCode);
     REGULARS_TRY(t.RequireObject("tiers"));
-    for (const auto& [tier, value] : t.object().items()) {
+    for (const auto& item : t.object().items()) {
+      const std::string tier = item.key();
       bool known = std::any_of(rules.begin(), rules.end(), [&](const Rule& rule) {
         return rule.kind == RuleKind::kTier && rule.id == tier;
       });
@@ -539,7 +540,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   if (!version.ok()) return located(version.error());
   Json versioned = **rules;
   if (r.Has("caps")) versioned = Json{{"rules", **rules}, {"caps", r.Get("caps")}};
-  config.rules.version = version->value_or(RulesVersion(versioned));
+  config.rules.digest = RulesVersion(versioned);
+  config.rules.version = version->value_or(config.rules.digest);
   auto tokens = ParsePaymentTokens(r, source);
   if (!tokens.ok()) return located(tokens.error());
   config.payment_tokens = std::move(tokens).value();

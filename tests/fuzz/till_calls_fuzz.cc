@@ -1,6 +1,6 @@
 // libFuzzer target: whole Contract v1 calls on a till (an in-memory ledger with payment
-// tokens, QR keys and pseudonymous profiles configured): recognition, pricing, commit,
-// refund, link. The first byte picks the call.
+// tokens, QR keys, pseudonymous profiles, every rule kind, caps and goodwill configured):
+// recognition, pricing, commit, refund, link. The first byte picks the call.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,8 +12,20 @@
 namespace {
 
 const char kConfig[] = R"({"store_id": "S001", "till_id": "T01", "currency": "EUR",
-  "rules": [{"id": "diapers-5th", "kind": "nth_unit", "every": 5,
-             "match": {"brands": ["Dodo"], "categories": ["baby"]}, "reward": {"free": true}}],
+  "rules": [{"id": "diapers-5th", "kind": "nth_unit", "every": 5, "group": "baby",
+             "match": {"brands": ["Dodo"], "categories": ["baby"]}, "reward": {"free": true}},
+            {"id": "baby-3rd", "kind": "nth_unit", "every": 3, "group": "baby",
+             "match": {"categories": ["baby"], "exclude": {"skus": ["X"]}},
+             "reward": {"amount": 150}, "max_per_basket": 2},
+            {"id": "gold", "kind": "tier", "rank": 1, "name": {"fr": "Or", "en": "Gold"},
+             "reach": {"purchases": 2, "spend": 5000, "window_days": 30}, "grace_days": 5,
+             "benefits": {"percent": 7, "services": ["priority"]}},
+            {"id": "every-20", "kind": "milestone", "step": 2000, "amount": 300,
+             "match": {"categories": ["baby", "grocery"]}}],
+  "caps": {"per_basket": 4000, "per_day": 9000},
+  "goodwill": {"per_customer_per_day": {"default": 300, "tiers": {"gold": 900}},
+               "per_cashier_per_day": 2000, "audit_key": {"secret_hex":
+    "aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899"}},
   "payment_tokens": {"keys": [{"version": 1, "secret_hex":
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}],
     "pseudonymous_profiles": true},

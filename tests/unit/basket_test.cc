@@ -105,7 +105,7 @@ TEST(Basket, AmountThatWouldOverflowIsRefused) {
   b["lines"][0]["qty"] = 4000000000;
   b["lines"][0]["unit_price"] = 4000000000000;
   EXPECT_EQ(Refused(b).where, "/lines/0/qty");
-  b = Basket("S001-T01-000001", "", {Packs(1, 1, INT64_MAX), Packs(2, 1, 1)});
+  b = Basket("S001-T01-000001", "", {Packs(1, 1, kMaxBasketTotal), Packs(2, 1, 1)});
   EXPECT_EQ(Refused(b).where, "/lines/1/unit_price");
   b = Good();
   b["lines"][0]["unit_price"] = 18446744073709551615ull;

@@ -136,4 +136,33 @@ Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms
   return pricing;
 }
 
+Status ChooseInGroups(std::span<const BasketLine> lines, BasketTerms& terms) {
+  std::vector<std::string> groups;
+  for (const auto& t : terms.rules) {
+    if (!t.group.empty() && std::find(groups.begin(), groups.end(), t.group) == groups.end()) {
+      groups.push_back(t.group);
+    }
+  }
+  for (const auto& group : groups) {
+    std::vector<size_t> members;
+    for (size_t i = 0; i < terms.rules.size(); ++i) {
+      if (terms.rules[i].group == group) members.push_back(i);
+    }
+    if (members.size() < 2) continue;
+    size_t best = members.front();
+    int64_t best_discount = -1;
+    for (size_t m : members) {
+      for (size_t other : members) terms.rules[other].applies = other == m;
+      auto priced = PriceBasket(lines, terms);
+      if (!priced.ok()) return priced.error();
+      if (priced->rule_discount > best_discount) {
+        best_discount = priced->rule_discount;
+        best = m;
+      }
+    }
+    for (size_t other : members) terms.rules[other].applies = other == best;
+  }
+  return Status::Ok();
+}
+
 }  // namespace regulars

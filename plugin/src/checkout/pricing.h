@@ -28,6 +28,7 @@ struct RuleTerms {
   std::optional<int64_t> max_per_basket;  // nth_unit and milestone
   bool counting = true;  // false outside a campaign's dates: owed rewards still apply
   bool applies = true;   // false when another rule of its exclusivity group was better
+  std::string group;     // the rule's exclusivity group, if any
   int64_t progress_before = 0;
   std::vector<size_t> matched;  // indexes of the basket lines the rule matches
   LocalText text;               // the discount's sentence
@@ -87,5 +88,11 @@ struct Pricing {
 // never exceed its price; the cap is never exceeded (a reward that does not fit stays
 // owed). So totals are never negative.
 Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms& terms);
+
+// Of each exclusivity group (in order of first appearance), keeps the rule that gives the
+// customer the most on these lines, pricing the basket with each member alone (the first
+// in stacking order on a tie): sets `applies`. The others still count; what they would
+// have given stays owed.
+Status ChooseInGroups(std::span<const BasketLine> lines, BasketTerms& terms);
 
 }  // namespace regulars

@@ -9,9 +9,9 @@ OrderedJson RenderRuleProgress(const RuleTerms& t, int64_t have, const RuleBook&
   const Currency& currency = book.config.till.currency;
   LocalText text;
   if (t.kind == RuleKind::kMilestone) {
-    text = messages.Format("milestone.progress", {{"have", FormatMoney(have, currency)},
-                                                  {"need", FormatMoney(t.every, currency)},
-                                                  {"amount", FormatMoney(t.amount, currency)}});
+    text = messages.Format("milestone.progress", {{"have", MoneyText(have, currency)},
+                                                  {"need", MoneyText(t.every, currency)},
+                                                  {"amount", MoneyText(t.amount, currency)}});
   } else {
     bool free = t.reward.IsFree();
     // French makes the noun plural from 2; English says "1 of 5 packs".
@@ -100,9 +100,9 @@ OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::s
         p.by_spend
             ? book.messages.Format(
                   "tier.progress.spend",
-                  {{"have", FormatMoney(p.have, currency)},
-                   {"need", FormatMoney(p.need, currency)},
-                   {"left", FormatMoney(std::max<int64_t>(0, p.need - p.have), currency)},
+                  {{"have", MoneyText(p.have, currency)},
+                   {"need", MoneyText(p.need, currency)},
+                   {"left", MoneyText(std::max<int64_t>(0, p.need - p.have), currency)},
                    {"tier", p.rule->tier.name}})
             : book.messages.Format("tier.progress.visits",
                                    {{"have", std::to_string(p.have)},

@@ -53,6 +53,7 @@ OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal) {
     if (t.kind == RuleKind::kMilestone) a["amount"] = t.amount;
     if (t.percent) a["percent"] = *t.percent;
     a["applies"] = t.applies;
+    if (!t.group.empty()) a["group"] = t.group;
     a["matched_lines"] = matched;
     a["text"] = RenderText(t.text);
     applications.push_back(std::move(a));
@@ -109,6 +110,7 @@ Result<SaleRecord> ReadSaleRecord(const Json& body) {
     auto text_of = [](const Json& t) -> LocalText {
       return {t.at("fr").get<std::string>(), t.at("en").get<std::string>()};
     };
+    sale.has_visit = body.contains("visit");
     sale.day = body.value("day", body.at("at").get<std::string>().substr(0, 10));
     // Sales written before tiers and milestones existed hold nth_unit terms only.
     for (const auto& a : body.at("applications")) {
@@ -133,6 +135,7 @@ Result<SaleRecord> ReadSaleRecord(const Json& body) {
       if (t.kind == RuleKind::kMilestone) t.amount = a.at("amount").get<int64_t>();
       if (a.contains("percent")) t.percent = a.at("percent").get<int64_t>();
       t.applies = a.value("applies", true);
+      t.group = a.value("group", "");
       for (const auto& n : a.at("matched_lines"))
         t.matched.push_back(index_of.at(n.get<int64_t>()));
       t.text = text_of(a.at("text"));

@@ -19,7 +19,8 @@ OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal);
 struct SaleRecord {
   std::optional<std::string> customer_id;
   std::string recognized_by;
-  std::string day;  // the sale's local calendar day
+  std::string day;         // the sale's local calendar day
+  bool has_visit = false;  // written since visits are kept (ledger schema v2)
   std::vector<BasketLine> lines;
   BasketTerms terms;
 };

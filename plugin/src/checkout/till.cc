@@ -124,11 +124,24 @@ void Till::Refresh() {
                                     config_path_);
     return;
   }
+  if (config->rules.version == book_->config.rules.version &&
+      config->rules.digest != book_->config.rules.digest) {
+    // A basket shown one set and committed under its version must get that same set.
+    reload_error_ =
+        Error::BadInput("invalid_config",
+                        "the rules changed but rules_version is still " + config->rules.version +
+                            ": give changed rules a new version",
+                        config_path_ + "#/rules_version");
+    return;
+  }
   reload_error_.reset();
   if (config->rules.version == book_->config.rules.version) {
     book_ = std::make_shared<const RuleBook>(std::move(config).value());
     return;
   }
+  std::erase_if(previous_, [&](const auto& book) {
+    return book->config.rules.version == config->rules.version;
+  });
   previous_.insert(previous_.begin(), book_);
   if (previous_.size() > kKeptRuleBooks) previous_.resize(kKeptRuleBooks);
   book_ = std::make_shared<const RuleBook>(std::move(config).value());
@@ -157,12 +170,12 @@ LocalText DiscountText(const Rule& rule, const MessageCatalogue& messages,
         args.push_back({"percent", std::to_string(*rule.reward.percent)});
         return messages.Format("nth_unit.discount.percent", args);
       }
-      args.push_back({"amount", FormatMoney(rule.reward.amount.value_or(0), currency)});
+      args.push_back({"amount", MoneyText(rule.reward.amount.value_or(0), currency)});
       return messages.Format("nth_unit.discount.amount", args);
     }
     case RuleKind::kMilestone:
-      return messages.Format("milestone.discount", {{"amount", FormatMoney(rule.amount, currency)},
-                                                    {"step", FormatMoney(rule.every, currency)}});
+      return messages.Format("milestone.discount", {{"amount", MoneyText(rule.amount, currency)},
+                                                    {"step", MoneyText(rule.every, currency)}});
     case RuleKind::kTier:
       return messages.Format(
           "tier.discount",
@@ -285,6 +298,7 @@ Result<Proposal> Till::Propose(Basket& basket) {
       t.matched = std::move(matched);
       t.text = DiscountText(rule, proposal.book->messages, config.till.currency);
       t.unit_name = rule.unit_name;
+      t.group = rule.group;
       proposal.terms.rules.push_back(std::move(t));
     }
     REGULARS_TRY(AddCustomerTerms(basket, proposal));
@@ -296,7 +310,7 @@ Result<Proposal> Till::Propose(Basket& basket) {
                        if (Stage(a.kind) != Stage(b.kind)) return Stage(a.kind) < Stage(b.kind);
                        return position[a.rule] < position[b.rule];
                      });
-    REGULARS_TRY(ChooseInGroups(basket, proposal));
+    REGULARS_TRY(ChooseInGroups(basket.lines, proposal.terms));
   }
   auto pricing = PriceBasket(basket.lines, proposal.terms);
   if (!pricing.ok()) return pricing.error();
@@ -320,8 +334,8 @@ Result<Proposal> Till::Propose(Basket& basket) {
         near.visits_left = left;
       } else if (left * 5 <= p.need) {
         near.spend_left = left;
-        std::string money = FormatMoney(left, config.till.currency);
-        near.spend_left_text = {money, money + " more"};
+        LocalText money = MoneyText(left, config.till.currency);
+        near.spend_left_text = {money.fr, money.en + " more"};
       }
       in.tiers.push_back(std::move(near));
     }
@@ -381,6 +395,7 @@ Status Till::AddCustomerTerms(const Basket& basket, Proposal& proposal) {
         if (rule.match.Matches(basket.lines[i])) t.matched.push_back(i);
       }
       t.text = DiscountText(rule, proposal.book->messages, config.till.currency);
+      t.group = rule.group;
       if (!t.matched.empty()) proposal.terms.rules.push_back(std::move(t));
     }
   }
@@ -436,42 +451,6 @@ Status Till::AddCustomerTerms(const Basket& basket, Proposal& proposal) {
   } else if (basket.goodwill) {
     return Error::BadInput("goodwill_not_configured",
                            "goodwill gestures are not enabled in this till's config", "/goodwill");
-  }
-  return Status::Ok();
-}
-
-Status Till::ChooseInGroups(const Basket& basket, Proposal& proposal) {
-  const auto& rules = proposal.book->config.rules.rules;
-  std::unordered_map<std::string_view, const Rule*> by_id;
-  for (const auto& rule : rules) by_id.emplace(rule.id, &rule);
-  auto group_of = [&](const RuleTerms& t) -> const std::string& { return by_id.at(t.rule)->group; };
-  std::vector<std::string> groups;
-  for (const auto& t : proposal.terms.rules) {
-    const std::string& g = group_of(t);
-    if (!g.empty() && std::find(groups.begin(), groups.end(), g) == groups.end()) {
-      groups.push_back(g);
-    }
-  }
-  // Group by group, in order: price the basket with each member alone, keep the best
-  // (the first on a tie). The others still count; what they would give stays owed.
-  for (const auto& group : groups) {
-    std::vector<size_t> members;
-    for (size_t i = 0; i < proposal.terms.rules.size(); ++i) {
-      if (group_of(proposal.terms.rules[i]) == group) members.push_back(i);
-    }
-    if (members.size() < 2) continue;
-    size_t best = members.front();
-    int64_t best_discount = -1;
-    for (size_t m : members) {
-      for (size_t other : members) proposal.terms.rules[other].applies = other == m;
-      auto priced = PriceBasket(basket.lines, proposal.terms);
-      if (!priced.ok()) return priced.error();
-      if (priced->rule_discount > best_discount) {
-        best_discount = priced->rule_discount;
-        best = m;
-      }
-    }
-    for (size_t other : members) proposal.terms.rules[other].applies = other == best;
   }
   return Status::Ok();
 }
@@ -571,7 +550,7 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
     const GoodwillTerms& g = *proposal->terms.goodwill;
     REGULARS_TRY(AppendAudit(
         ledger_->db(), config().goodwill.audit_key,
-        {clock_(), "grant", config().till.store_id, config().till.till_id, g.cashier_id,
+        {basket->at_ms, "grant", config().till.store_id, config().till.till_id, g.cashier_id,
          *proposal->who.customer_id, basket->pos_txn_id, proposal->pricing.goodwill, g.reason}));
   }
   event.body = SaleEventBody(*basket, *proposal);
@@ -710,9 +689,21 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
     for (auto& line : after) line.qty = 0;
   }
 
-  auto priced_before = PriceBasket(before, record->terms);
+  // Each side is priced with the sale's terms, exclusivity groups chosen anew for what it
+  // holds. Under a cap, what is kept never gets more discount than the sale gave: the
+  // day's cap may have been used since.
+  BasketTerms terms_before = record->terms;
+  if (terms_before.cap) {
+    auto sold = PriceBasket(record->lines, record->terms);
+    if (!sold.ok()) return sold.error();
+    terms_before.cap = std::min(*terms_before.cap, sold->rule_discount);
+  }
+  BasketTerms terms_after = terms_before;
+  REGULARS_TRY(ChooseInGroups(before, terms_before));
+  auto priced_before = PriceBasket(before, terms_before);
   if (!priced_before.ok()) return priced_before.error();
-  auto priced_after = PriceBasket(after, record->terms);
+  REGULARS_TRY(ChooseInGroups(after, terms_after));
+  auto priced_after = PriceBasket(after, terms_after);
   if (!priced_after.ok()) return priced_after.error();
 
   OrderedJson lines = OrderedJson::array();
@@ -727,7 +718,15 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
     if (withdrawn > 0) line["reward_withdrawn"] = withdrawn;
     lines.push_back(line);
   }
+  // The customer never owes money for bringing something back: when what they keep
+  // would cost more than they paid for everything (a milestone no longer reached), the
+  // difference is waived and recorded, like an over-granted reward.
   int64_t total = priced_before->total_net - priced_after->total_net;
+  int64_t waived = 0;
+  if (total < 0) {
+    waived = -total;
+    total = 0;
+  }
 
   // A reversal is ordered after what it reverses, whatever the clocks say, so replay
   // never applies it first (where the floor at zero would swallow it).
@@ -748,12 +747,13 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   }
   // The customer's visits and spend: what was given back; the visit itself goes when
   // nothing of the sale is left.
-  auto holds_units = [](const std::vector<BasketLine>& lines) {
-    return std::any_of(lines.begin(), lines.end(), [](const BasketLine& l) { return l.qty > 0; });
+  auto holds_units = [](const std::vector<BasketLine>& basket) {
+    return std::any_of(basket.begin(), basket.end(), [](const BasketLine& l) { return l.qty > 0; });
   };
   int64_t goodwill_back = priced_before->goodwill - priced_after->goodwill;
-  if (record->customer_id) {
+  if (record->customer_id && record->has_visit) {
     VisitDelta visit;
+    visit.at_ms = sale_event->at_ms;
     visit.day = record->day;
     visit.visits = holds_units(before) && !holds_units(after) ? -1 : 0;
     visit.spend = -total;
@@ -761,16 +761,13 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
     visit.goodwill = -goodwill_back;
     event.visit = std::move(visit);
   }
-  if (goodwill_back != 0 && record->customer_id && record->terms.goodwill) {
-    if (!config().goodwill.enabled) {
-      return Error::BadInput("goodwill_not_configured",
-                             "this sale holds a goodwill gesture, and goodwill (its audit key) is "
-                             "no longer configured here",
-                             where);
-    }
+  // A reversal is never refused for want of goodwill's config: the event records it, and
+  // the chain does too while the audit key is there. It counts on its grant's day.
+  if (goodwill_back != 0 && record->customer_id && record->terms.goodwill &&
+      !config().goodwill.audit_key.empty()) {
     REGULARS_TRY(AppendAudit(
         ledger_->db(), config().goodwill.audit_key,
-        {clock_(), "reversal", config().till.store_id, config().till.till_id,
+        {sale_event->at_ms, "reversal", config().till.store_id, config().till.till_id,
          record->terms.goodwill->cashier_id, *record->customer_id,
          refund ? refund->pos_txn_id : sale_txn_id, -goodwill_back, kind + " of " + sale_txn_id}));
   }
@@ -779,7 +776,8 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
                 {"at", FormatTimestampUtc(at_ms)},
                 {"customer", record->customer_id ? OrderedJson(*record->customer_id) : nullptr},
                 {"lines", lines},
-                {"total_refund", total}};
+                {"total_refund", total},
+                {"waived", waived}};
   auto key = ledger_->Append(event);
   if (!key.ok()) return key.error();
 
@@ -799,6 +797,7 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   response["currency"] = config().till.currency.code;
   response["lines"] = lines;
   response["total_refund"] = total;
+  if (waived > 0) response["waived"] = waived;
   OrderedJson progress = OrderedJson::array();
   if (record->customer_id) {
     auto stored = StoredProgress(*record->customer_id);
@@ -879,6 +878,7 @@ Status Till::StartProfile(const std::string& id, const std::string& token_hash, 
 }
 
 Result<std::string> Till::Link(std::string_view request_json) {
+  Refresh();
   auto json = ParseJson(request_json, "invalid_request");
   if (!json.ok()) return json.error();
   // Take the card value out of the parsed request at once, and wipe it there.
@@ -1046,6 +1046,7 @@ Result<EnrolledCustomer> Till::EnrollCard(const std::string& number) {
 }
 
 Result<std::string> Till::Enroll(std::string_view request_json) {
+  Refresh();
   auto json = ParseJson(request_json, "invalid_request");
   if (!json.ok()) return json.error();
   FieldReader r(*json, "", "invalid_request");

@@ -126,8 +126,6 @@ class Till {
   std::shared_ptr<const RuleBook> BookFor(const std::string& rules_version) const;
   // Tiers, caps, goodwill budget and suggestions of a recognized customer.
   Status AddCustomerTerms(const Basket& basket, Proposal& proposal);
-  // Of each exclusivity group, keeps the rule that gives the customer the most.
-  Status ChooseInGroups(const Basket& basket, Proposal& proposal);
   // The customer's progress toward each configured rule, from the stored counters.
   Result<OrderedJson> StoredProgress(const std::string& customer_id);
   // Creates the pseudonymous profile a payment card is first recognized as.

@@ -199,7 +199,10 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
           "line", "line number " + std::to_string(line->line) + " appears twice in the basket");
     }
     auto total = AddMinor(b.total_gross, line->gross);
-    if (!total) return line_reader.Fail("unit_price", "basket total overflows a 64-bit amount");
+    if (!total || *total > kMaxBasketTotal) {
+      return line_reader.Fail("unit_price", "the basket's total passes the limit of " +
+                                                std::to_string(kMaxBasketTotal) + " minor units");
+    }
     b.total_gross = *total;
     b.lines.push_back(std::move(line).value());
   }
@@ -214,6 +217,11 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
     auto cashier = g.OptionalString("cashier_id", 64);
     if (!cashier.ok()) return cashier.error();
     std::string cashier_id = cashier->value_or(b.cashier_id);
+    // The gesture counts against the budget of the cashier at the till, never another's.
+    if (cashier->has_value() && !b.cashier_id.empty() && **cashier != b.cashier_id) {
+      return g.Fail("cashier_id",
+                    "the gesture's cashier must be the basket's (" + b.cashier_id + ")");
+    }
     if (cashier_id.empty()) {
       return g.Fail("cashier_id", "a goodwill gesture names its cashier (here or in the basket)");
     }

@@ -99,6 +99,9 @@ inline constexpr size_t kMaxBasketLines = 5000;
 inline constexpr int64_t kMaxUnitsPerLine = 1'000'000;
 inline constexpr int64_t kMaxGramsPerLine = 1'000'000'000;
 inline constexpr size_t kMaxTxnIdLength = 100;
+// Ten billion in major units: no real basket, and a customer's sums over millions of
+// baskets (a day's discounts, a tier's spend) stay far from overflow.
+inline constexpr int64_t kMaxBasketTotal = 1'000'000'000'000;
 
 // Validates a basket. Store, till and currency default to the till's own and must match
 // it when given. `now_ms` is used when the basket has no `at`. Errors have code

@@ -103,6 +103,13 @@ Result<std::vector<std::string>> PlaceholdersOf(std::string_view text) {
 
 }  // namespace
 
+LocalText MoneyText(int64_t minor, const Currency& currency) {
+  std::string en = FormatMoney(minor, currency);
+  std::string fr = en;
+  if (auto dot = fr.find('.'); dot != std::string::npos) fr[dot] = ',';
+  return {fr, en};
+}
+
 LocalText OrdinalText(int64_t n) {
   int64_t tens = n % 100;
   const char* suffix = "th";

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/money.h"
 #include "result.h"
 #include "rewards/rule.h"
 
@@ -43,5 +44,7 @@ class MessageCatalogue {
 
 // "5e" / "5th".
 LocalText OrdinalText(int64_t n);
+// "5,00 EUR" / "5.00 EUR".
+LocalText MoneyText(int64_t minor, const Currency& currency);
 
 }  // namespace regulars

@@ -53,6 +53,8 @@ Result<NthUnitOutcome> ApplyNthUnit(int64_t every, const UnitReward& reward,
     if (units == 0) continue;
     auto per_unit = reward.DiscountOn(lines[index].unit_price);
     if (!per_unit) return Error::BadInput("invalid_basket", "discount overflows a 64-bit amount");
+    // A reward that would be worth nothing (a unit priced 0) is not spent on it.
+    if (*per_unit == 0) continue;
     bool budget_short = false;
     if (budget && *per_unit > 0 && units > *budget / *per_unit) {
       units = *budget / *per_unit;  // cheapest first: no dearer unit fits either

@@ -109,6 +109,7 @@ struct Caps {
 // The rules a till prices with. `version` is recorded with every basket it priced.
 struct RuleSet {
   std::string version;
+  std::string digest;  // of the rules as written, whatever `version` the file gives
   std::vector<Rule> rules;
   Caps caps;
 };

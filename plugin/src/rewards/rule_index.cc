@@ -42,7 +42,8 @@ void RuleIndex::Candidates(const BasketLine& line, std::vector<uint32_t>& out) c
   for (const auto& category : line.categories) {
     for (size_t slash = category.find('/'); slash != std::string::npos;
          slash = category.find('/', slash + 1)) {
-      AppendHits(by_category_, category.substr(0, slash), out);
+      // A leading '/' is a prefix of its own ("/" matches "/food").
+      AppendHits(by_category_, category.substr(0, std::max<size_t>(slash, 1)), out);
     }
     AppendHits(by_category_, category, out);
   }

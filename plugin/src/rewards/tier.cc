@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "domain/money.h"
+
 namespace regulars {
 namespace {
 
@@ -15,8 +17,9 @@ Window WindowAt(std::span<const VisitPoint> points, int64_t window_ms, int64_t s
   Window w;
   for (const auto& p : points) {
     if (p.at_ms > s - window_ms && p.at_ms <= s) {
-      w.visits += p.visits;
-      w.spend += p.spend;
+      // Saturating: a corrupt or hostile history must not overflow.
+      w.visits = AddMinor(w.visits, p.visits).value_or(w.visits);
+      w.spend = AddMinor(w.spend, p.spend).value_or(w.spend);
     }
   }
   return w;

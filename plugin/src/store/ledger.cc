@@ -33,8 +33,10 @@ Result<std::vector<CountDelta>> CountsFromBody(const Json& body) {
 std::string SkusText(const std::vector<std::string>& skus) { return ToText(OrderedJson(skus)); }
 
 OrderedJson VisitJson(const VisitDelta& v) {
-  return {{"day", v.day},           {"visits", v.visits},     {"spend", v.spend},
-          {"discount", v.discount}, {"goodwill", v.goodwill}, {"skus", v.skus}};
+  OrderedJson json{{"day", v.day},           {"visits", v.visits},     {"spend", v.spend},
+                   {"discount", v.discount}, {"goodwill", v.goodwill}, {"skus", v.skus}};
+  if (v.at_ms) json["at_ms"] = *v.at_ms;
+  return json;
 }
 
 Error MalformedVisit(const std::string& what) {
@@ -59,6 +61,14 @@ Result<VisitDelta> VisitFromJson(const Json& visit) {
       return MalformedVisit(std::string(name) + " is not a 64-bit integer");
     }
     *field = it->get<int64_t>();
+  }
+  if (auto at = visit.find("at_ms"); at != visit.end()) {
+    if (!at->is_number_integer() ||
+        (at->is_number_unsigned() &&
+         at->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+      return MalformedVisit("at_ms is not a 64-bit integer");
+    }
+    v.at_ms = at->get<int64_t>();
   }
   auto skus = visit.find("skus");
   if (skus == visit.end() || !skus->is_array()) return MalformedVisit("skus is not an array");
@@ -469,7 +479,7 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
                      .Bind(2, key.till_id)
                      .Bind(3, key.seq)
                      .Bind(4, *customer_id)
-                     .Bind(5, event.at_ms)
+                     .Bind(5, v.at_ms.value_or(event.at_ms))
                      .Bind(6, v.day)
                      .Bind(7, v.visits)
                      .Bind(8, v.spend)
@@ -717,10 +727,10 @@ Status Ledger::VerifyVisits(VerifyReport& report) {
       continue;
     }
     // The row carries the event's customer (the root when it was appended), not today's root.
-    bool same = s.Text(7) == s.Text(4) && s.Int(8) == s.Int(3) && s.Text(9) == expected->day &&
-                s.Int(10) == expected->visits && s.Int(11) == expected->spend &&
-                s.Int(12) == expected->discount && s.Int(13) == expected->goodwill &&
-                s.Text(14) == SkusText(expected->skus);
+    bool same = s.Text(7) == s.Text(4) && s.Int(8) == expected->at_ms.value_or(s.Int(3)) &&
+                s.Text(9) == expected->day && s.Int(10) == expected->visits &&
+                s.Int(11) == expected->spend && s.Int(12) == expected->discount &&
+                s.Int(13) == expected->goodwill && s.Text(14) == SkusText(expected->skus);
     if (!same) problem("visit row of event " + event() + " differs from its event");
   }
   s.Reset();

@@ -34,6 +34,9 @@ struct VisitDelta {
   int64_t discount = 0;           // minor units of rule discounts
   int64_t goodwill = 0;           // minor units of goodwill
   std::vector<std::string> skus;  // a sale's distinct skus, in basket order
+  // When it counts in a tier's window: a reversal counts at its sale's time, so it never
+  // takes a visit out of a window the sale was never in. Absent: the event's time.
+  std::optional<int64_t> at_ms;
 
   bool operator==(const VisitDelta&) const = default;
 };
