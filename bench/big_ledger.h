@@ -36,7 +36,11 @@ std::string CardNumberOf(int64_t index);
 
 // Makes sure `path` holds a complete generated ledger of `scale` for `config`: reuses it
 // when a marker file beside it says so, otherwise generates it (minutes at full scale).
-// Generated pos_txn_ids look like "S001-T01-000000042"; the benchmarks must use others.
+// It holds what Till::Commit would have written (events with their "visit", the `visits`
+// rows, counters, this till's answers), so `regulars db verify` passes on it. `config`
+// must be one the generator prices as the engine does: nth_unit rules with a text, no
+// dates, groups, caps or goodwill (kBenchConfig is). Generated pos_txn_ids look like
+// "S001-T01-000000042"; the benchmarks must use others.
 Status EnsureBigLedger(const std::string& path, const Config& config, const LedgerScale& scale);
 
 }  // namespace regulars::bench

@@ -19,6 +19,8 @@ void AppendHits(const std::unordered_map<std::string, std::vector<uint32_t>>& in
 
 RuleIndex::RuleIndex(const std::vector<Rule>& rules) {
   for (uint32_t i = 0; i < rules.size(); ++i) {
+    by_id_.emplace(rules[i].id, i);
+    if (rules[i].kind == RuleKind::kTier) tiers_.push_back(i);
     const Match& m = rules[i].match;
     if (m.MatchesEverything()) {
       everything_.push_back(i);
@@ -49,6 +51,12 @@ void RuleIndex::Candidates(const BasketLine& line, std::vector<uint32_t>& out) c
   }
   std::sort(out.begin() + static_cast<std::ptrdiff_t>(start), out.end());
   out.erase(std::unique(out.begin() + static_cast<std::ptrdiff_t>(start), out.end()), out.end());
+}
+
+std::optional<uint32_t> RuleIndex::Find(std::string_view id) const {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace regulars
