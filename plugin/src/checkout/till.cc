@@ -262,11 +262,9 @@ Result<Proposal> Till::Propose(Basket& basket) {
       if (considered.empty() || considered.back() != r) considered.push_back(r);
     }
     if (!counters->empty()) {
-      std::unordered_map<std::string_view, uint32_t> by_id;
-      for (uint32_t r = 0; r < rules.size(); ++r) by_id.emplace(rules[r].id, r);
       for (const auto& [id, counter] : *counters) {
-        auto it = by_id.find(id);
-        if (it != by_id.end() && counter.progress > 0) considered.push_back(it->second);
+        auto r = proposal.book->index.Find(id);
+        if (r && counter.progress > 0) considered.push_back(*r);
       }
       std::sort(considered.begin(), considered.end());
       considered.erase(std::unique(considered.begin(), considered.end()), considered.end());
@@ -302,14 +300,11 @@ Result<Proposal> Till::Propose(Basket& basket) {
       proposal.terms.rules.push_back(std::move(t));
     }
     REGULARS_TRY(AddCustomerTerms(basket, proposal));
-    // Stacking order: nth_unit, then the tier, then milestones; rule-file order within.
-    std::unordered_map<std::string_view, size_t> position;
-    for (size_t r = 0; r < rules.size(); ++r) position.emplace(rules[r].id, r);
-    std::stable_sort(proposal.terms.rules.begin(), proposal.terms.rules.end(),
-                     [&](const RuleTerms& a, const RuleTerms& b) {
-                       if (Stage(a.kind) != Stage(b.kind)) return Stage(a.kind) < Stage(b.kind);
-                       return position[a.rule] < position[b.rule];
-                     });
+    // Stacking order: nth_unit, then the tier, then milestones; rule-file order within,
+    // which is the order the terms were added in (the tier, added last, is alone).
+    std::stable_sort(
+        proposal.terms.rules.begin(), proposal.terms.rules.end(),
+        [](const RuleTerms& a, const RuleTerms& b) { return Stage(a.kind) < Stage(b.kind); });
     REGULARS_TRY(ChooseInGroups(basket.lines, proposal.terms));
   }
   auto pricing = PriceBasket(basket.lines, proposal.terms);
@@ -353,8 +348,8 @@ Status Till::AddCustomerTerms(const Basket& basket, Proposal& proposal) {
   const std::string& customer = *proposal.who.customer_id;
   std::vector<const Rule*> tiers;
   int64_t history_days = 0;
-  for (const Rule& rule : config.rules.rules) {
-    if (rule.kind != RuleKind::kTier) continue;
+  for (uint32_t r : proposal.book->index.tiers()) {
+    const Rule& rule = config.rules.rules[r];
     tiers.push_back(&rule);
     history_days = std::max(history_days, rule.tier.window_days + rule.tier.grace_days);
   }

@@ -27,9 +27,9 @@ struct Match {
   std::vector<std::string> skus;
   std::vector<std::string> brands;
   std::vector<std::string> categories;
-  std::vector<std::string> exclude_skus;
-  std::vector<std::string> exclude_brands;
-  std::vector<std::string> exclude_categories;
+  std::vector<std::string> exclude_skus{};
+  std::vector<std::string> exclude_brands{};
+  std::vector<std::string> exclude_categories{};
 
   bool Matches(const BasketLine& line) const;
   bool MatchesEverything() const { return skus.empty() && brands.empty() && categories.empty(); }

@@ -36,7 +36,7 @@ struct VisitDelta {
   std::vector<std::string> skus;  // a sale's distinct skus, in basket order
   // When it counts in a tier's window: a reversal counts at its sale's time, so it never
   // takes a visit out of a window the sale was never in. Absent: the event's time.
-  std::optional<int64_t> at_ms;
+  std::optional<int64_t> at_ms{};
 
   bool operator==(const VisitDelta&) const = default;
 };
