@@ -72,9 +72,6 @@ int64_t SystemClockMs() {
       .count();
 }
 
-RuleBook::RuleBook(Config c)
-    : config(std::move(c)), index(config.rules.rules), messages(config.messages) {}
-
 Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_path, Clock clock) {
   auto ledger = Ledger::Open(db_path, config.till.store_id, config.till.till_id);
   if (!ledger.ok()) return ledger.error();
@@ -198,6 +195,15 @@ int Stage(RuleKind kind) {
 
 }  // namespace
 
+RuleBook::RuleBook(Config c)
+    : config(std::move(c)), index(config.rules.rules), messages(config.messages) {
+  // Sentences are the same for every basket: written once per rule set.
+  discount_texts.reserve(config.rules.rules.size());
+  for (const Rule& rule : config.rules.rules) {
+    discount_texts.push_back(DiscountText(rule, messages, config.till.currency));
+  }
+}
+
 Result<Proposal> Till::Propose(Basket& basket) {
   Proposal proposal;
   proposal.book = BookFor(basket.rules_version);
@@ -263,8 +269,13 @@ Result<Proposal> Till::Propose(Basket& basket) {
     }
     if (!counters->empty()) {
       for (const auto& [id, counter] : *counters) {
+        // A rule the basket does not touch matters only when its reward is near (the
+        // cashier may say so) or owed: a regular with progress on hundreds of rules
+        // must not get hundreds of lines.
         auto r = proposal.book->index.Find(id);
-        if (r && counter.progress > 0) considered.push_back(*r);
+        if (!r || counter.progress <= 0) continue;
+        const Rule& rule = rules[*r];
+        if (counter.progress >= rule.every - 2) considered.push_back(*r);
       }
       std::sort(considered.begin(), considered.end());
       considered.erase(std::unique(considered.begin(), considered.end()), considered.end());
@@ -294,7 +305,7 @@ Result<Proposal> Till::Propose(Basket& basket) {
       t.counting = active;
       t.progress_before = progress;
       t.matched = std::move(matched);
-      t.text = DiscountText(rule, proposal.book->messages, config.till.currency);
+      t.text = proposal.book->discount_texts[r];
       t.unit_name = rule.unit_name;
       t.group = rule.group;
       proposal.terms.rules.push_back(std::move(t));
@@ -354,7 +365,7 @@ Status Till::AddCustomerTerms(const Basket& basket, Proposal& proposal) {
     history_days = std::max(history_days, rule.tier.window_days + rule.tier.grace_days);
   }
   if (!tiers.empty()) {
-    auto rows = ledger_->VisitsSince(customer, basket.at_ms - history_days * kDayMs);
+    auto rows = ledger_->VisitsSince(customer, basket.at_ms - history_days * kDayMs, false);
     if (!rows.ok()) return rows.error();
     std::vector<VisitPoint> points;
     for (const auto& row : *rows) points.push_back({row.at_ms, row.delta.visits, row.delta.spend});
@@ -389,7 +400,8 @@ Status Till::AddCustomerTerms(const Basket& basket, Proposal& proposal) {
       for (size_t i = 0; i < basket.lines.size(); ++i) {
         if (rule.match.Matches(basket.lines[i])) t.matched.push_back(i);
       }
-      t.text = DiscountText(rule, proposal.book->messages, config.till.currency);
+      t.text =
+          proposal.book->discount_texts[static_cast<size_t>(&rule - config.rules.rules.data())];
       t.group = rule.group;
       if (!t.matched.empty()) proposal.terms.rules.push_back(std::move(t));
     }

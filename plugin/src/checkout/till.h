@@ -39,6 +39,7 @@ struct RuleBook {
   Config config;
   RuleIndex index;
   MessageCatalogue messages;
+  std::vector<LocalText> discount_texts;  // parallel to config.rules.rules
 };
 
 // The tier a customer holds, as the receipt and the cashier show it.

@@ -1,8 +1,7 @@
 #include "rewards/suggestions.h"
 
 #include <algorithm>
-#include <map>
-#include <set>
+#include <string_view>
 
 namespace regulars {
 
@@ -51,19 +50,31 @@ std::vector<Suggestion> Suggest(const SuggestionInput& in, const MessageCatalogu
 
   // Items this customer usually buys, from their last visits.
   const size_t of = std::min<size_t>(in.recent_sales.size(), 10);
-  std::map<std::string, int64_t> times;
+  // Sorted vectors rather than maps: this runs on every recognized basket.
+  std::vector<std::string_view> bought;
   for (size_t i = 0; i < of; ++i) {
-    std::set<std::string> once(in.recent_sales[i].begin(), in.recent_sales[i].end());
-    for (const auto& sku : once) ++times[sku];
+    size_t start = bought.size();
+    bought.insert(bought.end(), in.recent_sales[i].begin(), in.recent_sales[i].end());
+    std::sort(bought.begin() + static_cast<std::ptrdiff_t>(start), bought.end());
+    bought.erase(std::unique(bought.begin() + static_cast<std::ptrdiff_t>(start), bought.end()),
+                 bought.end());  // once per visit
   }
-  std::set<std::string> today(in.basket_skus.begin(), in.basket_skus.end());
+  std::sort(bought.begin(), bought.end());
+  std::vector<std::string_view> today(in.basket_skus.begin(), in.basket_skus.end());
+  std::sort(today.begin(), today.end());
   std::vector<Suggestion> usual;
-  for (const auto& [sku, n] : times) {
-    if (n < 3 || 2 * n < static_cast<int64_t>(of) || today.count(sku)) continue;
-    Suggestion s{"usual_item", sku, 0, n, static_cast<int64_t>(of), {}};
-    s.text =
-        messages.Format("suggestion.usual_item",
-                        {{"sku", sku}, {"times", std::to_string(n)}, {"of", std::to_string(of)}});
+  for (size_t i = 0; i < bought.size();) {
+    size_t j = i;
+    while (j < bought.size() && bought[j] == bought[i]) ++j;
+    int64_t n = static_cast<int64_t>(j - i);
+    std::string_view sku = bought[i];
+    i = j;
+    if (n < 3 || 2 * n < static_cast<int64_t>(of)) continue;
+    if (std::binary_search(today.begin(), today.end(), sku)) continue;
+    Suggestion s{"usual_item", std::string(sku), 0, n, static_cast<int64_t>(of), {}};
+    s.text = messages.Format(
+        "suggestion.usual_item",
+        {{"sku", s.subject}, {"times", std::to_string(n)}, {"of", std::to_string(of)}});
     usual.push_back(std::move(s));
   }
   std::stable_sort(usual.begin(), usual.end(), [](const Suggestion& a, const Suggestion& b) {

@@ -152,7 +152,9 @@ class Ledger {
   // A customer's visits: `customer_id` is a customer as identifiers find them, and the
   // rows of the profiles merged into them count as theirs (replay's rule).
   // Their rows with at_ms >= from_ms, in canonical order (time, store, till, seq).
-  Result<std::vector<VisitRow>> VisitsSince(const std::string& customer_id, int64_t from_ms);
+  // Without `with_skus`, the rows' skus are left empty (cheaper: tiers need none).
+  Result<std::vector<VisitRow>> VisitsSince(const std::string& customer_id, int64_t from_ms,
+                                            bool with_skus = true);
   // The sums of their rows on `day` (YYYY-MM-DD): visits, spend, discount and goodwill;
   // skus is empty. A void or refund counts on its sale's day, which is its row's `day`.
   Result<VisitDelta> DayTotals(const std::string& customer_id, const std::string& day);
