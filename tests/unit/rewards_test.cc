@@ -309,6 +309,17 @@ TEST(Rewards, SuggestionsNameARewardCloseByAndAUsualItemMissingToday) {
       << "deterministic";
 }
 
+TEST(Rewards, AVoidedSaleIsNotAUsualVisit) {
+  TestTill t(ConfigWith(std::string("[") + kDiapers5th + "]"));
+  t.Enroll(kAliceCard);
+  for (int d = 1; d <= 3; ++d) {
+    t.Commit(Basket("T" + std::to_string(d), kAliceCard, {Grocery(1, 1, 300, "COFFEE")}, Day(d)));
+  }
+  t.Void("T3");
+  TJson r = t.Evaluate(Basket("T4", kAliceCard, {Other(1, "BREAD", 1, 150)}, Day(24)));
+  EXPECT_TRUE(r["suggestions"].empty()) << r["suggestions"].dump();
+}
+
 TEST(Rewards, AnUnrecognizedBasketHasNoSuggestions) {
   TestTill t(ConfigWith(std::string("[") + kDiapers5th + "]"));
   TJson r = t.Evaluate(Basket("T1", "", {Packs(1, 4)}));

@@ -381,10 +381,13 @@ Result<VisitDelta> Ledger::DayTotals(const std::string& customer_id, const std::
 }
 
 Result<std::vector<VisitRow>> Ledger::RecentSales(const std::string& customer_id, int limit) {
-  // SQLite reads a negative LIMIT as none at all.
+  // A sale voided (or wholly refunded) since is no visit: its reversal's row carries the
+  // sale's time. SQLite reads a negative LIMIT as none at all.
   if (limit <= 0) return std::vector<VisitRow>{};
   auto stmt = db_->Prepare(std::string(kVisitsOfCustomer) +
-                           "AND visits > 0 ORDER BY at_ms DESC, store_id DESC, till_id DESC, "
+                           "AND visits > 0 AND NOT EXISTS (SELECT 1 FROM visits r WHERE "
+                           "r.customer_id = visits.customer_id AND r.at_ms = visits.at_ms AND "
+                           "r.visits < 0) ORDER BY at_ms DESC, store_id DESC, till_id DESC, "
                            "seq DESC LIMIT ?2");
   if (!stmt.ok()) return stmt.error();
   (*stmt)->Bind(1, customer_id).Bind(2, static_cast<int64_t>(limit));

@@ -159,7 +159,8 @@ class Ledger {
   // skus is empty. A void or refund counts on its sale's day, which is its row's `day`.
   Result<VisitDelta> DayTotals(const std::string& customer_id, const std::string& day);
   // Their last `limit` sales (rows with visits > 0), newest first; none when limit <= 0.
-  // A voided sale is still listed: its void is a row of its own.
+  // A sale voided or wholly refunded since is left out: its reversal's row carries the
+  // sale's time (VisitDelta::at_ms) and visits -1.
   Result<std::vector<VisitRow>> RecentSales(const std::string& customer_id, int limit);
 
   // --- Writes: the caller holds a WriteTransaction ---
