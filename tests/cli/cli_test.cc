@@ -165,6 +165,29 @@ TEST_F(Cli, AuditVerifyWithoutAnAuditKeyIsExitTwo) {
   EXPECT_TRUE(o.out.empty());
 }
 
+TEST_F(Cli, AuditVerifyPassesOnAnIntactChainAndFailsOnAnAlteredGesture) {
+  Json config = Json::parse(Read(config_));
+  config["goodwill"] = {{"per_customer_per_day", {{"default", 500}}},
+                        {"audit_key", {{"secret_hex", std::string(64, 'c')}}}};
+  config_ = dir_ + "/goodwill.json";
+  std::ofstream(config_) << config.dump();
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  Json basket = Basket("T-1", 1);
+  basket["cashier_id"] = "C07";
+  basket["goodwill"] = {{"amount", 200}, {"reason", "box damaged"}};
+  Outcome sold = Run("checkout -", basket.dump());
+  ASSERT_EQ(sold.status, 0) << sold.err;
+  EXPECT_EQ(Json::parse(sold.out)["total_discount"], 200);
+  Outcome ok = Run("audit verify");
+  EXPECT_EQ(ok.status, 0) << ok.out << ok.err;
+  EXPECT_EQ(Json::parse(ok.out)["entries"], 1);
+  std::string tamper = "sqlite3 " + db_ + " 'UPDATE goodwill_audit SET amount = 2000' 2>/dev/null";
+  if (std::system(tamper.c_str()) != 0) GTEST_SKIP() << "no sqlite3 shell to tamper with";
+  Outcome bad = Run("audit verify");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(Json::parse(bad.out)["problems"][0]["seq"], 1);
+}
+
 TEST_F(Cli, AuditTakesVerifyOnly) {
   EXPECT_EQ(Run("audit").status, 2);
   EXPECT_EQ(Run("audit check").status, 2);
