@@ -391,7 +391,8 @@ Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
   auto add = [&](std::initializer_list<const char*> keys) {
     for (const char* key : keys) known.emplace_back(key);
   };
-  if (rule.kind == RuleKind::kNthUnit) add({"every", "reward", "max_per_basket", "unit_name"});
+  if (rule.kind == RuleKind::kNthUnit)
+    add({"every", "reward", "max_per_basket", "unit_name", "unit_plural"});
   if (rule.kind == RuleKind::kMilestone) add({"step", "amount", "max_per_basket"});
   if (rule.kind == RuleKind::kTier) add({"rank", "name", "reach", "grace_days", "benefits"});
   REGULARS_TRY(RequireKnownKeys(r, known, "a " + *kind + " rule"));
@@ -436,6 +437,11 @@ Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
         auto unit = ParseText(r, "unit_name");
         if (!unit.ok()) return unit.error();
         rule.unit_name = *unit;
+      }
+      if (r.Has("unit_plural")) {
+        auto plural = ParseText(r, "unit_plural");
+        if (!plural.ok()) return plural.error();
+        rule.unit_plural = *plural;
       }
       break;
     }

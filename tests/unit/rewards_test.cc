@@ -277,6 +277,17 @@ TEST(Rewards, EverySentenceIsInFrenchAndEnglishFromTheCatalogue) {
   EXPECT_EQ((*d)["text"]["en"], "5th pack free, thank you for coming back");
 }
 
+TEST(Rewards, AUnitNameWithItsOwnPluralIsWrittenRight) {
+  TestTill t(ConfigWith(R"([{"id": "coffee-10th", "kind": "nth_unit", "every": 10,
+      "match": {"brands": ["Dodo"]}, "reward": {"percent": 50},
+      "unit_name": {"fr": "paquet de café", "en": "bag of coffee"},
+      "unit_plural": {"fr": "paquets de café", "en": "bags of coffee"}}])"));
+  t.Enroll(kAliceCard);
+  TJson r = t.Commit(Basket("T1", kAliceCard, {Packs(1, 3)}));
+  EXPECT_EQ(r["progress"][0]["text"]["fr"], "3 paquets de café sur 10");
+  EXPECT_EQ(r["progress"][0]["text"]["en"], "3 of 10 bags of coffee");
+}
+
 TEST(Rewards, AConfigMayRewordACatalogueSentence) {
   TestTill t(ConfigWith(std::string("[") + kDiapers5th + "]",
                         R"("messages": {"nth_unit.progress": {"fr": "{have}/{need} {units}",

@@ -33,6 +33,7 @@ struct RuleTerms {
   std::vector<size_t> matched;  // indexes of the basket lines the rule matches
   LocalText text;               // the discount's sentence
   LocalText unit_name;          // nth_unit
+  LocalText unit_plural;        // nth_unit; empty: unit_name + "s"
 };
 
 // A cashier's discretionary discount, within the customer's budget (docs/goodwill.md).

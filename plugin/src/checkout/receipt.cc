@@ -15,7 +15,9 @@ OrderedJson RenderRuleProgress(const RuleTerms& t, int64_t have, const RuleBook&
   } else {
     bool free = t.reward.IsFree();
     // French makes the noun plural from 2; English says "1 of 5 packs".
-    LocalText units{t.unit_name.fr + (have > 1 ? "s" : ""), t.unit_name.en + "s"};
+    LocalText plural = t.unit_plural.empty() ? LocalText{t.unit_name.fr + "s", t.unit_name.en + "s"}
+                                             : t.unit_plural;
+    LocalText units{have > 1 ? plural.fr : t.unit_name.fr, plural.en};
     MessageArgs args{{"have", std::to_string(have)},
                      {"need", std::to_string(t.every)},
                      {"unit", t.unit_name},

@@ -307,6 +307,7 @@ Result<Proposal> Till::Propose(Basket& basket) {
       t.matched = std::move(matched);
       t.text = proposal.book->discount_texts[r];
       t.unit_name = rule.unit_name;
+      t.unit_plural = rule.unit_plural;
       t.group = rule.group;
       proposal.terms.rules.push_back(std::move(t));
     }
@@ -838,6 +839,7 @@ Result<OrderedJson> Till::StoredProgress(const std::string& customer_id) {
     t.reward = rule.reward;
     t.amount = rule.amount;
     t.unit_name = rule.unit_name;
+    t.unit_plural = rule.unit_plural;
     progress.push_back(RenderRuleProgress(t, it->second.progress, *book_));
   }
   return progress;

@@ -89,8 +89,9 @@ struct Rule {
   int64_t amount = 0;                     // milestone: minor units off per step
   std::optional<int64_t> max_per_basket;  // nth_unit and milestone
   TierTerms tier;
-  LocalText text;       // the rule's own sentence for its discount (empty: catalogue's)
-  LocalText unit_name;  // singular noun for nth_unit progress lines ("paquet"/"pack")
+  LocalText text;         // the rule's own sentence for its discount (empty: catalogue's)
+  LocalText unit_name;    // singular noun for nth_unit progress lines ("paquet"/"pack")
+  LocalText unit_plural;  // its plural when not just an added "s" ("paquets de café")
 
   bool ActiveAt(int64_t at_ms) const {
     return (!valid_from_ms || at_ms >= *valid_from_ms) &&
