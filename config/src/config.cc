@@ -305,8 +305,9 @@ Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::strin
   if (!parent.Has("goodwill")) return policy;
   FieldReader g(parent.Get("goodwill"), parent.PointerTo("goodwill"), kCode);
   REGULARS_TRY(g.RequireObject("goodwill"));
-  REGULARS_TRY(RequireKnownKeys(g, {"per_customer_per_day", "per_cashier_per_day", "audit_key"},
-                                "goodwill"));
+  REGULARS_TRY(RequireKnownKeys(
+      g, {"per_customer_per_day", "per_cashier_per_day", "audit_key", "retired_audit_keys"},
+      "goodwill"));
   if (!g.Has("per_customer_per_day")) {
     return g.Fail("per_customer_per_day", "per_customer_per_day is required");
   }
@@ -336,11 +337,34 @@ Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::strin
   if (!g.Has("audit_key")) {
     return g.Fail("audit_key", "goodwill needs an audit_key: every gesture is audited");
   }
-  FieldReader k(g.Get("audit_key"), g.PointerTo("audit_key"), kCode);
-  REGULARS_TRY(k.RequireObject("audit_key"));
-  auto key = ReadSecret(k, source, "an audit key");
+  // {"version": 2, "secret_hex" or "secret_file": ...}; version 1 when not given.
+  auto read_key = [&](const Json& json, const std::string& pointer) -> Result<AuditKey> {
+    FieldReader k(json, pointer, kCode);
+    REGULARS_TRY(k.RequireObject("an audit key"));
+    REGULARS_TRY(RequireKnownKeys(k, {"version", "secret_hex", "secret_file"}, "an audit key"));
+    auto version = k.OptionalInteger("version", 1, 1000000);
+    if (!version.ok()) return version.error();
+    auto secret = ReadSecret(k, source, "an audit key");
+    if (!secret.ok()) return secret.error();
+    return AuditKey{static_cast<int>(version->value_or(1)), std::move(secret).value()};
+  };
+  auto key = read_key(g.Get("audit_key"), g.PointerTo("audit_key"));
   if (!key.ok()) return key.error();
   policy.audit_key = std::move(key).value();
+  std::set<int> versions{policy.audit_key.version};
+  if (g.Has("retired_audit_keys")) {
+    auto retired = g.Array("retired_audit_keys");
+    if (!retired.ok()) return retired.error();
+    for (size_t i = 0; i < (*retired)->size(); ++i) {
+      std::string pointer = JsonPointer(g.PointerTo("retired_audit_keys"), i);
+      auto old = read_key((**retired)[i], pointer);
+      if (!old.ok()) return old.error();
+      if (!versions.insert(old->version).second) {
+        return Error::BadInput(kCode, "audit key version used twice", pointer + "/version");
+      }
+      policy.retired_audit_keys.push_back(std::move(old).value());
+    }
+  }
   policy.enabled = true;
   return policy;
 }

@@ -12,6 +12,7 @@
 #include "recognition/qr_code.h"
 #include "result.h"
 #include "rewards/rule.h"
+#include "store/audit_chain.h"
 
 namespace regulars {
 
@@ -34,7 +35,15 @@ struct GoodwillPolicy {
   bool enabled = false;
   std::map<std::string, int64_t> per_customer_per_day;  // tier id or "" -> minor units
   std::optional<int64_t> per_cashier_per_day;
-  std::vector<unsigned char> audit_key;  // at least 32 bytes
+  AuditKey audit_key;                        // writes; at least 32 bytes
+  std::vector<AuditKey> retired_audit_keys;  // still verify the entries they wrote
+
+  // Every key that verifies, newest first.
+  std::vector<AuditKey> AuditKeys() const {
+    std::vector<AuditKey> keys{audit_key};
+    keys.insert(keys.end(), retired_audit_keys.begin(), retired_audit_keys.end());
+    return keys;
+  }
 };
 
 struct Config {

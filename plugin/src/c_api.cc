@@ -218,15 +218,14 @@ int regulars_db_verify(regulars_till* handle, char** out) {
 
 int regulars_audit_verify(regulars_till* handle, char** out) {
   return Guarded(handle, "", out, [](regulars::Till& till, std::string_view) {
-    // The key, not `enabled`, decides: a store that turned goodwill off keeps its key so
-    // the entries written before can still be verified.
-    const auto& key = till.config().goodwill.audit_key;
-    if (key.empty()) {
+    const auto& goodwill = till.config().goodwill;
+    if (goodwill.audit_key.secret.empty()) {
       return regulars::Result<std::string>(regulars::Error::BadInput(
           "goodwill_not_configured",
           "the config has no goodwill audit key, so there is no chain to verify"));
     }
-    auto report = regulars::VerifyAudit(till.ledger().db(), key);
+    auto keys = goodwill.AuditKeys();
+    auto report = regulars::VerifyAudit(till.ledger().db(), keys);
     if (!report.ok()) return regulars::Result<std::string>(report.error());
     regulars::OrderedJson problems = regulars::OrderedJson::array();
     for (const auto& p : report->problems) {

@@ -199,7 +199,8 @@ TEST_F(AuditChain, SwappedNeighboursAreReportedOutOfOrder) {
 TEST_F(AuditChain, AnEntryAddedByHandIsReported) {
   AppendEntries(3);
   Sql("INSERT INTO goodwill_audit SELECT 4, at_ms, kind, store_id, till_id, cashier_id, "
-      "customer_id, 'S001-T01-99', 5000, reason, mac, mac FROM goodwill_audit WHERE seq = 3");
+      "customer_id, 'S001-T01-99', 5000, reason, key_version, mac, mac FROM goodwill_audit "
+      "WHERE seq = 3");
   AuditReport report = Verify();
   ASSERT_EQ(report.problems.size(), 1u) << Describe(report);
   EXPECT_EQ(report.problems[0].seq, 4);

@@ -2,6 +2,8 @@
 // every gesture in the audit chain (docs/goodwill.md).
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "store/audit_chain.h"
 #include "test_till.h"
 
@@ -25,7 +27,7 @@ TJson WithGoodwill(TJson basket, int64_t amount, const std::string& reason = "bo
   return basket;
 }
 
-std::vector<unsigned char> AuditKey() { return std::vector<unsigned char>(32, 0xaa); }
+std::vector<unsigned char> FirstAuditKey() { return std::vector<unsigned char>(32, 0xaa); }
 
 TEST(Goodwill, AGestureWithinTheBudgetComesOffTheBasketAndIsAudited) {
   TestTill t(GoodwillConfig());
@@ -37,7 +39,7 @@ TEST(Goodwill, AGestureWithinTheBudgetComesOffTheBasketAndIsAudited) {
   EXPECT_EQ(r["lines"][0]["discounts"][0]["rule"], "goodwill");
   EXPECT_EQ(r["lines"][0]["discounts"][0]["text"]["en"], "Goodwill gesture: box damaged");
   EXPECT_EQ(r["goodwill"]["budget_left"], 100);
-  auto report = VerifyAudit(t.till().ledger().db(), AuditKey());
+  auto report = VerifyAudit(t.till().ledger().db(), FirstAuditKey());
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->entries, 1);
   EXPECT_TRUE(report->ok());
@@ -96,7 +98,7 @@ TEST(Goodwill, AVoidGivesTheBudgetBackAndIsAuditedAsAReversal) {
   TJson again = t.Evaluate(Basket("T2", kAliceCard, {Packs(1, 1)}));
   EXPECT_EQ(again["goodwill"]["budget_left"], 300);
   EXPECT_EQ(t.CountRows("goodwill_audit"), 2);
-  auto report = VerifyAudit(t.till().ledger().db(), AuditKey());
+  auto report = VerifyAudit(t.till().ledger().db(), FirstAuditKey());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok());
   auto verify = t.till().Verify();
@@ -111,7 +113,7 @@ TEST(Goodwill, AnAlteredGestureIsFoundByTheAuditAndARemovedOneByDbVerify) {
   t.Commit(WithGoodwill(Basket("T2", kAliceCard, {Packs(1, 1)}), 100));
   Database& db = t.till().ledger().db();
   ASSERT_TRUE(db.Exec("UPDATE goodwill_audit SET amount = 1 WHERE seq = 1").ok());
-  auto report = VerifyAudit(db, AuditKey());
+  auto report = VerifyAudit(db, FirstAuditKey());
   ASSERT_TRUE(report.ok());
   ASSERT_EQ(report->problems.size(), 1u);
   EXPECT_EQ(report->problems[0].seq, 1);
@@ -121,6 +123,41 @@ TEST(Goodwill, AnAlteredGestureIsFoundByTheAuditAndARemovedOneByDbVerify) {
   ASSERT_TRUE(verify.ok());
   ASSERT_FALSE(verify->problems.empty());
   EXPECT_NE(verify->problems.back().find("T2"), std::string::npos) << verify->problems.back();
+}
+
+TEST(Goodwill, ARotatedAuditKeyStillVerifiesTheEntriesTheOldOneWrote) {
+  TempDir dir;
+  std::string path = dir.path() + "/store.json";
+  auto write = [&](const std::string& goodwill) {
+    std::ofstream(path + ".new") << R"({"store_id": "S001", "till_id": "T01", "currency": "EUR",
+        "rules": [], "goodwill": )" + goodwill +
+                                        "}";
+    std::rename((path + ".new").c_str(), path.c_str());
+  };
+  const std::string v1 = R"({"version": 1, "secret_hex": ")" + std::string(64, 'a') + R"("})";
+  const std::string v2 = R"({"version": 2, "secret_hex": ")" + std::string(64, 'b') + R"("})";
+  write(R"({"per_customer_per_day": {"default": 500}, "audit_key": )" + v1 + "}");
+  auto till =
+      Till::OpenFile(path, dir.path() + "/ledger.sqlite", [] { return int64_t{1795424400000}; });
+  ASSERT_TRUE(till.ok());
+  ASSERT_TRUE((*till)->EnrollCard(kAliceCard).ok());
+  ASSERT_TRUE(
+      (*till)->Commit(WithGoodwill(Basket("T1", kAliceCard, {Packs(1, 1)}), 100).dump()).ok());
+  write(R"({"per_customer_per_day": {"default": 500}, "audit_key": )" + v2 +
+        R"(, "retired_audit_keys": [)" + v1 + "]}");
+  ASSERT_TRUE(
+      (*till)->Commit(WithGoodwill(Basket("T2", kAliceCard, {Packs(1, 1)}), 100).dump()).ok());
+  auto keys = (*till)->config().goodwill.AuditKeys();
+  auto report = VerifyAudit((*till)->ledger().db(), keys);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->entries, 2);
+  EXPECT_TRUE(report->ok()) << report->problems[0].what;
+  std::vector<AuditKey> newest_only{(*till)->config().goodwill.audit_key};
+  auto partial = VerifyAudit((*till)->ledger().db(), newest_only);
+  ASSERT_TRUE(partial.ok());
+  ASSERT_EQ(partial->problems.size(), 1u);
+  EXPECT_EQ(partial->problems[0].seq, 1);
+  EXPECT_NE(partial->problems[0].what.find("version 1"), std::string::npos);
 }
 
 }  // namespace

@@ -772,7 +772,7 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   // A reversal is never refused for want of goodwill's config: the event records it, and
   // the chain does too while the audit key is there. It counts on its grant's day.
   if (goodwill_back != 0 && record->customer_id && record->terms.goodwill &&
-      !config().goodwill.audit_key.empty()) {
+      !config().goodwill.audit_key.secret.empty()) {
     REGULARS_TRY(AppendAudit(
         ledger_->db(), config().goodwill.audit_key,
         {sale_event->at_ms, "reversal", config().till.store_id, config().till.till_id,

@@ -32,10 +32,12 @@ void AppendField(std::string& out, int64_t value) {
   AppendField(out, bytes);
 }
 
-std::string CanonicalEncoding(int64_t seq, const AuditEntry& e, std::string_view prev_mac) {
+std::string CanonicalEncoding(int64_t seq, int64_t key_version, const AuditEntry& e,
+                              std::string_view prev_mac) {
   std::string out;
   AppendField(out, kEncodingTag);
   AppendField(out, seq);
+  AppendField(out, key_version);
   AppendField(out, e.at_ms);
   AppendField(out, e.kind);
   AppendField(out, e.store_id);
@@ -49,9 +51,9 @@ std::string CanonicalEncoding(int64_t seq, const AuditEntry& e, std::string_view
   return out;
 }
 
-Result<std::string> MacOf(std::span<const unsigned char> key, int64_t seq, const AuditEntry& e,
+Result<std::string> MacOf(const AuditKey& key, int64_t seq, const AuditEntry& e,
                           std::string_view prev_mac) {
-  auto mac = HmacSha256(key, CanonicalEncoding(seq, e, prev_mac));
+  auto mac = HmacSha256(key.secret, CanonicalEncoding(seq, key.version, e, prev_mac));
   if (!mac.ok()) return mac.error();
   return ToHex(mac->data(), mac->size());
 }
@@ -71,6 +73,7 @@ Status CheckKey(std::span<const unsigned char> key) {
 
 struct AuditRow {
   int64_t seq = 0;
+  int64_t key_version = 1;
   AuditEntry entry;
   std::string prev_mac;
   std::string mac;
@@ -81,7 +84,7 @@ struct AuditRow {
 Result<std::vector<AuditRow>> ReadChain(Database& db) {
   auto stmt = db.Prepare(
       "SELECT seq, at_ms, kind, store_id, till_id, cashier_id, customer_id, pos_txn_id, amount, "
-      "reason, prev_mac, mac FROM goodwill_audit ORDER BY seq");
+      "reason, prev_mac, mac, key_version FROM goodwill_audit ORDER BY seq");
   if (!stmt.ok()) return stmt.error();
   std::vector<AuditRow> rows;
   for (;;) {
@@ -90,6 +93,7 @@ Result<std::vector<AuditRow>> ReadChain(Database& db) {
     if (!*row) break;
     const Statement& s = **stmt;
     rows.push_back({s.Int(0),
+                    s.Int(12),
                     {s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7),
                      s.Int(8), s.Text(9)},
                     s.Text(10),
@@ -115,7 +119,11 @@ std::string Missing(int64_t first, int64_t last) {
 }  // namespace
 
 Status AppendAudit(Database& db, std::span<const unsigned char> key, const AuditEntry& entry) {
-  REGULARS_TRY(CheckKey(key));
+  return AppendAudit(db, AuditKey{1, {key.begin(), key.end()}}, entry);
+}
+
+Status AppendAudit(Database& db, const AuditKey& key, const AuditEntry& entry) {
+  REGULARS_TRY(CheckKey(key.secret));
   if (entry.kind != "grant" && entry.kind != "reversal") {
     return Error::BadInput("invalid_goodwill", "kind must be grant or reversal", "/kind");
   }
@@ -145,8 +153,8 @@ Status AppendAudit(Database& db, std::span<const unsigned char> key, const Audit
   if (!mac.ok()) return mac.error();
   auto insert = db.Prepare(
       "INSERT INTO goodwill_audit (seq, at_ms, kind, store_id, till_id, cashier_id, customer_id, "
-      "pos_txn_id, amount, reason, prev_mac, mac) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+      "pos_txn_id, amount, reason, prev_mac, mac, key_version) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   if (!insert.ok()) return insert.error();
   return (*insert)
       ->Bind(1, *seq)
@@ -161,6 +169,7 @@ Status AppendAudit(Database& db, std::span<const unsigned char> key, const Audit
       .Bind(10, entry.reason)
       .Bind(11, prev_mac)
       .Bind(12, *mac)
+      .Bind(13, static_cast<int64_t>(key.version))
       .Run();
 }
 
@@ -196,7 +205,18 @@ Result<std::vector<std::string>> AuditedTransactions(Database& db) {
 // Removing the last entries leaves a shorter chain that is consistent, so it is not found
 // here: only a cross-check with the ledger's sale events (AuditedTransactions) can see it.
 Result<AuditReport> VerifyAudit(Database& db, std::span<const unsigned char> key) {
-  REGULARS_TRY(CheckKey(key));
+  AuditKey only{1, {key.begin(), key.end()}};
+  return VerifyAudit(db, std::span<const AuditKey>(&only, 1));
+}
+
+Result<AuditReport> VerifyAudit(Database& db, std::span<const AuditKey> keys) {
+  for (const auto& key : keys) REGULARS_TRY(CheckKey(key.secret));
+  auto key_of = [&](const AuditRow& row) -> const AuditKey* {
+    for (const auto& key : keys) {
+      if (key.version == row.key_version) return &key;
+    }
+    return nullptr;
+  };
   std::vector<AuditRow> rows;
   {
     // One snapshot: an entry appended meanwhile by another till must not look like damage.
@@ -211,15 +231,21 @@ Result<AuditReport> VerifyAudit(Database& db, std::span<const unsigned char> key
 
   // A row whose MAC holds under its own seq is the genuine entry of that seq.
   std::vector<bool> genuine(rows.size());
+  std::vector<bool> keyless(rows.size());  // written under a key this config does not hold
   std::map<std::string, size_t> by_mac, by_prev_mac;
   for (size_t i = 0; i < rows.size(); ++i) {
-    auto mac = MacOf(key, rows[i].seq, rows[i].entry, rows[i].prev_mac);
-    if (!mac.ok()) return mac.error();
-    genuine[i] = SameMac(*mac, rows[i].mac);
+    const AuditKey* key = key_of(rows[i]);
+    keyless[i] = key == nullptr;
+    if (key) {
+      auto mac = MacOf(*key, rows[i].seq, rows[i].entry, rows[i].prev_mac);
+      if (!mac.ok()) return mac.error();
+      genuine[i] = SameMac(*mac, rows[i].mac);
+    }
     by_mac.emplace(rows[i].mac, i);
     by_prev_mac.emplace(rows[i].prev_mac, i);
   }
-  if (!rows.empty() && std::none_of(genuine.begin(), genuine.end(), [](bool g) { return g; })) {
+  bool any_keyed = std::find(keyless.begin(), keyless.end(), false) != keyless.end();
+  if (any_keyed && std::none_of(genuine.begin(), genuine.end(), [](bool g) { return g; })) {
     // Nothing verifies: far more likely another key than every entry forged.
     for (const auto& row : rows) {
       report.problems.push_back({row.seq, "entry " + std::to_string(row.seq) +
@@ -243,9 +269,11 @@ Result<AuditReport> VerifyAudit(Database& db, std::span<const unsigned char> key
     if (auto n = by_prev_mac.find(row.mac); n != by_prev_mac.end()) {
       candidates.push_back(Step(rows[n->second].seq, -1));
     }
+    const AuditKey* key = key_of(row);
+    if (!key) return std::optional<int64_t>();
     for (auto seq : candidates) {
       if (!seq || *seq < 1 || *seq == row.seq) continue;
-      auto mac = MacOf(key, *seq, row.entry, row.prev_mac);
+      auto mac = MacOf(*key, *seq, row.entry, row.prev_mac);
       if (!mac.ok()) return mac.error();
       if (SameMac(*mac, row.mac)) return seq;
     }
@@ -258,7 +286,12 @@ Result<AuditReport> VerifyAudit(Database& db, std::span<const unsigned char> key
     const std::string at = std::to_string(row.seq);
     bool gap = row.seq > next;
     if (gap) report.problems.push_back({next, Missing(next, row.seq - 1)});
-    if (!genuine[i]) {
+    if (keyless[i]) {
+      report.problems.push_back(
+          {row.seq, "entry " + at + " was written under audit key version " +
+                        std::to_string(row.key_version) +
+                        ", which this config does not hold (add it to retired_audit_keys)"});
+    } else if (!genuine[i]) {
       auto from = written_at(i);
       if (!from.ok()) return from.error();
       if (*from) {

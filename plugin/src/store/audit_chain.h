@@ -16,6 +16,13 @@ namespace regulars {
 // The audit key is the chain's secret (GoodwillPolicy::audit_key); shorter keys are refused.
 inline constexpr size_t kMinAuditKeySize = 32;
 
+// A version of the chain's secret. Keys rotate: the newest writes, older ones still
+// verify the entries they wrote (the version is stored with each entry and under its MAC).
+struct AuditKey {
+  int version = 1;
+  std::vector<unsigned char> secret;
+};
+
 struct AuditEntry {
   int64_t at_ms = 0;
   std::string kind;  // grant or reversal
@@ -33,6 +40,8 @@ struct AuditEntry {
 // prev_mac is the last entry's mac ("" for the first). The caller holds a
 // WriteTransaction, so reading the last entry and appending after it are one step.
 // Bad input: a kind other than grant/reversal, an amount of the wrong sign, a short key.
+Status AppendAudit(Database& db, const AuditKey& key, const AuditEntry& entry);
+// The same under key version 1.
 Status AppendAudit(Database& db, std::span<const unsigned char> key, const AuditEntry& entry);
 
 // Sum of `amount` of the entries by `cashier_id` with from_ms <= at_ms < until_ms
@@ -63,6 +72,10 @@ struct AuditReport {
 // (the caller must not hold a transaction). Read-only. Finds altered entries, removed
 // ones (a gap in seq), entries moved to another seq, and a wrong key (no entry verifies).
 // It cannot see the last entries removed: see AuditedTransactions.
+// Each entry is checked under the key of its version; an entry whose key is not in `keys`
+// is reported as unverifiable.
+Result<AuditReport> VerifyAudit(Database& db, std::span<const AuditKey> keys);
+// The same with one key of version 1.
 Result<AuditReport> VerifyAudit(Database& db, std::span<const unsigned char> key);
 
 }  // namespace regulars

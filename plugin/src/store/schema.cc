@@ -137,6 +137,7 @@ CREATE TABLE goodwill_audit (
   pos_txn_id  TEXT NOT NULL,
   amount      INTEGER NOT NULL,     -- minor units; negative for a reversal
   reason      TEXT NOT NULL,
+  key_version INTEGER NOT NULL,     -- which audit key made `mac` (keys rotate)
   prev_mac    TEXT NOT NULL,        -- hex; the empty string for the first entry
   mac         TEXT NOT NULL         -- hex HMAC-SHA256
 ) STRICT;
