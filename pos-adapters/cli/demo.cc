@@ -199,8 +199,8 @@ class Day {
     std::cout << "\n=== End of day at S001 ===\n"
               << "  sales committed       " << sales_ << "\n"
               << "  gross                 " << Euros(gross_) << " EUR\n"
-              << "  loyalty discounts     " << Euros(discount_) << " EUR (" << rewards_
-              << " rewarded units)\n"
+              << "  discounts             " << Euros(discount_) << " EUR (" << rewards_
+              << " rewarded units, goodwill included)\n"
               << "  voids and refunds     " << Euros(returned_) << " EUR\n"
               << "  takings               " << Euros(net_) << " EUR\n"
               << "  ledger events         " << report.value("events", 0) << "\n"
