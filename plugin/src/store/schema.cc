@@ -141,6 +141,13 @@ CREATE TABLE goodwill_audit (
   prev_mac    TEXT NOT NULL,        -- hex; the empty string for the first entry
   mac         TEXT NOT NULL         -- hex HMAC-SHA256
 ) STRICT;
+
+-- What the nightly sync has done (docs/sync-protocol.md), key -> value: for instance
+-- "pushed_seq", the highest seq of this till's own events HQ has acknowledged.
+CREATE TABLE sync_state (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
 )sql";
 
 constexpr Migration kMigrations[] = {
