@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "hq_store.h"
 #include "test_till.h"
 
 namespace regulars::testing {
@@ -85,6 +86,81 @@ TEST_F(OutboxTest, TheCursorSurvivesARestart) {
   ASSERT_TRUE(batch.ok());
   EXPECT_EQ((*batch)->first_seq, 6);
   EXPECT_EQ((*batch)->events, 1);
+}
+
+}  // namespace
+}  // namespace regulars::testing
+
+namespace regulars::testing {
+namespace {
+
+// HQ's side of a push: each event stored once, only from its own store, all or nothing.
+class HqIngest : public OutboxTest {
+ protected:
+  void SetUp() override {
+    OutboxTest::SetUp();
+    auto store = SqliteHqStore::Open(hq_dir_.path() + "/hq.sqlite");
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    hq_ = std::move(store).value();
+  }
+  std::string NextBody(int64_t max_events = 100) {
+    auto batch = outbox().NextBatch(max_events, 1 << 20);
+    EXPECT_TRUE(batch.ok() && batch->has_value());
+    return batch.ok() && batch->has_value() ? (*batch)->body : "";
+  }
+  TempDir hq_dir_;
+  std::unique_ptr<SqliteHqStore> hq_;
+};
+
+TEST_F(HqIngest, ARetriedBatchIsStoredOnceAndTheTillMovesOn) {
+  std::string body = NextBody(4);
+  auto batch = ParseBatch("S001", body);
+  ASSERT_TRUE(batch.ok()) << batch.error().message;
+  auto first = hq_->Ingest(*batch);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->accepted, 4);
+  auto retry = hq_->Ingest(*batch);  // the acknowledgement was lost: the till sends again
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->accepted, 0);
+  EXPECT_EQ(retry->duplicates, 4);
+  ASSERT_TRUE(outbox().Acknowledge(retry->acknowledged_seq).ok());
+  auto rest = ParseBatch("S001", NextBody());
+  ASSERT_TRUE(rest.ok());
+  ASSERT_TRUE(hq_->Ingest(*rest).ok());
+  EXPECT_EQ(*hq_->EventCount(), 6);
+}
+
+TEST_F(HqIngest, AStoreCannotPushAnotherStoresEvents) {
+  auto refused = ParseBatch("S002", NextBody());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "wrong_store");
+  EXPECT_EQ(refused.error().where, "/store_id");
+  // Claiming to be S002 in the body while holding S002's certificate, with S001's ids.
+  TJson forged = TJson::parse(NextBody());
+  forged["store_id"] = "S002";
+  auto also = ParseBatch("S002", forged.dump());
+  ASSERT_FALSE(also.ok());
+  EXPECT_EQ(also.error().code, "wrong_store");
+  EXPECT_EQ(also.error().where, "/events/0/id");
+  EXPECT_EQ(*hq_->EventCount(), 0);
+}
+
+TEST_F(HqIngest, AMalformedOrGappedBatchIsRefusedWithItsPosition) {
+  auto bad = ParseBatch("S001", "{\"store_id\": \"S001\", ");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "invalid_batch");
+  EXPECT_NE(bad.error().where.find("line 1"), std::string::npos);
+  TJson gapped = TJson::parse(NextBody());
+  gapped["events"].erase(2);
+  auto gap = ParseBatch("S001", gapped.dump());
+  ASSERT_FALSE(gap.ok());
+  EXPECT_EQ(gap.error().where, "/events");
+}
+
+TEST_F(HqIngest, AnHqDatabaseIsNeverOpenedAsATillLedger) {
+  auto ledger = Ledger::Open(hq_dir_.path() + "/hq.sqlite", "S001", "T01");
+  ASSERT_FALSE(ledger.ok());
+  EXPECT_EQ(ledger.error().code, "database_unreadable");
 }
 
 }  // namespace

@@ -159,7 +159,7 @@ constexpr Migration kMigrations[] = {
 
 std::span<const Migration> LedgerMigrations() { return kMigrations; }
 
-Status PrepareLedger(Database& db, std::span<const Migration> migrations) {
+Status PrepareLedger(Database& db, std::span<const Migration> migrations, int64_t application_id) {
   // Reading the schema first: a file that is not SQLite fails here, before any write.
   auto tables = db.QueryInt("SELECT count(*) FROM sqlite_schema");
   if (!tables.ok()) return tables.error();
@@ -169,9 +169,11 @@ Status PrepareLedger(Database& db, std::span<const Migration> migrations) {
   if (!version.ok()) return version.error();
 
   bool fresh = *tables == 0 && *version == 0 && *app_id == 0;
-  if (!fresh && *app_id != kApplicationId) {
+  if (!fresh && *app_id != application_id) {
     return Error::BadInput("database_unreadable",
-                           "this SQLite file belongs to another application, not Regulars",
+                           application_id == kApplicationId
+                               ? "this SQLite file is not a Regulars till ledger"
+                               : "this SQLite file is not the kind of Regulars file expected here",
                            db.path());
   }
   int latest = migrations.empty() ? 0 : migrations.back().version;
@@ -195,7 +197,7 @@ Status PrepareLedger(Database& db, std::span<const Migration> migrations) {
     if (!now.ok()) return now.error();
     if (*now >= step.version) continue;
     REGULARS_TRY(db.Exec(step.sql));
-    REGULARS_TRY(db.Exec("PRAGMA application_id=" + std::to_string(kApplicationId)));
+    REGULARS_TRY(db.Exec("PRAGMA application_id=" + std::to_string(application_id)));
     REGULARS_TRY(db.Exec("PRAGMA user_version=" + std::to_string(step.version)));
     REGULARS_TRY(txn.Commit());
   }

@@ -24,6 +24,8 @@ std::span<const Migration> LedgerMigrations();
 // `migrations`. A new empty file is initialised; an older one upgraded step by step; a
 // file of a newer version, or not a Regulars ledger, is refused (code "database_too_new"
 // or "database_unreadable") and left untouched.
-Status PrepareLedger(Database& db, std::span<const Migration> migrations);
+// `application_id` marks which kind of Regulars file it is (a till's ledger by default).
+Status PrepareLedger(Database& db, std::span<const Migration> migrations,
+                     int64_t application_id = kApplicationId);
 
 }  // namespace regulars
