@@ -1,0 +1,63 @@
+// HTTPS with mutual TLS between a till and headquarters (docs/sync-protocol.md). Beast
+// and Asio stay behind this header: they are heavy to compile.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "result.h"
+
+namespace regulars {
+
+// PEM files: the chain CA (the only trust anchor), this side's certificate and key.
+struct TlsFiles {
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
+struct HttpAnswer {
+  int status = 200;
+  std::string body;
+};
+
+struct HttpRequest {
+  std::string store_id;  // from the client certificate's CN "store:S001", never the body
+  std::string method;
+  std::string target;
+  std::string body;
+};
+
+// One request in, one answer out. Called on the connection's thread.
+using HttpHandler = std::function<HttpAnswer(const HttpRequest&)>;
+
+// A mutual-TLS HTTPS server on `address`:`port` (0: any free port), TLS 1.2 at least; a
+// client without a certificate of the chain CA naming a store is refused at the handshake.
+class TlsServer {
+ public:
+  static Result<std::unique_ptr<TlsServer>> Start(const std::string& address, uint16_t port,
+                                                  const TlsFiles& files, HttpHandler handler);
+  virtual ~TlsServer() = default;
+  virtual uint16_t port() const = 0;
+  virtual void Stop() = 0;
+};
+
+struct TlsTimeouts {
+  int connect_ms = 5000;
+  int handshake_ms = 5000;
+  int request_ms = 30000;
+};
+
+// A keep-alive HTTPS client to `host`:`port`, verifying the server's name against the CA.
+class TlsClient {
+ public:
+  static Result<std::unique_ptr<TlsClient>> Connect(const std::string& host, uint16_t port,
+                                                    const TlsFiles& files,
+                                                    TlsTimeouts timeouts = {});
+  virtual ~TlsClient() = default;
+  virtual Result<HttpAnswer> Post(const std::string& target, const std::string& body) = 0;
+};
+
+}  // namespace regulars
