@@ -624,16 +624,9 @@ class Generator {
       auto matched = MatchedLines(rule.match, basket.lines);
       int64_t progress = CounterOf(customer, r).progress;
       if (matched.empty() && progress == 0) continue;
-      RuleTerms t;
-      t.rule = rule.id;
-      t.kind = rule.kind;
-      t.every = rule.every;
-      t.reward = rule.reward;
-      t.max_per_basket = rule.max_per_basket;
+      RuleTerms t = TermsOf(rule);
       t.progress_before = progress;
       t.matched = std::move(matched);
-      t.text = rule.text;
-      t.unit_name = rule.unit_name;
       proposal.terms.rules.push_back(std::move(t));
     }
     auto pricing = PriceBasket(basket.lines, proposal.terms);

@@ -37,6 +37,22 @@ std::vector<size_t> MatchedThenRest(const std::vector<size_t>& matched, size_t l
 
 }  // namespace
 
+RuleTerms TermsOf(const Rule& rule) {
+  RuleTerms t;
+  t.rule = rule.id;
+  t.kind = rule.kind;
+  t.every = rule.every;
+  t.reward = rule.reward;
+  t.amount = rule.amount;
+  if (rule.kind == RuleKind::kTier) t.percent = rule.tier.percent;
+  t.max_per_basket = rule.max_per_basket;
+  t.group = rule.group;
+  t.text = rule.text;
+  t.unit_name = rule.unit_name;
+  t.unit_plural = rule.unit_plural;
+  return t;
+}
+
 Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms& terms) {
   Pricing pricing;
   for (const auto& line : lines) {

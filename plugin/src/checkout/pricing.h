@@ -36,6 +36,10 @@ struct RuleTerms {
   LocalText unit_plural;        // nth_unit; empty: unit_name + "s"
 };
 
+// The terms a rule gives a basket, before anything about this basket or customer
+// (matched lines, progress, campaign dates, group choice) is filled in.
+RuleTerms TermsOf(const Rule& rule);
+
 // A cashier's discretionary discount, within the customer's budget (docs/goodwill.md).
 struct GoodwillTerms {
   int64_t amount = 0;

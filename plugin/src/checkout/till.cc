@@ -295,20 +295,11 @@ Result<Proposal> Till::Propose(Basket& basket) {
       // Outside its dates a rule counts nothing; a reward already earned is still given.
       if (!active && progress < rule.every) continue;
       if (matched.empty() && progress == 0) continue;
-      RuleTerms t;
-      t.rule = rule.id;
-      t.kind = rule.kind;
-      t.every = rule.every;
-      t.reward = rule.reward;
-      t.amount = rule.amount;
-      t.max_per_basket = rule.max_per_basket;
+      RuleTerms t = TermsOf(rule);
       t.counting = active;
       t.progress_before = progress;
       t.matched = std::move(matched);
       t.text = proposal.book->discount_texts[r];
-      t.unit_name = rule.unit_name;
-      t.unit_plural = rule.unit_plural;
-      t.group = rule.group;
       proposal.terms.rules.push_back(std::move(t));
     }
     REGULARS_TRY(AddCustomerTerms(basket, proposal));
@@ -394,16 +385,12 @@ Status Till::AddCustomerTerms(const Basket& basket, Proposal& proposal) {
               });
     if (proposal.tier && proposal.tier->rule->tier.percent) {
       const Rule& rule = *proposal.tier->rule;
-      RuleTerms t;
-      t.rule = rule.id;
-      t.kind = RuleKind::kTier;
-      t.percent = rule.tier.percent;
+      RuleTerms t = TermsOf(rule);
       for (size_t i = 0; i < basket.lines.size(); ++i) {
         if (rule.match.Matches(basket.lines[i])) t.matched.push_back(i);
       }
       t.text =
           proposal.book->discount_texts[static_cast<size_t>(&rule - config.rules.rules.data())];
-      t.group = rule.group;
       if (!t.matched.empty()) proposal.terms.rules.push_back(std::move(t));
     }
   }
@@ -832,15 +819,7 @@ Result<OrderedJson> Till::StoredProgress(const std::string& customer_id) {
   for (const Rule& rule : config().rules.rules) {
     auto it = counters->find(rule.id);
     if (it == counters->end() || !rule.IsCounted()) continue;
-    RuleTerms t;
-    t.rule = rule.id;
-    t.kind = rule.kind;
-    t.every = rule.every;
-    t.reward = rule.reward;
-    t.amount = rule.amount;
-    t.unit_name = rule.unit_name;
-    t.unit_plural = rule.unit_plural;
-    progress.push_back(RenderRuleProgress(t, it->second.progress, *book_));
+    progress.push_back(RenderRuleProgress(TermsOf(rule), it->second.progress, *book_));
   }
   return progress;
 }
