@@ -1,5 +1,6 @@
 // What headquarters keeps of the tills' events (docs/sync-protocol.md), behind one
-// interface: SQLite is the embedded default; a PostgreSQL backend is to stand beside it.
+// interface with two backends: SQLite (the embedded default, here) and PostgreSQL
+// (pg_hq_store.h).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,9 @@ struct HqEvent {
   std::optional<std::string> pos_txn_id;
   std::optional<std::string> ref_pos_txn_id;
   std::string body;  // JSON text
+  // The order HQ stored it in, from 1, with no reuse: the cursor of pulls and exports.
+  // 0 in a batch not stored yet.
+  int64_t hq_seq = 0;
 };
 
 struct HqBatch {
@@ -50,12 +54,49 @@ struct IngestResult {
   int64_t acknowledged_seq = 0;
 };
 
+// What a till asks for in GET /v1/updates. A pull is the window (since, upto] of hq_seq,
+// read in pages: the first page fixes `upto`, the later ones repeat it with `after`.
+struct PullQuery {
+  std::string store_id;  // the calling store, from its certificate
+  int64_t since = 0;     // the `upto` of the till's last complete pull (0: never pulled)
+  int64_t upto = 0;      // 0 on the first page: HQ's latest hq_seq now
+  int64_t after = 0;     // the hq_seq of the previous page's last event (0: first page)
+  int64_t limit = 1000;  // at most this many events per page
+};
+
+struct PullPage {
+  int64_t upto = 0;
+  std::vector<HqEvent> events;  // ascending hq_seq, every one > after and <= upto
+  bool more = false;            // ask again with after = events.back().hq_seq
+};
+
+// The kinds that say who a customer is: sent to every store (enrolments made elsewhere).
+inline bool IsIdentityKind(std::string_view kind) {
+  return kind == "enroll" || kind == "link" || kind == "merge";
+}
+
+// Storage for HQ. Every backend passes the same test suite (tests/unit/hq_store_test.cc).
+//
+// A store "knows" a customer from the first event it pushed naming them (the customer's
+// `known_since`, that event's hq_seq). A pull for store S over (since, upto] returns the
+// events of OTHER stores with after < hq_seq <= upto that are:
+//   - identity events (IsIdentityKind) with hq_seq > since, for every store; or
+//   - events of a customer S knows with known_since <= upto, either new (hq_seq > since)
+//     or all of that customer's events when S came to know them in this window
+//     (known_since > since): a store that first sees a customer gets their history.
+// Merging on the till is by event id, so an event sent twice changes nothing.
 class HqStore {
  public:
   virtual ~HqStore() = default;
-  // Stores a batch, each event id once, in one transaction: all of it or nothing.
+  // Stores a batch, each event id once, in one transaction: all of it or nothing. New
+  // events get the next hq_seqs, in batch order; a store comes to know each customer its
+  // events name.
   virtual Result<IngestResult> Ingest(const HqBatch& batch) = 0;
   virtual Result<int64_t> EventCount() = 0;
+  // One page of a pull (see above).
+  virtual Result<PullPage> Pull(const PullQuery& query) = 0;
+  // Every store's events with hq_seq > since, ascending, at most `limit`: the CRM export.
+  virtual Result<std::vector<HqEvent>> EventsSince(int64_t since, int64_t limit) = 0;
 };
 
 // 'RGHQ': an HQ database, never mistaken for a till's ledger.
@@ -66,6 +107,8 @@ class SqliteHqStore final : public HqStore {
   static Result<std::unique_ptr<SqliteHqStore>> Open(const std::string& path);
   Result<IngestResult> Ingest(const HqBatch& batch) override;
   Result<int64_t> EventCount() override;
+  Result<PullPage> Pull(const PullQuery& query) override;
+  Result<std::vector<HqEvent>> EventsSince(int64_t since, int64_t limit) override;
   Database& db() { return *db_; }
 
  private:
