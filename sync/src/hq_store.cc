@@ -34,7 +34,69 @@ CREATE TRIGGER events_are_append_only_delete BEFORE DELETE ON events
   BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 )sql";
 
-constexpr Migration kHqMigrations[] = {{1, kHqVersion1}};
+// Pull (docs/sync-protocol.md): the order HQ stored events in, and which store knows which
+// customer. hq_seq is an explicit column, not the rowid, which VACUUM may renumber.
+constexpr const char* kHqVersion2 = R"sql(
+DROP TRIGGER events_are_append_only_update;
+ALTER TABLE events ADD COLUMN hq_seq INTEGER;
+UPDATE events SET hq_seq = rowid;
+CREATE UNIQUE INDEX events_by_hq_seq ON events (hq_seq);
+CREATE INDEX events_by_customer_seq ON events (customer_id, hq_seq) WHERE customer_id IS NOT NULL;
+DROP INDEX events_by_customer;
+CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+-- A store knows a customer from the first event it pushed naming them (known_since is
+-- that event's hq_seq): its pulls then bring that customer's events from other stores.
+CREATE TABLE store_customers (
+  store_id    TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  known_since INTEGER NOT NULL,
+  PRIMARY KEY (store_id, customer_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX store_customers_by_time ON store_customers (store_id, known_since);
+INSERT INTO store_customers
+  SELECT store_id, customer_id, MIN(hq_seq) FROM events
+  WHERE customer_id IS NOT NULL GROUP BY store_id, customer_id;
+)sql";
+
+constexpr Migration kHqMigrations[] = {{1, kHqVersion1}, {2, kHqVersion2}};
+
+constexpr const char* kEventColumns =
+    "e.id, e.store_id, e.till_id, e.seq, e.at_ms, e.kind, e.customer_id, e.pos_txn_id, "
+    "e.ref_pos_txn_id, e.body, e.hq_seq";
+
+HqEvent ReadEvent(const Statement& s) {
+  HqEvent e;
+  e.id = s.Text(0);
+  e.store_id = s.Text(1);
+  e.till_id = s.Text(2);
+  e.seq = s.Int(3);
+  e.at_ms = s.Int(4);
+  e.kind = s.Text(5);
+  if (!s.IsNull(6)) e.customer_id = s.Text(6);
+  if (!s.IsNull(7)) e.pos_txn_id = s.Text(7);
+  if (!s.IsNull(8)) e.ref_pos_txn_id = s.Text(8);
+  e.body = s.Text(9);
+  e.hq_seq = s.Int(10);
+  return e;
+}
+
+// Steps `s` to the end, reading each row as an event.
+Result<std::vector<HqEvent>> ReadEvents(Statement& s) {
+  std::vector<HqEvent> events;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) {
+      s.Reset();
+      return row.error();
+    }
+    if (!*row) break;
+    events.push_back(ReadEvent(s));
+  }
+  s.Reset();
+  return events;
+}
 
 Result<std::optional<std::string>> OptionalText(const FieldReader& r, std::string_view key) {
   if (!r.Has(key)) return std::optional<std::string>();
@@ -126,11 +188,19 @@ Result<std::unique_ptr<SqliteHqStore>> SqliteHqStore::Open(const std::string& pa
 Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
   WriteTransaction txn(*db_);
   REGULARS_TRY(txn.Begin());
+  // The write lock is held from here on, so hq_seqs follow commit order.
+  auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");
+  if (!last.ok()) return last.error();
+  int64_t hq_seq = *last;
   auto insert = db_->Prepare(
       "INSERT INTO events (id, store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
-      "ref_pos_txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+      "ref_pos_txn_id, body, hq_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
       "ON CONFLICT DO NOTHING");
   if (!insert.ok()) return insert.error();
+  auto know = db_->Prepare(
+      "INSERT INTO store_customers (store_id, customer_id, known_since) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO NOTHING");
+  if (!know.ok()) return know.error();
   IngestResult result;
   for (const auto& e : batch.events) {
     Statement& s = **insert;
@@ -139,12 +209,20 @@ Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
     e.customer_id ? s.Bind(7, *e.customer_id) : s.BindNull(7);
     e.pos_txn_id ? s.Bind(8, *e.pos_txn_id) : s.BindNull(8);
     e.ref_pos_txn_id ? s.Bind(9, *e.ref_pos_txn_id) : s.BindNull(9);
-    s.Bind(10, e.body);
+    s.Bind(10, e.body).Bind(11, hq_seq + 1);
     auto ran = s.Run();
     bool stored = sqlite3_changes(db_->handle()) > 0;
     s.Reset();
     if (!ran.ok()) return ran.error();
-    ++(stored ? result.accepted : result.duplicates);
+    if (!stored) {
+      ++result.duplicates;
+      continue;
+    }
+    ++result.accepted;
+    ++hq_seq;
+    if (e.customer_id) {
+      REGULARS_TRY((*know)->Bind(1, e.store_id).Bind(2, *e.customer_id).Bind(3, hq_seq).Run());
+    }
   }
   REGULARS_TRY(txn.Commit());
   result.acknowledged_seq = batch.last_seq;
@@ -152,5 +230,48 @@ Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
 }
 
 Result<int64_t> SqliteHqStore::EventCount() { return db_->QueryInt("SELECT count(*) FROM events"); }
+
+Result<PullPage> SqliteHqStore::Pull(const PullQuery& q) {
+  PullPage page;
+  page.upto = q.upto;
+  if (page.upto == 0) {
+    auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");
+    if (!last.ok()) return last.error();
+    page.upto = *last;
+  }
+  // Two parts, each on an index: what is new in the window, and the history of the
+  // customers the store came to know in it.
+  auto select =
+      db_->Prepare(std::string("SELECT ") + kEventColumns +
+                   " FROM events e WHERE e.hq_seq > max(?2, ?3) AND e.hq_seq <= ?4"
+                   " AND e.store_id <> ?1 AND (e.kind IN ('enroll', 'link', 'merge') OR"
+                   " EXISTS (SELECT 1 FROM store_customers k WHERE k.store_id = ?1"
+                   " AND k.customer_id = e.customer_id AND k.known_since <= ?4))"
+                   " UNION ALL SELECT " +
+                   kEventColumns +
+                   " FROM store_customers k JOIN events e ON e.customer_id = k.customer_id"
+                   " WHERE k.store_id = ?1 AND k.known_since > ?2 AND k.known_since <= ?4"
+                   " AND e.hq_seq > ?3 AND e.hq_seq <= ?2 AND e.store_id <> ?1"
+                   " ORDER BY 11 LIMIT ?5");
+  if (!select.ok()) return select.error();
+  (*select)->Bind(1, q.store_id).Bind(2, q.since).Bind(3, q.after).Bind(4, page.upto);
+  (*select)->Bind(5, q.limit + 1);
+  auto events = ReadEvents(**select);
+  if (!events.ok()) return events.error();
+  page.events = std::move(events).value();
+  if (static_cast<int64_t>(page.events.size()) > q.limit) {
+    page.events.resize(static_cast<size_t>(q.limit));
+    page.more = true;
+  }
+  return page;
+}
+
+Result<std::vector<HqEvent>> SqliteHqStore::EventsSince(int64_t since, int64_t limit) {
+  auto select = db_->Prepare(std::string("SELECT ") + kEventColumns +
+                             " FROM events e WHERE e.hq_seq > ?1 ORDER BY e.hq_seq LIMIT ?2");
+  if (!select.ok()) return select.error();
+  (*select)->Bind(1, since).Bind(2, limit);
+  return ReadEvents(**select);
+}
 
 }  // namespace regulars

@@ -1,0 +1,199 @@
+// The suite every HQ storage backend passes (SQLite and PostgreSQL): ingest each event
+// once, in order, and the pull window (docs/sync-protocol.md).
+#include "hq_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "hq_backends.h"
+
+namespace regulars::testing {
+namespace {
+
+// An event of till T01 at `store`, seq `seq`, about `customer` ("" for none).
+HqEvent Event(const std::string& store, int64_t seq, const std::string& kind,
+              const std::string& customer) {
+  HqEvent e;
+  e.store_id = store;
+  e.till_id = "T01";
+  e.seq = seq;
+  e.id = store + ":T01:" + std::to_string(seq);
+  e.at_ms = 1'795'000'000'000 + seq;
+  e.kind = kind;
+  if (!customer.empty()) e.customer_id = customer;
+  e.body = R"({"n":)" + std::to_string(seq) + "}";
+  return e;
+}
+
+HqBatch Batch(std::vector<HqEvent> events) {
+  HqBatch b;
+  b.store_id = events.front().store_id;
+  b.till_id = "T01";
+  b.first_seq = events.front().seq;
+  b.last_seq = events.back().seq;
+  b.events = std::move(events);
+  return b;
+}
+
+std::vector<std::string> Ids(const std::vector<HqEvent>& events) {
+  std::vector<std::string> ids;
+  for (const auto& e : events) ids.push_back(e.id);
+  return ids;
+}
+
+class HqStoreContract : public ::testing::TestWithParam<HqBackend> {
+ protected:
+  void SetUp() override {
+    scratch_ = std::filesystem::temp_directory_path() /
+               ("regulars-hq-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(scratch_);
+    std::filesystem::create_directories(scratch_);
+    auto store = GetParam().open_fresh(scratch_.string());
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    hq_ = std::move(store).value();
+  }
+  void TearDown() override {
+    hq_.reset();
+    std::filesystem::remove_all(scratch_);
+  }
+
+  IngestResult Ingest(std::vector<HqEvent> events) {
+    auto r = hq_->Ingest(Batch(std::move(events)));
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : IngestResult{};
+  }
+  // The whole pull of `store` since `since`, page by page of `limit`.
+  PullPage PullAll(const std::string& store, int64_t since, int64_t limit = 1000) {
+    PullPage all;
+    PullQuery q{store, since, 0, 0, limit};
+    for (int pages = 0; pages < 1000; ++pages) {
+      auto page = hq_->Pull(q);
+      EXPECT_TRUE(page.ok()) << page.error().message;
+      if (!page.ok()) break;
+      all.upto = page->upto;
+      for (auto& e : page->events) all.events.push_back(e);
+      if (!page->more) break;
+      q.upto = page->upto;
+      q.after = page->events.back().hq_seq;
+    }
+    return all;
+  }
+
+  std::filesystem::path scratch_;
+  std::unique_ptr<HqStore> hq_;
+};
+
+TEST_P(HqStoreContract, EachEventIsStoredOnceInTheOrderItCame) {
+  auto first = Ingest({Event("S001", 1, "enroll", "c1"), Event("S001", 2, "sale", "c1")});
+  EXPECT_EQ(first.accepted, 2);
+  EXPECT_EQ(first.duplicates, 0);
+  EXPECT_EQ(first.acknowledged_seq, 2);
+  // The same batch again, as after a lost answer, then one that overlaps it.
+  auto again = Ingest({Event("S001", 1, "enroll", "c1"), Event("S001", 2, "sale", "c1")});
+  EXPECT_EQ(again.accepted, 0);
+  EXPECT_EQ(again.duplicates, 2);
+  auto overlap = Ingest({Event("S001", 2, "sale", "c1"), Event("S001", 3, "sale", "c1")});
+  EXPECT_EQ(overlap.accepted, 1);
+  EXPECT_EQ(overlap.duplicates, 1);
+  EXPECT_EQ(overlap.acknowledged_seq, 3);
+
+  auto count = hq_->EventCount();
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 3);
+  auto all = hq_->EventsSince(0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  for (size_t i = 0; i < all->size(); ++i) {
+    EXPECT_EQ((*all)[i].hq_seq, static_cast<int64_t>(i + 1)) << "numbered 1, 2, 3 with no gap";
+  }
+  EXPECT_EQ((*all)[1].body, R"({"n":2})");
+  EXPECT_EQ((*all)[1].customer_id, "c1");
+  EXPECT_EQ((*all)[0].kind, "enroll");
+  EXPECT_FALSE((*all)[0].pos_txn_id.has_value());
+}
+
+TEST_P(HqStoreContract, EventsSinceIsACursorForTheExport) {
+  Ingest({Event("S001", 1, "enroll", "c1"), Event("S001", 2, "sale", "c1")});
+  Ingest({Event("S002", 1, "sale", "")});
+  auto page = hq_->EventsSince(1, 1);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(Ids(*page), std::vector<std::string>{"S001:T01:2"});
+  auto rest = hq_->EventsSince(2, 100);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(Ids(*rest), std::vector<std::string>{"S002:T01:1"});
+  auto none = hq_->EventsSince(3, 100);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(HqStoreContract, EnrolmentsReachEveryOtherStore) {
+  Ingest({Event("S001", 1, "enroll", "c1"), Event("S001", 2, "sale", "c1")});
+  auto s2 = PullAll("S002", 0);
+  EXPECT_EQ(s2.upto, 2);
+  EXPECT_EQ(Ids(s2.events), std::vector<std::string>{"S001:T01:1"})
+      << "the enrolment, not the sale of a customer S002 does not know";
+  EXPECT_TRUE(PullAll("S001", 0).events.empty()) << "a store never gets its own events back";
+  EXPECT_TRUE(PullAll("S002", 2).events.empty()) << "nothing new since the cursor";
+}
+
+TEST_P(HqStoreContract, AStoreGetsNewEventsOfTheCustomersItKnows) {
+  Ingest({Event("S001", 1, "enroll", "c1"), Event("S001", 2, "sale", "c1")});
+  Ingest({Event("S002", 1, "sale", "c1"), Event("S002", 2, "sale", "c2")});
+  // S001 knows c1 (its own enrolment), not c2.
+  auto s1 = PullAll("S001", 2);
+  EXPECT_EQ(Ids(s1.events), std::vector<std::string>{"S002:T01:1"});
+  Ingest({Event("S002", 3, "sale", "c1")});
+  auto later = PullAll("S001", s1.upto);
+  EXPECT_EQ(Ids(later.events), std::vector<std::string>{"S002:T01:3"});
+  EXPECT_EQ(later.upto, 5);
+}
+
+TEST_P(HqStoreContract, AStoreThatComesToKnowACustomerGetsTheirHistory) {
+  Ingest({Event("S001", 1, "enroll", "c1"), Event("S001", 2, "sale", "c1"),
+          Event("S001", 3, "sale", "c1")});
+  auto first = PullAll("S002", 0);  // S002 hears of the enrolment only
+  EXPECT_EQ(Ids(first.events), std::vector<std::string>{"S001:T01:1"});
+  Ingest({Event("S002", 1, "sale", "c1")});  // c1 shops at S002: S002 knows them now
+  auto second = PullAll("S002", first.upto);
+  EXPECT_EQ(Ids(second.events),
+            (std::vector<std::string>{"S001:T01:1", "S001:T01:2", "S001:T01:3"}))
+      << "the customer's whole history from other stores, in HQ's order";
+}
+
+TEST_P(HqStoreContract, PagesOfAPullMissNothingAndRepeatNothing) {
+  std::vector<HqEvent> a;
+  for (int i = 1; i <= 7; ++i) a.push_back(Event("S001", i, i == 1 ? "enroll" : "sale", "c1"));
+  Ingest(a);
+  Ingest({Event("S002", 1, "sale", "c1")});
+  std::vector<HqEvent> b;
+  for (int i = 8; i <= 12; ++i) b.push_back(Event("S001", i, "sale", "c1"));
+  Ingest(b);
+  // S002 came to know c1 at hq_seq 8: since 0, that is all of S001's events.
+  auto paged = PullAll("S002", 0, 3);
+  auto whole = PullAll("S002", 0, 1000);
+  EXPECT_EQ(whole.events.size(), 12u);
+  EXPECT_EQ(Ids(paged.events), Ids(whole.events));
+  // Events stored between pages do not slip into the window the first page fixed.
+  PullQuery q{"S002", 0, 0, 0, 5};
+  auto p1 = hq_->Pull(q);
+  ASSERT_TRUE(p1.ok());
+  ASSERT_TRUE(p1->more);
+  Ingest({Event("S001", 13, "sale", "c1")});
+  q.upto = p1->upto;
+  q.after = p1->events.back().hq_seq;
+  auto p2 = hq_->Pull(q);
+  ASSERT_TRUE(p2.ok());
+  for (const auto& e : p2->events) EXPECT_LE(e.hq_seq, p1->upto);
+  EXPECT_EQ(Ids(PullAll("S002", p1->upto).events), std::vector<std::string>{"S001:T01:13"})
+      << "the next night's pull brings it";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, HqStoreContract, ::testing::ValuesIn(HqBackends()),
+                         [](const ::testing::TestParamInfo<HqBackend>& p) { return p.param.name; });
+
+}  // namespace
+}  // namespace regulars::testing
