@@ -27,4 +27,8 @@ int RunCardIssue(const std::map<std::string, std::string>& options);
 // `regulars scan IMAGE`: the codes in the image, and who they recognize.
 int RunScanImage(regulars_till* till, const std::string& path);
 
+// `regulars sync now|status` and `regulars serve` (what: "now", "status" or "serve").
+int RunSync(const std::string& what, const std::string& config_path, const std::string& db_path,
+            bool quiet);
+
 }  // namespace regulars_cli
