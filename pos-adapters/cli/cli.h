@@ -17,8 +17,10 @@ inline constexpr int kExitBadInput = 2;
 int ExitStatusOf(int code);
 
 // Runs `regulars demo`: a day at one store on a fresh ledger. `db_path` empty means a new
-// file in a temporary folder.
-int RunDemo(const std::string& db_path, bool keep);
+// file in a temporary folder. With `hq` (HOST:PORT of a regulars-hq) and `pki` (the
+// folder of installer/provision-pki.sh), the day ends with the nightly sync.
+int RunDemo(const std::string& db_path, bool keep, const std::string& hq = "",
+            const std::string& pki = "");
 
 extern const char* const kDemoConfig;
 

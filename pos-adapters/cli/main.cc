@@ -48,7 +48,9 @@ Commands (all take --config FILE and --db FILE):
   sync status                   last success, backlog, oldest unsent event, next run
   serve                         run the sync every night at the store's time (until stopped)
   config check FILE             validate a config file (no --db); errors name FILE#/pointer
-  demo [--db FILE] [--keep]     a day at one store on a fresh ledger (no --config needed)
+  demo [--db FILE] [--keep] [--hq HOST:PORT --pki DIR]
+                                a day at one store on a fresh ledger (no --config needed);
+                                with a running regulars-hq, the night's sync ends it
   version                       print the library and ABI versions
 
 Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on stderr.
@@ -89,7 +91,8 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
     } else if (a == "--quiet") {
       args->quiet = true;
     } else if (a == "--config" || a == "--db" || a == "--card" || a == "--first" ||
-               a == "--count" || a == "--key" || a == "--key-id" || a == "--out") {
+               a == "--count" || a == "--key" || a == "--key-id" || a == "--out" || a == "--hq" ||
+               a == "--pki") {
       if (i + 1 >= argc) {
         *problem = a + " needs a value";
         return false;
@@ -289,7 +292,14 @@ int Main(int argc, char** argv) {
   }
   if (c == "demo") {
     auto db = args.options.find("--db");
-    return RunDemo(db == args.options.end() ? "" : db->second, args.keep);
+    auto hq = args.options.find("--hq");
+    auto pki = args.options.find("--pki");
+    if ((hq == args.options.end()) != (pki == args.options.end())) {
+      return BadUsage("--hq HOST:PORT and --pki DIR go together", "--hq");
+    }
+    return RunDemo(db == args.options.end() ? "" : db->second, args.keep,
+                   hq == args.options.end() ? "" : hq->second,
+                   pki == args.options.end() ? "" : pki->second);
   }
   if (c == "sync" || c == "serve") {
     bool now_or_status = args.positional.size() == 1 &&

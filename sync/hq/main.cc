@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "crm_export.h"
 #include "hq_service.h"
 #include "hq_store.h"
 #include "tls_transport.h"
@@ -24,7 +25,11 @@ Commands (the store is --db FILE, a SQLite file created if absent):
   serve --listen ADDRESS:PORT --ca FILE --cert FILE --key FILE [--rules FILE] [--port-file FILE]
         take the tills' batches and answer their pulls over mutual-TLS HTTPS until
         SIGINT or SIGTERM; port 0 picks a free port (written to --port-file)
-  status                        the events held, per store
+  export --since CURSOR [--format ndjson|csv] [--table customers|purchases|rewards|consents]
+         [--limit N]            the events stored after CURSOR (0: all) for the CRM, on
+                                stdout; NDJSON is every event, CSV one table (--table);
+                                the next cursor goes to stderr as {"next_since": N}
+  status                        the events held
   help                          this text
 
 Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on stderr.
@@ -133,6 +138,63 @@ int Serve(const Args& args) {
   return kExitOk;
 }
 
+// Whole number option `name`, or `fallback` when absent.
+Result<int64_t> NumberOption(const Args& args, const std::string& name, int64_t fallback) {
+  auto it = args.options.find(name);
+  if (it == args.options.end()) return fallback;
+  const std::string& text = it->second;
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return Error::BadInput("invalid_arguments", name + " is a whole number", name);
+  }
+  return std::stoll(text);
+}
+
+int Export(const Args& args) {
+  auto since = NumberOption(args, "--since", -1);
+  if (!since.ok()) return Report(since.error());
+  if (*since < 0) return BadUsage("--since CURSOR is required (0 for everything)", "--since");
+  auto limit = NumberOption(args, "--limit", INT64_MAX);
+  if (!limit.ok()) return Report(limit.error());
+  std::string format = args.options.count("--format") ? args.options.at("--format") : "ndjson";
+  if (format != "ndjson" && format != "csv") {
+    return BadUsage("--format is ndjson or csv", "--format");
+  }
+  std::optional<ExportTable> table;
+  if (args.options.count("--table")) {
+    auto parsed = ParseExportTable(args.options.at("--table"));
+    if (!parsed.ok()) return Report(parsed.error());
+    table = *parsed;
+  }
+  if (format == "csv" && !table) {
+    return BadUsage("--format csv needs --table customers|purchases|rewards|consents", "--table");
+  }
+  auto store = OpenStore(args);
+  if (!store.ok()) return Report(store.error());
+  // Page by page, so memory stays bounded whatever the history.
+  int64_t cursor = *since, left = *limit;
+  std::vector<SkippedEvent> skipped;
+  std::string out;
+  if (table && format == "csv") AppendCsvHeader(*table, out);
+  while (left > 0) {
+    auto events = (*store)->EventsSince(cursor, std::min<int64_t>(left, 5000));
+    if (!events.ok()) return Report(events.error());
+    if (events->empty()) break;
+    ExportResult result =
+        format == "csv" ? AppendCsvRows(*table, *events, out) : AppendNdjson(*events, out);
+    skipped.insert(skipped.end(), result.skipped.begin(), result.skipped.end());
+    cursor = events->back().hq_seq;
+    left -= static_cast<int64_t>(events->size());
+    std::cout << out;
+    out.clear();
+  }
+  std::cout << out << std::flush;
+  nlohmann::json next{{"next_since", cursor}};
+  if (!skipped.empty()) next["skipped"] = SkippedSummary(skipped);
+  std::cerr << next.dump() << "\n";
+  return kExitOk;
+}
+
 int Status(const Args& args) {
   auto store = OpenStore(args);
   if (!store.ok()) return Report(store.error());
@@ -152,6 +214,7 @@ int Main(int argc, char** argv) {
   }
   if (args.command == "serve") return Serve(args);
   if (args.command == "status") return Status(args);
+  if (args.command == "export") return Export(args);
   return BadUsage("unknown command '" + args.command + "' (see regulars-hq --help)", args.command);
 }
 
