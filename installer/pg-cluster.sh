@@ -53,14 +53,16 @@ start() {
     cat "$dir/initdb.log" >&2
     return 1
   fi
-  # A random port; if it is taken the server does not start and we try another.
-  local port
+  # A random port below the ephemeral range (a port there may be held by any connection's
+  # TIME_WAIT); if it is taken the server does not start and we try another.
+  local low port
+  low="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
   for _ in 1 2 3 4 5 6 7 8; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (low - 10000)))
     if as_server "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -s start \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=200"; then
+            -c max_connections=200" 2>>"$dir/pg_ctl.log"; then
       "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U regulars regulars_test
       local conninfo="host=127.0.0.1 port=$port user=regulars dbname=regulars_test"
       echo "$conninfo" >"$dir/conninfo"
@@ -69,7 +71,7 @@ start() {
     fi
   done
   echo "PostgreSQL did not start; its log:" >&2
-  tail -20 "$dir/server.log" >&2 || true
+  tail -20 "$dir/pg_ctl.log" "$dir/server.log" >&2 || true
   return 1
 }
 
