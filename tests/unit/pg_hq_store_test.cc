@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -125,6 +126,29 @@ TEST_F(PgHqStoreTest, ADatabaseFromANewerRegularsHqIsRefused) {
   EXPECT_NE(again.error().message.find("schema version " + std::to_string(kPgHqSchemaVersion + 1)),
             std::string::npos)
       << again.error().message;
+}
+
+TEST_F(PgHqStoreTest, AfterALostConnectionTheNextCallConnectsAgain) {
+  // A name to find this store's server process by (the conninfo's overrides Open's).
+  std::string name = "regulars_reconnect_" + std::to_string(std::random_device()());
+  auto store = PgHqStore::Open(conninfo_ + " application_name=" + name);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ASSERT_TRUE((*store)->Ingest(Enrolments("S001", 1, 3)).ok());
+  // As a server restart would: the server ends the connection (waiting up to 5 s).
+  ASSERT_EQ(RunSql(conninfo_,
+                   "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                   "WHERE application_name = '" +
+                       name + "'"),
+            "");
+  auto lost = (*store)->EventCount();
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error().code, "hq_unavailable") << lost.error().message;
+  auto count = (*store)->EventCount();
+  ASSERT_TRUE(count.ok()) << count.error().message;
+  EXPECT_EQ(*count, 3);
+  auto more = (*store)->Ingest(Enrolments("S001", 4, 2));
+  ASSERT_TRUE(more.ok()) << more.error().message;
+  EXPECT_EQ(more->accepted, 2);
 }
 
 TEST_F(PgHqStoreTest, StoresOpeningAnEmptyDatabaseTogetherMakeOneSchema) {
