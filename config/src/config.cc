@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -80,6 +81,16 @@ Result<std::vector<unsigned char>> DecodeHex(std::string_view hex) {
   return bytes;
 }
 
+}  // namespace
+
+std::string RelativeToConfig(const std::string& source, const std::string& path) {
+  auto slash = source.rfind('/');
+  if (path.starts_with("/") || slash == std::string::npos) return path;
+  return source.substr(0, slash + 1) + path;
+}
+
+namespace {
+
 // A secret of at least 32 bytes: {"secret_hex": "..."} or {"secret_file": "name.key"},
 // a file read relative to the config file's folder. Never echoed in an error.
 Result<std::vector<unsigned char>> ReadSecret(const FieldReader& k, const std::string& source,
@@ -92,11 +103,7 @@ Result<std::vector<unsigned char>> ReadSecret(const FieldReader& k, const std::s
   } else {
     auto file = k.String("secret_file", 4096);
     if (!file.ok()) return k.Fail("secret_hex", "secret_hex or secret_file is required");
-    std::string path = *file;
-    auto slash = source.rfind('/');
-    if (!path.starts_with("/") && slash != std::string::npos) {
-      path = source.substr(0, slash + 1) + path;
-    }
+    std::string path = RelativeToConfig(source, *file);
     std::ifstream in(path, std::ios::binary);
     std::string content(4096, '\0');
     in.read(content.data(), static_cast<std::streamsize>(content.size()));
@@ -499,6 +506,89 @@ Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
   return rule;
 }
 
+namespace {
+
+// "sync": {"hq": "hq.example:8443", "ca": "pki/ca.pem", "cert": ..., "key": ...,
+// "nightly_at": "02:30", "jitter_minutes": 60, ...} (docs/sync-protocol.md).
+Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& source) {
+  SyncPolicy sync;
+  if (!parent.Has("sync")) return sync;
+  FieldReader r(parent.Get("sync"), parent.PointerTo("sync"), kCode);
+  REGULARS_TRY(r.RequireObject("sync"));
+  REGULARS_TRY(RequireKnownKeys(
+      r,
+      {"hq", "ca", "cert", "key", "nightly_at", "jitter_minutes", "batch_events", "batch_bytes",
+       "pull_page", "retry_initial_ms", "retry_max_ms", "give_up_after_minutes", "timeouts_ms"},
+      "sync"));
+  auto hq = r.String("hq", 300);
+  if (!hq.ok()) return hq.error();
+  auto colon = hq->rfind(':');
+  uint16_t port = 0;
+  if (colon != std::string::npos && colon > 0 && colon + 1 < hq->size() &&
+      hq->find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+      hq->size() - colon - 1 <= 5) {
+    int value = std::stoi(hq->substr(colon + 1));
+    if (value > 0 && value < 65536) port = static_cast<uint16_t>(value);
+  }
+  if (port == 0) return r.Fail("hq", "hq is HOST:PORT, such as hq.example:8443");
+  sync.hq_host = hq->substr(0, colon);
+  sync.hq_port = port;
+  for (auto [name, field] :
+       {std::pair{"ca", &sync.ca}, std::pair{"cert", &sync.cert}, std::pair{"key", &sync.key}}) {
+    auto path = r.String(name, 4096);
+    if (!path.ok()) return path.error();
+    *field = RelativeToConfig(source, *path);
+  }
+  auto at = r.OptionalString("nightly_at", 5);
+  if (!at.ok()) return at.error();
+  if (*at) {
+    const std::string& t = **at;
+    bool shaped = t.size() == 5 && t[2] == ':' && std::isdigit(static_cast<unsigned char>(t[0])) &&
+                  std::isdigit(static_cast<unsigned char>(t[1])) &&
+                  std::isdigit(static_cast<unsigned char>(t[3])) &&
+                  std::isdigit(static_cast<unsigned char>(t[4]));
+    int hours = shaped ? (t[0] - '0') * 10 + (t[1] - '0') : 99;
+    int minutes = shaped ? (t[3] - '0') * 10 + (t[4] - '0') : 99;
+    if (hours > 23 || minutes > 59)
+      return r.Fail("nightly_at", "nightly_at is HH:MM, 00:00 to 23:59");
+    sync.nightly_minute = hours * 60 + minutes;
+  }
+  struct Bound {
+    const char* name;
+    int64_t* field;
+    int64_t min, max;
+  };
+  int64_t jitter = sync.jitter_minutes, give_up = sync.give_up_after_ms / 60'000;
+  for (const Bound& b : {Bound{"jitter_minutes", &jitter, 0, 720},
+                         Bound{"batch_events", &sync.batch_events, 1, 10'000},
+                         Bound{"batch_bytes", &sync.batch_bytes, 1024, 64 << 20},
+                         Bound{"pull_page", &sync.pull_page, 1, 10'000},
+                         Bound{"retry_initial_ms", &sync.retry_initial_ms, 1, 3'600'000},
+                         Bound{"retry_max_ms", &sync.retry_max_ms, 1, 24 * 3'600'000},
+                         Bound{"give_up_after_minutes", &give_up, 0, 24 * 60}}) {
+    auto value = r.OptionalInteger(b.name, b.min, b.max);
+    if (!value.ok()) return value.error();
+    if (*value) *b.field = **value;
+  }
+  sync.jitter_minutes = static_cast<int>(jitter);
+  sync.give_up_after_ms = give_up * 60'000;
+  if (r.Has("timeouts_ms")) {
+    FieldReader t(r.Get("timeouts_ms"), r.PointerTo("timeouts_ms"), kCode);
+    REGULARS_TRY(t.RequireObject("timeouts_ms"));
+    REGULARS_TRY(RequireKnownKeys(t, {"connect", "handshake", "request"}, "timeouts_ms"));
+    for (auto [name, field] : {std::pair{"connect", &sync.connect_timeout_ms},
+                               std::pair{"handshake", &sync.handshake_timeout_ms},
+                               std::pair{"request", &sync.request_timeout_ms}}) {
+      auto value = t.OptionalInteger(name, 1, 600'000);
+      if (!value.ok()) return value.error();
+      if (*value) *field = static_cast<int>(**value);
+    }
+  }
+  return sync;
+}
+
+}  // namespace
+
 Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   auto json = ParseJson(text, kCode, source);
   if (!json.ok()) return json.error();
@@ -587,6 +677,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   auto messages = ParseMessages(r);
   if (!messages.ok()) return located(messages.error());
   config.messages = std::move(messages).value();
+  auto sync = ParseSync(r, source);
+  if (!sync.ok()) return located(sync.error());
+  config.sync = std::move(sync).value();
   return config;
 }
 

@@ -46,6 +46,26 @@ struct GoodwillPolicy {
   }
 };
 
+// The nightly sync to headquarters (docs/sync-protocol.md). Off when `hq_host` is empty.
+struct SyncPolicy {
+  std::string hq_host;
+  uint16_t hq_port = 0;
+  std::string ca, cert, key;  // PEM files, relative paths resolved against the config's folder
+  int nightly_minute = 150;   // minutes after midnight in the till's local time: "02:30"
+  int jitter_minutes = 60;    // each store starts at its own point of this window
+  int64_t batch_events = 2000;
+  int64_t batch_bytes = 4 << 20;
+  int64_t pull_page = 2000;
+  int64_t retry_initial_ms = 1000;  // exponential backoff with full jitter
+  int64_t retry_max_ms = 300'000;
+  int64_t give_up_after_ms = 4 * 3'600'000;  // then tomorrow night goes on from the cursor
+  int connect_timeout_ms = 5000;
+  int handshake_timeout_ms = 5000;
+  int request_timeout_ms = 30'000;
+
+  bool enabled() const { return !hq_host.empty(); }
+};
+
 struct Config {
   TillIdentity till;                       // store_id, till_id, currency
   std::vector<std::string> card_prefixes;  // default {"2"}: GS1's in-store range 20-29
@@ -56,7 +76,11 @@ struct Config {
   GoodwillPolicy goodwill;
   // Catalogue sentences overridden by this config: key -> text (docs/rules.md).
   std::map<std::string, LocalText> messages;
+  SyncPolicy sync;
 };
+
+// `path` as written in the config file `source`: a relative path is relative to its folder.
+std::string RelativeToConfig(const std::string& source, const std::string& path);
 
 // Reads and validates a config file. Errors have code "invalid_config"; `where` is
 // "FILE#/json/pointer" for a bad field, or "FILE: line L, column C" for bad JSON.

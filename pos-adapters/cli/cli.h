@@ -17,8 +17,10 @@ inline constexpr int kExitBadInput = 2;
 int ExitStatusOf(int code);
 
 // Runs `regulars demo`: a day at one store on a fresh ledger. `db_path` empty means a new
-// file in a temporary folder.
-int RunDemo(const std::string& db_path, bool keep);
+// file in a temporary folder. With `hq` (HOST:PORT of a regulars-hq) and `pki` (the
+// folder of installer/provision-pki.sh), the day ends with the nightly sync.
+int RunDemo(const std::string& db_path, bool keep, const std::string& hq = "",
+            const std::string& pki = "");
 
 extern const char* const kDemoConfig;
 
@@ -26,5 +28,9 @@ extern const char* const kDemoConfig;
 int RunCardIssue(const std::map<std::string, std::string>& options);
 // `regulars scan IMAGE`: the codes in the image, and who they recognize.
 int RunScanImage(regulars_till* till, const std::string& path);
+
+// `regulars sync now|status` and `regulars serve` (what: "now", "status" or "serve").
+int RunSync(const std::string& what, const std::string& config_path, const std::string& db_path,
+            bool quiet);
 
 }  // namespace regulars_cli

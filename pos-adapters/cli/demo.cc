@@ -14,7 +14,10 @@
 #include <vector>
 
 #include "cli.h"
+#include "config.h"
 #include "recognition/qr_code.h"
+#include "store/ledger.h"
+#include "sync_client.h"
 
 namespace regulars_cli {
 namespace {
@@ -366,7 +369,48 @@ void PlayTheDay(regulars_till* till) {
 
 }  // namespace
 
-int RunDemo(const std::string& db_path_arg, bool keep) {
+// The night: the day's events go to HQ over mutual TLS, and what other stores did comes
+// back. `hq` is HOST:PORT of a running regulars-hq; `pki` holds the certificates made by
+// installer/provision-pki.sh (ca.pem, store-S001.pem, store-S001.key).
+bool NightlySync(const std::string& config_path, const std::string& db_path, const std::string& hq,
+                 const std::string& pki) {
+  std::cout << "\n== The night: sync with headquarters (" << hq << ", mutual TLS) ==\n";
+  nlohmann::json config;
+  std::ifstream(config_path) >> config;
+  config["sync"] = {{"hq", hq},
+                    {"ca", pki + "/ca.pem"},
+                    {"cert", pki + "/store-S001.pem"},
+                    {"key", pki + "/store-S001.key"},
+                    {"give_up_after_minutes", 1}};
+  std::ofstream(config_path) << config.dump(2);
+  auto loaded = regulars::LoadConfigFile(config_path);
+  if (!loaded.ok()) {
+    std::cerr << "demo sync: " << loaded.error().message << " at " << loaded.error().where << "\n";
+    return false;
+  }
+  auto ledger = regulars::Ledger::Open(db_path, loaded->till.store_id, loaded->till.till_id);
+  if (!ledger.ok()) {
+    std::cerr << "demo sync: " << ledger.error().message << "\n";
+    return false;
+  }
+  regulars::SyncRunner runner(**ledger, *loaded, config_path);
+  auto report = runner.Run();
+  if (!report.ok()) {
+    std::cerr << "demo sync failed: " << report.error().code << ": " << report.error().message
+              << "\n";
+    return false;
+  }
+  std::cout << "Pushed " << report->pushed_events << " events in " << report->pushed_batches
+            << " batch(es); HQ acknowledged every one (" << report->duplicates
+            << " it already held).\n"
+            << "Pulled " << report->pulled_events << " events of other stores ("
+            << report->merged_events << " new here); pull cursor now " << report->pull_cursor
+            << ".\n";
+  return true;
+}
+
+int RunDemo(const std::string& db_path_arg, bool keep, const std::string& hq,
+            const std::string& pki) {
   namespace fs = std::filesystem;
   std::error_code ec;
   std::string dir_template = (fs::temp_directory_path(ec) / "regulars-demo-XXXXXX").string();
@@ -430,6 +474,12 @@ int RunDemo(const std::string& db_path_arg, bool keep) {
     failed = true;
   }
   regulars_close(till);
+  if (!failed && !hq.empty()) {
+    failed = !NightlySync(config_path.string(), db_path, hq, pki);
+  } else if (!failed) {
+    std::cout << "\n(The nightly sync is shown by installer/quickstart.sh, which starts a local "
+                 "regulars-hq: regulars demo --hq HOST:PORT --pki DIR.)\n";
+  }
   if (keep || !db_path_arg.empty()) {
     std::cout << "\nLedger kept at " << db_path << "\n";
   }

@@ -43,8 +43,14 @@ Commands (all take --config FILE and --db FILE):
                                 make signed cards as PNG and SVG (HQ; no --config/--db)
   db verify                     recompute every counter from the events; exit 1 if one differs
   audit verify                  check the goodwill audit chain's MACs; exit 1 if one is wrong
+  sync now [--quiet]            push this till's events to HQ, then pull the other stores'
+                                (the config's "sync" section); a progress bar on stderr
+  sync status                   last success, backlog, oldest unsent event, next run
+  serve                         run the sync every night at the store's time (until stopped)
   config check FILE             validate a config file (no --db); errors name FILE#/pointer
-  demo [--db FILE] [--keep]     a day at one store on a fresh ledger (no --config needed)
+  demo [--db FILE] [--keep] [--hq HOST:PORT --pki DIR]
+                                a day at one store on a fresh ledger (no --config needed);
+                                with a running regulars-hq, the night's sync ends it
   version                       print the library and ABI versions
 
 Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on stderr.
@@ -69,6 +75,7 @@ struct Args {
   std::map<std::string, std::string> options;  // --config, --db, --card
   bool dry_run = false;
   bool keep = false;
+  bool quiet = false;
   std::string input;  // the basket or refund read from FILE or stdin
 };
 
@@ -81,8 +88,11 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
       args->dry_run = true;
     } else if (a == "--keep") {
       args->keep = true;
+    } else if (a == "--quiet") {
+      args->quiet = true;
     } else if (a == "--config" || a == "--db" || a == "--card" || a == "--first" ||
-               a == "--count" || a == "--key" || a == "--key-id" || a == "--out") {
+               a == "--count" || a == "--key" || a == "--key-id" || a == "--out" || a == "--hq" ||
+               a == "--pki") {
       if (i + 1 >= argc) {
         *problem = a + " needs a value";
         return false;
@@ -282,7 +292,28 @@ int Main(int argc, char** argv) {
   }
   if (c == "demo") {
     auto db = args.options.find("--db");
-    return RunDemo(db == args.options.end() ? "" : db->second, args.keep);
+    auto hq = args.options.find("--hq");
+    auto pki = args.options.find("--pki");
+    if ((hq == args.options.end()) != (pki == args.options.end())) {
+      return BadUsage("--hq HOST:PORT and --pki DIR go together", "--hq");
+    }
+    return RunDemo(db == args.options.end() ? "" : db->second, args.keep,
+                   hq == args.options.end() ? "" : hq->second,
+                   pki == args.options.end() ? "" : pki->second);
+  }
+  if (c == "sync" || c == "serve") {
+    bool now_or_status = args.positional.size() == 1 &&
+                         (args.positional[0] == "now" || args.positional[0] == "status");
+    if (c == "sync" ? !now_or_status : !args.positional.empty()) {
+      return BadUsage("usage: regulars sync now|status --config FILE --db FILE", c);
+    }
+    for (const char* required : {"--config", "--db"}) {
+      if (!args.options.count(required)) {
+        return BadUsage(std::string(required) + " FILE is required", required);
+      }
+    }
+    return RunSync(c == "serve" ? "serve" : args.positional[0], args.options.at("--config"),
+                   args.options.at("--db"), args.quiet);
   }
   const std::map<std::string, int (*)(regulars_till*, const Args&)> commands = {
       {"enroll", Enroll}, {"checkout", Checkout}, {"void", Void},   {"refund", Refund},

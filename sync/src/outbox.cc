@@ -1,31 +1,14 @@
 #include "outbox.h"
 
 #include "json/json_input.h"
+#include "sync_state.h"
 
 namespace regulars {
 namespace {
 constexpr const char* kPushedSeq = "pushed_seq";
 }  // namespace
 
-Result<int64_t> Outbox::PushedSeq() {
-  auto stmt = db_.Prepare("SELECT value FROM sync_state WHERE key = ?1");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, std::string(kPushedSeq));
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
-  int64_t seq = 0;
-  if (*row) {
-    std::string text = (*stmt)->Text(0);
-    try {
-      seq = std::stoll(text);
-    } catch (const std::exception&) {
-      (*stmt)->Reset();
-      return Error::BadInput("database_unreadable", "the sync's pushed_seq is not a number");
-    }
-  }
-  (*stmt)->Reset();
-  return seq;
-}
+Result<int64_t> Outbox::PushedSeq() { return ReadSyncNumber(db_, kPushedSeq); }
 
 Result<std::optional<OutboxBatch>> Outbox::NextBatch(int64_t max_events, size_t max_bytes) {
   if (max_events < 1) return Error::Internal("a batch holds at least one event");
@@ -96,11 +79,7 @@ Status Outbox::Acknowledge(int64_t last_seq) {
                            "HQ acknowledged event " + std::to_string(last_seq) +
                                " but this till wrote only up to " + std::to_string(written));
   }
-  auto set = db_.Prepare(
-      "INSERT INTO sync_state (key, value) VALUES (?1, ?2) "
-      "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-  if (!set.ok()) return set.error();
-  REGULARS_TRY((*set)->Bind(1, std::string(kPushedSeq)).Bind(2, std::to_string(last_seq)).Run());
+  REGULARS_TRY(WriteSyncState(db_, kPushedSeq, std::to_string(last_seq)));
   return txn.Commit();
 }
 

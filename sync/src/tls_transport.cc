@@ -223,10 +223,18 @@ class Client final : public TlsClient {
   }
 
   Result<HttpAnswer> Post(const std::string& target, const std::string& body) override {
-    http::request<http::string_body> request{http::verb::post, target, 11};
+    return Send(http::verb::post, target, body);
+  }
+  Result<HttpAnswer> Get(const std::string& target) override {
+    return Send(http::verb::get, target, "");
+  }
+
+ private:
+  Result<HttpAnswer> Send(http::verb verb, const std::string& target, const std::string& body) {
+    http::request<http::string_body> request{verb, target, 11};
     request.set(http::field::host, host_);
     request.set(http::field::user_agent, "regulars-till");
-    request.set(http::field::content_type, "application/json");
+    if (verb == http::verb::post) request.set(http::field::content_type, "application/json");
     request.keep_alive(true);
     request.body() = body;
     request.prepare_payload();
@@ -246,7 +254,6 @@ class Client final : public TlsClient {
     return HttpAnswer{static_cast<int>(response.result_int()), response.body()};
   }
 
- private:
   void Drive() {
     ioc_.restart();
     ioc_.run();

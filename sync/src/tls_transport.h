@@ -58,6 +58,7 @@ class TlsClient {
                                                     TlsTimeouts timeouts = {});
   virtual ~TlsClient() = default;
   virtual Result<HttpAnswer> Post(const std::string& target, const std::string& body) = 0;
+  virtual Result<HttpAnswer> Get(const std::string& target) = 0;
 };
 
 }  // namespace regulars

@@ -1,5 +1,7 @@
 #include "store/ledger.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
@@ -553,6 +555,157 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
     REGULARS_TRY(StoreCounter(customer, rule, counter));
   }
   return key;
+}
+
+namespace {
+
+Error BadForeign(const EventKey& key, const std::string& what) {
+  return Error::BadInput("invalid_updates", "event " + key.ToString() + " from HQ: " + what,
+                         "/events/" + key.ToString());
+}
+
+// The text member `name` of `object`, or nullopt.
+std::optional<std::string> TextMember(const Json& object, const char* name) {
+  auto it = object.find(name);
+  if (it == object.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
+  auto insert = db_->Prepare(
+      "INSERT INTO events (store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
+      "ref_pos_txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING");
+  if (!insert.ok()) return insert.error();
+  auto add_customer = db_->Prepare(
+      "INSERT INTO customers (id, created_at_ms, store_id, pseudonymous) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT DO NOTHING");
+  if (!add_customer.ok()) return add_customer.error();
+  auto add_identifier = db_->Prepare(
+      "INSERT INTO identifiers (kind, value, customer_id) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO NOTHING");
+  if (!add_identifier.ok()) return add_identifier.error();
+  auto add_visit = db_->Prepare(
+      "INSERT INTO visits (store_id, till_id, seq, customer_id, at_ms, day, visits, spend, "
+      "discount, goodwill, skus) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  if (!add_visit.ok()) return add_visit.error();
+
+  int64_t appended = 0;
+  std::set<std::string> touched;
+  for (const auto& e : events) {
+    if (e.key.store_id == store_id_ && e.key.till_id == till_id_) {
+      return BadForeign(e.key, "it is this till's own event");
+    }
+    if (!e.body.is_object()) return BadForeign(e.key, "its body is not an object");
+    auto counts = CountsFromBody(e.body);
+    if (!counts.ok()) return BadForeign(e.key, counts.error().message);
+    std::optional<VisitDelta> visit;
+    if (auto v = e.body.find("visit"); v != e.body.end()) {
+      auto parsed = VisitFromJson(*v);
+      if (!parsed.ok()) return BadForeign(e.key, parsed.error().message);
+      visit = std::move(parsed).value();
+    }
+
+    Statement& s = **insert;
+    s.Bind(1, e.key.store_id).Bind(2, e.key.till_id).Bind(3, e.key.seq).Bind(4, e.at_ms);
+    s.Bind(5, e.kind);
+    e.customer_id ? s.Bind(6, *e.customer_id) : s.BindNull(6);
+    e.pos_txn_id ? s.Bind(7, *e.pos_txn_id) : s.BindNull(7);
+    e.ref_pos_txn_id ? s.Bind(8, *e.ref_pos_txn_id) : s.BindNull(8);
+    s.Bind(9, e.body.dump(-1, ' ', false, Json::error_handler_t::replace));
+    REGULARS_TRY(s.Run());
+    if (sqlite3_changes(db_->handle()) == 0) continue;  // held already
+    ++appended;
+
+    // Who the customer is: an enrolment, a link or a merge made at another store.
+    auto identifier = e.body.find("identifier");
+    std::optional<std::string> id_kind, id_value;
+    if (identifier != e.body.end() && identifier->is_object()) {
+      id_kind = TextMember(*identifier, "kind");
+      id_value = TextMember(*identifier, "value");
+    }
+    if (e.kind == "enroll" && e.customer_id) {
+      REGULARS_TRY((*add_customer)
+                       ->Bind(1, *e.customer_id)
+                       .Bind(2, e.at_ms)
+                       .Bind(3, e.key.store_id)
+                       .Bind(4, e.body.value("pseudonymous", false) ? 1 : 0)
+                       .Run());
+    }
+    if ((e.kind == "enroll" || e.kind == "link") && e.customer_id && id_kind && id_value) {
+      REGULARS_TRY(
+          (*add_identifier)->Bind(1, *id_kind).Bind(2, *id_value).Bind(3, *e.customer_id).Run());
+    }
+    if (e.kind == "link" && e.customer_id) {
+      if (auto c = e.body.find("consent"); c != e.body.end() && c->is_object()) {
+        Consent consent{*e.customer_id, TextMember(*c, "purpose").value_or(""),
+                        TextMember(*c, "text").value_or(""), e.at_ms,
+                        TextMember(*c, "cashier_id").value_or("")};
+        auto stmt = db_->Prepare(
+            "INSERT INTO consents (customer_id, purpose, text, given_at_ms, store_id, till_id, "
+            "cashier_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        if (!stmt.ok()) return stmt.error();
+        REGULARS_TRY((*stmt)
+                         ->Bind(1, consent.customer_id)
+                         .Bind(2, consent.purpose)
+                         .Bind(3, consent.text)
+                         .Bind(4, consent.given_at_ms)
+                         .Bind(5, e.key.store_id)
+                         .Bind(6, e.key.till_id)
+                         .Bind(7, consent.cashier_id)
+                         .Run());
+      }
+    }
+    if (e.kind == "merge") {
+      auto from = TextMember(e.body, "from");
+      auto into = TextMember(e.body, "into");
+      if (!from || !into) return BadForeign(e.key, "a merge names no \"from\" and \"into\"");
+      auto merged = TextByKey("SELECT into_id FROM merges WHERE from_id = ?1", *from);
+      if (!merged.ok()) return merged.error();
+      if (!*merged) {
+        for (const auto& id : {*from, *into}) {
+          REGULARS_TRY((*add_customer)
+                           ->Bind(1, id)
+                           .Bind(2, e.at_ms)
+                           .Bind(3, e.key.store_id)
+                           .Bind(4, id == *from ? 1 : 0)
+                           .Run());
+        }
+        REGULARS_TRY(Merge(*from, *into, e.at_ms));
+        touched.insert(*into);
+      }
+    }
+
+    if (!e.customer_id) continue;
+    auto root = RootOf(*e.customer_id);
+    if (!root.ok()) return root.error();
+    if (visit) {
+      REGULARS_TRY((*add_visit)
+                       ->Bind(1, e.key.store_id)
+                       .Bind(2, e.key.till_id)
+                       .Bind(3, e.key.seq)
+                       .Bind(4, *root)
+                       .Bind(5, visit->at_ms.value_or(e.at_ms))
+                       .Bind(6, visit->day)
+                       .Bind(7, visit->visits)
+                       .Bind(8, visit->spend)
+                       .Bind(9, visit->discount)
+                       .Bind(10, visit->goodwill)
+                       .Bind(11, SkusText(visit->skus))
+                       .Run());
+    }
+    if (!counts->empty()) touched.insert(*root);
+  }
+  // Counters are a function of the set of events in canonical order: replay each once.
+  for (const auto& customer : touched) {
+    auto root = RootOf(customer);
+    if (!root.ok()) return root.error();
+    auto replayed = Replay(*root);
+    if (!replayed.ok()) return replayed.error();
+    for (const auto& [rule, counter] : *replayed) REGULARS_TRY(StoreCounter(*root, rule, counter));
+  }
+  return appended;
 }
 
 Status Ledger::StoreCounter(const std::string& customer_id, const std::string& rule,

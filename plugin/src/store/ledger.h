@@ -88,6 +88,17 @@ struct NewEvent {
   OrderedJson body;  // everything else the event says
 };
 
+// An event of another till, as a pull from HQ brings it (docs/sync-protocol.md).
+struct ForeignEvent {
+  EventKey key;
+  int64_t at_ms = 0;
+  std::string kind;
+  std::optional<std::string> customer_id{};
+  std::optional<std::string> pos_txn_id{};
+  std::optional<std::string> ref_pos_txn_id{};
+  Json body;  // as its till wrote it: counts, visit, identifier...
+};
+
 // A customer as an identifier finds them.
 struct CustomerRef {
   std::string id;
@@ -177,6 +188,14 @@ class Ledger {
   // Appends the event at this till and updates the customer's counters from its counts
   // and their visits from its visit.
   Result<EventKey> Append(const NewEvent& event);
+  // Appends events of other tills, each once (an id already held is skipped), and applies
+  // what they say: an enrolment adds its customer and identifier, a link its identifier
+  // and consent, a merge its merge; visit rows come from "visit"; the counters of every
+  // customer touched are replayed, so they converge whatever order events arrive in.
+  // An identifier already held by another customer here stays theirs. Refuses (writing
+  // nothing the caller commits) an event of this till or with a malformed body. Returns
+  // how many were new.
+  Result<int64_t> AppendForeign(const std::vector<ForeignEvent>& events);
   Status RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn);
   Status RecordVoid(const std::string& pos_txn_id, const std::string& response,
                     const EventKey& event);

@@ -50,6 +50,9 @@ Result<bool> Statement::Step() {
 Status Statement::Run() {
   auto more = Step();
   while (more.ok() && *more) more = Step();
+  // Ready for the next binding: binding a statement that was run and not reset fails
+  // silently in SQLite and would run the old values again.
+  Reset();
   if (!more.ok()) return more.error();
   return Status::Ok();
 }

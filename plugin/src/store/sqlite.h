@@ -30,7 +30,7 @@ class Statement {
 
   // Runs one step: true when a row is available, false when done.
   Result<bool> Step();
-  // Runs to completion, for statements that return no rows.
+  // Runs to completion, for statements that return no rows, then resets.
   Status Run();
 
   int64_t Int(int column) const;

@@ -1,0 +1,171 @@
+// `regulars sync now|status` and `regulars serve`: the till's side of the nightly sync
+// (docs/sync-protocol.md). Operator commands: they open the ledger directly, beside any
+// POS using it through the C ABI (SQLite WAL: checkouts go on meanwhile).
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli.h"
+#include "config.h"
+#include "domain/timestamp.h"
+#include "outbox.h"
+#include "schedule.h"
+#include "store/ledger.h"
+#include "sync_client.h"
+#include "sync_state.h"
+
+namespace regulars_cli {
+namespace {
+
+using regulars::Error;
+using Json = nlohmann::ordered_json;
+
+int Fail(const Error& e) {
+  std::cerr << Json{{"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}}.dump(
+                   -1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
+  return e.kind == regulars::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
+}
+
+struct Opened {
+  regulars::Config config;
+  std::unique_ptr<regulars::Ledger> ledger;
+};
+
+regulars::Result<Opened> Open(const std::string& config_path, const std::string& db_path) {
+  auto config = regulars::LoadConfigFile(config_path);
+  if (!config.ok()) return config.error();
+  auto ledger = regulars::Ledger::Open(db_path, config->till.store_id, config->till.till_id);
+  if (!ledger.ok()) return ledger.error();
+  return Opened{std::move(config).value(), std::move(ledger).value()};
+}
+
+Json Time(std::optional<int64_t> ms) {
+  if (!ms || *ms <= 0) return nullptr;
+  return regulars::FormatTimestampUtc(*ms);
+}
+
+std::string Bar(int64_t done, int64_t total) {
+  int filled = total <= 0 ? 30 : static_cast<int>(30 * done / total);
+  return "[" + std::string(static_cast<size_t>(filled), '#') +
+         std::string(static_cast<size_t>(30 - filled), '.') + "]";
+}
+
+// A progress bar on standard error, redrawn in place, for a long backlog.
+void DrawProgress(const regulars::SyncProgress& p) {
+  std::cerr << "\rpush " << Bar(p.pushed, p.backlog) << " " << p.pushed << "/" << p.backlog
+            << " events; pulled " << p.pulled << std::flush;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Json ReportJson(const regulars::SyncReport& r) {
+  Json out{{"ok", true},
+           {"attempts", r.attempts},
+           {"pushed_events", r.pushed_events},
+           {"pushed_batches", r.pushed_batches},
+           {"duplicates", r.duplicates},
+           {"pulled_events", r.pulled_events},
+           {"merged_events", r.merged_events},
+           {"pull_cursor", r.pull_cursor}};
+  if (!r.rules_version.empty()) out["rules_installed"] = r.rules_version;
+  return out;
+}
+
+int SyncNow(Opened& opened, const std::string& config_path, bool quiet) {
+  regulars::SyncHooks hooks;
+  if (!quiet) hooks.progress = DrawProgress;
+  regulars::SyncRunner runner(*opened.ledger, opened.config, config_path, hooks);
+  auto report = runner.Run();
+  if (!quiet) std::cerr << "\n";
+  if (!report.ok()) return Fail(report.error());
+  std::cout << ReportJson(*report).dump() << "\n";
+  return kExitOk;
+}
+
+int SyncStatus(Opened& opened) {
+  regulars::Database& db = opened.ledger->db();
+  regulars::Outbox outbox(db, opened.config.till.store_id, opened.config.till.till_id);
+  auto backlog = outbox.Backlog();
+  if (!backlog.ok()) return Fail(backlog.error());
+  auto success = regulars::ReadSyncNumber(db, "last_success_at_ms");
+  auto attempt = regulars::ReadSyncNumber(db, "last_attempt_at_ms");
+  auto cursor = regulars::ReadSyncNumber(db, "pull_cursor");
+  auto error = regulars::ReadSyncState(db, "last_error");
+  auto last = regulars::ReadSyncState(db, "last_report");
+  for (const auto* r : {&success, &attempt, &cursor}) {
+    if (!r->ok()) return Fail(r->error());
+  }
+  if (!error.ok()) return Fail(error.error());
+  if (!last.ok()) return Fail(last.error());
+  const auto& sync = opened.config.sync;
+  Json out{{"store_id", opened.config.till.store_id},
+           {"till_id", opened.config.till.till_id},
+           {"configured", sync.enabled()},
+           {"last_success", Time(*success)},
+           {"last_attempt", Time(*attempt)},
+           {"last_error", (*error && !(*error)->empty()) ? Json(**error) : Json(nullptr)},
+           {"backlog", backlog->backlog},
+           {"pushed_seq", backlog->pushed_seq},
+           {"oldest_unsent", Time(backlog->oldest_unsent_at_ms)},
+           {"pull_cursor", *cursor}};
+  if (*last) out["last_report"] = nlohmann::ordered_json::parse(**last, nullptr, false);
+  if (sync.enabled()) {
+    out["next_run"] = Time(regulars::NextNightlyRunMs(
+        NowMs(), sync.nightly_minute, sync.jitter_minutes, opened.config.till.store_id));
+  }
+  std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  // For a person: how much of this till's history HQ has, when a backlog is long.
+  int64_t total = backlog->pushed_seq + backlog->backlog;
+  if (backlog->backlog > sync.batch_events) {
+    std::cerr << "sent " << Bar(backlog->pushed_seq, total) << " " << backlog->pushed_seq << "/"
+              << total << " events; " << backlog->backlog << " waiting since "
+              << Time(backlog->oldest_unsent_at_ms).get<std::string>() << "\n";
+  }
+  return kExitOk;
+}
+
+// Runs the sync every night at the store's time until stopped; a failed night is retried
+// by the runner's backoff, then left to the next night, which goes on from the cursor.
+int Serve(Opened& opened, const std::string& config_path) {
+  const auto& sync = opened.config.sync;
+  if (!sync.enabled()) {
+    return Fail(Error::BadInput("sync_not_configured", "this till's config has no \"sync\" section",
+                                config_path + "#/sync"));
+  }
+  for (;;) {
+    int64_t next = regulars::NextNightlyRunMs(NowMs(), sync.nightly_minute, sync.jitter_minutes,
+                                              opened.config.till.store_id);
+    std::cout << Json{{"next_sync", regulars::FormatTimestampUtc(next)}}.dump() << std::endl;
+    while (NowMs() < next) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::min<int64_t>(next - NowMs(), 60'000)));
+    }
+    regulars::SyncRunner runner(*opened.ledger, opened.config, config_path);
+    auto report = runner.Run();
+    if (report.ok()) {
+      std::cout << ReportJson(*report).dump() << std::endl;
+    } else {
+      Fail(report.error());
+    }
+  }
+}
+
+}  // namespace
+
+int RunSync(const std::string& what, const std::string& config_path, const std::string& db_path,
+            bool quiet) {
+  auto opened = Open(config_path, db_path);
+  if (!opened.ok()) return Fail(opened.error());
+  if (what == "now") return SyncNow(*opened, config_path, quiet);
+  if (what == "status") return SyncStatus(*opened);
+  if (what == "serve") return Serve(*opened, config_path);
+  return Fail(Error::BadInput("invalid_arguments", "usage: regulars sync now|status", "sync"));
+}
+
+}  // namespace regulars_cli

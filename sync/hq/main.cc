@@ -1,0 +1,231 @@
+// `regulars-hq`: headquarters' side of the nightly sync (docs/sync-protocol.md).
+#include <pthread.h>
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "crm_export.h"
+#include "hq_service.h"
+#include "hq_store.h"
+#include "tls_transport.h"
+
+namespace regulars {
+namespace {
+
+constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2;
+
+constexpr const char* kUsage = R"(usage: regulars-hq COMMAND [OPTIONS]
+
+Commands (the store is --db FILE, a SQLite file created if absent):
+  serve --listen ADDRESS:PORT --ca FILE --cert FILE --key FILE [--rules FILE] [--port-file FILE]
+        take the tills' batches and answer their pulls over mutual-TLS HTTPS until
+        SIGINT or SIGTERM; port 0 picks a free port (written to --port-file)
+  export --since CURSOR [--format ndjson|csv] [--table customers|purchases|rewards|consents]
+         [--limit N]            the events stored after CURSOR (0: all) for the CRM, on
+                                stdout; NDJSON is every event, CSV one table (--table);
+                                the next cursor goes to stderr as {"next_since": N}
+  status                        the events held
+  help                          this text
+
+Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on stderr.
+)";
+
+int Report(const Error& e) {
+  std::cerr << ErrorBody(e) << "\n";
+  return e.kind == ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
+}
+
+int BadUsage(const std::string& message, const std::string& where) {
+  return Report(Error::BadInput("invalid_arguments", message, where));
+}
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string> options;
+};
+
+const std::vector<std::string> kValueOptions = {"--db",    "--listen", "--ca",        "--cert",
+                                                "--key",   "--rules",  "--port-file", "--since",
+                                                "--limit", "--format", "--table"};
+
+bool Parse(int argc, char** argv, Args* args, std::string* problem) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      args->command = "help";
+    } else if (std::find(kValueOptions.begin(), kValueOptions.end(), a) != kValueOptions.end()) {
+      if (i + 1 >= argc) {
+        *problem = a + " needs a value";
+        return false;
+      }
+      args->options[a] = argv[++i];
+    } else if (a.starts_with("--")) {
+      *problem = "unknown option " + a;
+      return false;
+    } else if (args->command.empty()) {
+      args->command = a;
+    } else {
+      *problem = "unexpected argument " + a;
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<std::unique_ptr<HqStore>> OpenStore(const Args& args) {
+  auto db = args.options.find("--db");
+  if (db == args.options.end()) {
+    return Error::BadInput("invalid_arguments", "--db FILE is required", "--db");
+  }
+  auto store = SqliteHqStore::Open(db->second);
+  if (!store.ok()) return store.error();
+  return std::unique_ptr<HqStore>(std::move(store).value());
+}
+
+int Serve(const Args& args) {
+  for (const char* required : {"--listen", "--ca", "--cert", "--key"}) {
+    if (!args.options.count(required)) {
+      return BadUsage(std::string(required) + " is required", required);
+    }
+  }
+  const std::string& listen = args.options.at("--listen");
+  auto colon = listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos && colon + 1 < listen.size() && listen.size() - colon <= 6 &&
+      listen.find_first_not_of("0123456789", colon + 1) == std::string::npos) {
+    port = std::stoi(listen.substr(colon + 1));
+  }
+  if (colon == 0 || port < 0 || port > 65535) {
+    return BadUsage("--listen is ADDRESS:PORT, such as 127.0.0.1:8443", "--listen");
+  }
+  auto store = OpenStore(args);
+  if (!store.ok()) return Report(store.error());
+  auto rules = args.options.find("--rules");
+  HqService service(**store, rules == args.options.end() ? "" : rules->second);
+
+  // Signals are taken by this thread alone (sigwait), never by a connection's thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto server = TlsServer::Start(
+      listen.substr(0, colon), static_cast<uint16_t>(port),
+      {args.options.at("--ca"), args.options.at("--cert"), args.options.at("--key")},
+      [&service](const HttpRequest& request) { return service.Handle(request); });
+  if (!server.ok()) return Report(server.error());
+  uint16_t bound = (*server)->port();
+  if (auto file = args.options.find("--port-file"); file != args.options.end()) {
+    // Written whole, then renamed: a reader never sees half a number.
+    std::string temporary = file->second + ".new";
+    std::ofstream(temporary) << bound << "\n";
+    std::rename(temporary.c_str(), file->second.c_str());
+  }
+  std::cout
+      << nlohmann::json{{"listening", listen.substr(0, colon) + ":" + std::to_string(bound)}}.dump()
+      << std::endl;
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  (*server)->Stop();
+  std::cout << nlohmann::json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump()
+            << std::endl;
+  return kExitOk;
+}
+
+// Whole number option `name`, or `fallback` when absent.
+Result<int64_t> NumberOption(const Args& args, const std::string& name, int64_t fallback) {
+  auto it = args.options.find(name);
+  if (it == args.options.end()) return fallback;
+  const std::string& text = it->second;
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return Error::BadInput("invalid_arguments", name + " is a whole number", name);
+  }
+  return std::stoll(text);
+}
+
+int Export(const Args& args) {
+  auto since = NumberOption(args, "--since", -1);
+  if (!since.ok()) return Report(since.error());
+  if (*since < 0) return BadUsage("--since CURSOR is required (0 for everything)", "--since");
+  auto limit = NumberOption(args, "--limit", INT64_MAX);
+  if (!limit.ok()) return Report(limit.error());
+  std::string format = args.options.count("--format") ? args.options.at("--format") : "ndjson";
+  if (format != "ndjson" && format != "csv") {
+    return BadUsage("--format is ndjson or csv", "--format");
+  }
+  std::optional<ExportTable> table;
+  if (args.options.count("--table")) {
+    auto parsed = ParseExportTable(args.options.at("--table"));
+    if (!parsed.ok()) return Report(parsed.error());
+    table = *parsed;
+  }
+  if (format == "csv" && !table) {
+    return BadUsage("--format csv needs --table customers|purchases|rewards|consents", "--table");
+  }
+  auto store = OpenStore(args);
+  if (!store.ok()) return Report(store.error());
+  // Page by page, so memory stays bounded whatever the history.
+  int64_t cursor = *since, left = *limit;
+  std::vector<SkippedEvent> skipped;
+  std::string out;
+  if (table && format == "csv") AppendCsvHeader(*table, out);
+  while (left > 0) {
+    auto events = (*store)->EventsSince(cursor, std::min<int64_t>(left, 5000));
+    if (!events.ok()) return Report(events.error());
+    if (events->empty()) break;
+    ExportResult result =
+        format == "csv" ? AppendCsvRows(*table, *events, out) : AppendNdjson(*events, out);
+    skipped.insert(skipped.end(), result.skipped.begin(), result.skipped.end());
+    cursor = events->back().hq_seq;
+    left -= static_cast<int64_t>(events->size());
+    std::cout << out;
+    out.clear();
+  }
+  std::cout << out << std::flush;
+  nlohmann::json next{{"next_since", cursor}};
+  if (!skipped.empty()) next["skipped"] = SkippedSummary(skipped);
+  std::cerr << next.dump() << "\n";
+  return kExitOk;
+}
+
+int Status(const Args& args) {
+  auto store = OpenStore(args);
+  if (!store.ok()) return Report(store.error());
+  auto count = (*store)->EventCount();
+  if (!count.ok()) return Report(count.error());
+  std::cout << nlohmann::json{{"events", *count}}.dump() << "\n";
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  Args args;
+  std::string problem;
+  if (!Parse(argc, argv, &args, &problem)) return BadUsage(problem, "");
+  if (args.command.empty() || args.command == "help") {
+    std::cout << kUsage;
+    return args.command.empty() ? kExitBadInput : kExitOk;
+  }
+  if (args.command == "serve") return Serve(args);
+  if (args.command == "status") return Status(args);
+  if (args.command == "export") return Export(args);
+  return BadUsage("unknown command '" + args.command + "' (see regulars-hq --help)", args.command);
+}
+
+}  // namespace
+}  // namespace regulars
+
+int main(int argc, char** argv) {
+  try {
+    return regulars::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << regulars::ErrorBody(regulars::Error::Internal(e.what())) << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,174 @@
+#include "hq_service.h"
+
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace regulars {
+namespace {
+
+using OJson = nlohmann::ordered_json;
+
+std::string Text(const OJson& json) {
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+HttpAnswer Fail(const Error& e) { return {StatusOf(e), ErrorBody(e)}; }
+
+// "/v1/updates?since=3&limit=10" -> path and {since: 3, limit: 10}. Only non-negative
+// integers are accepted as values.
+Result<std::map<std::string, int64_t>> QueryIntegers(std::string_view query,
+                                                     std::initializer_list<std::string> known) {
+  std::map<std::string, int64_t> values;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? "" : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    std::string name(pair.substr(0, eq));
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return Error::BadInput("invalid_request", "unknown query parameter '" + name + "'", name);
+    }
+    if (name == "rules_version") continue;  // text, read on its own
+    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    int64_t number = -1;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc() || end != value.data() + value.size() || number < 0) {
+      return Error::BadInput("invalid_request", name + " is a non-negative integer", name);
+    }
+    values[name] = number;
+  }
+  return values;
+}
+
+// The text value of query parameter `name`, or "".
+std::string QueryText(std::string_view query, std::string_view name) {
+  std::string key = std::string(name) + "=";
+  for (size_t at = 0; at < query.size();) {
+    auto amp = query.find('&', at);
+    std::string_view pair =
+        query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
+    if (pair.starts_with(key)) return std::string(pair.substr(key.size()));
+    if (amp == std::string_view::npos) break;
+    at = amp + 1;
+  }
+  return "";
+}
+
+// One event of a pull page. The body is stored JSON text, written as is.
+void AppendEvent(std::string& out, const HqEvent& e) {
+  auto text = [](const std::optional<std::string>& s) { return s ? Text(*s) : "null"; };
+  out += R"({"id":)" + Text(e.id) + R"(,"store_id":)" + Text(e.store_id) + R"(,"till_id":)" +
+         Text(e.till_id) + R"(,"seq":)" + std::to_string(e.seq) + R"(,"hq_seq":)" +
+         std::to_string(e.hq_seq) + R"(,"at_ms":)" + std::to_string(e.at_ms) + R"(,"kind":)" +
+         Text(e.kind) + R"(,"customer_id":)" + text(e.customer_id) + R"(,"pos_txn_id":)" +
+         text(e.pos_txn_id) + R"(,"ref_pos_txn_id":)" + text(e.ref_pos_txn_id) + R"(,"body":)" +
+         e.body + "}";
+}
+
+}  // namespace
+
+std::string ErrorBody(const Error& e) {
+  return Text(OJson{{"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}});
+}
+
+int StatusOf(const Error& e) {
+  if (e.code == "wrong_store") return 403;
+  switch (e.kind) {
+    case ErrorKind::kBadInput:
+      return 400;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kConflict:
+      return 409;
+    case ErrorKind::kStorage:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+HttpAnswer HqService::Handle(const HttpRequest& request) {
+  std::string_view target = request.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/healthz") return {200, R"({"ok":true})"};
+  if (path == "/v1/events") {
+    if (request.method != "POST") {
+      return Fail(Error::BadInput("method_not_allowed", "POST /v1/events", request.method));
+    }
+    return Push(request);
+  }
+  if (path == "/v1/updates") {
+    if (request.method != "GET") {
+      return Fail(Error::BadInput("method_not_allowed", "GET /v1/updates", request.method));
+    }
+    return Updates(request);
+  }
+  return {404, ErrorBody(Error::NotFound("not_found", "no such path", std::string(path)))};
+}
+
+HttpAnswer HqService::Push(const HttpRequest& request) {
+  auto batch = ParseBatch(request.store_id, request.body);
+  if (!batch.ok()) return Fail(batch.error());
+  Result<IngestResult> stored = Error::Internal("not stored");
+  {
+    std::lock_guard lock(mutex_);
+    stored = store_.Ingest(*batch);
+  }
+  if (!stored.ok()) return Fail(stored.error());
+  if (on_accepted_ && stored->accepted > 0) on_accepted_(*batch, *stored);
+  return {200, Text(OJson{{"acknowledged_seq", stored->acknowledged_seq},
+                          {"accepted", stored->accepted},
+                          {"duplicates", stored->duplicates}})};
+}
+
+HttpAnswer HqService::Updates(const HttpRequest& request) {
+  std::string_view target = request.target;
+  auto mark = target.find('?');
+  std::string_view query = mark == std::string_view::npos ? "" : target.substr(mark + 1);
+  auto values = QueryIntegers(query, {"since", "upto", "after", "limit", "rules_version"});
+  if (!values.ok()) return Fail(values.error());
+  PullQuery q;
+  q.store_id = request.store_id;
+  q.since = (*values)["since"];
+  q.upto = (*values)["upto"];
+  q.after = (*values)["after"];
+  q.limit = values->count("limit") ? std::clamp<int64_t>((*values)["limit"], 1, 10'000) : 1000;
+  if (q.upto != 0 && q.upto < q.since) {
+    return Fail(Error::BadInput("invalid_request", "upto is before since", "upto"));
+  }
+  Result<PullPage> page = Error::Internal("not read");
+  {
+    std::lock_guard lock(mutex_);
+    page = store_.Pull(q);
+  }
+  if (!page.ok()) return Fail(page.error());
+
+  std::string out =
+      R"({"upto":)" + std::to_string(page->upto) + R"(,"more":)" + (page->more ? "true" : "false");
+  // The rule set, on the first page, to a till that runs another version.
+  if (!rules_file_.empty() && q.after == 0) {
+    std::ifstream in(rules_file_, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto rules = nlohmann::json::parse(content, nullptr, false);
+    if (!in || rules.is_discarded() || !rules.is_object() || !rules.contains("rules_version") ||
+        !rules["rules_version"].is_string() || !rules.contains("rules")) {
+      return Fail(Error::Internal("HQ's rule set file " + rules_file_ +
+                                  " is unreadable or lacks rules_version and rules"));
+    }
+    if (rules["rules_version"].get<std::string>() != QueryText(query, "rules_version")) {
+      out += R"(,"rules":)" + rules.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+  }
+  out += R"(,"events":[)";
+  for (size_t i = 0; i < page->events.size(); ++i) {
+    if (i > 0) out += ",";
+    AppendEvent(out, page->events[i]);
+  }
+  out += "]}";
+  return {200, std::move(out)};
+}
+
+}  // namespace regulars

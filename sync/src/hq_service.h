@@ -1,0 +1,48 @@
+// Headquarters' HTTP API over its store (docs/sync-protocol.md): POST /v1/events takes a
+// till's batch, GET /v1/updates gives a pull page, GET /healthz says HQ is up. The store
+// is the one the client certificate names, never a claim in the body.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "hq_store.h"
+#include "tls_transport.h"
+
+namespace regulars {
+
+// The error JSON of Contract v1.
+std::string ErrorBody(const Error& e);
+
+// The HTTP status for an error: 400 bad input, 403 another store's, 503 storage, 500 else.
+int StatusOf(const Error& e);
+
+class HqService {
+ public:
+  // `rules_file`, when not empty, is the rule set HQ hands to tills: a JSON object with
+  // "rules_version" and "rules" (and optionally "caps"), sent to a till whose version
+  // differs. Read on each pull, so a new file is picked up without a restart.
+  explicit HqService(HqStore& store, std::string rules_file = "")
+      : store_(store), rules_file_(std::move(rules_file)) {}
+
+  // Thread-safe: calls into the store one at a time.
+  HttpAnswer Handle(const HttpRequest& request);
+
+  // Called after a batch is stored (with what was new), outside the store's lock: the
+  // CRM webhook forwarder listens here.
+  void OnAccepted(std::function<void(const HqBatch&, const IngestResult&)> listener) {
+    on_accepted_ = std::move(listener);
+  }
+
+ private:
+  HttpAnswer Push(const HttpRequest& request);
+  HttpAnswer Updates(const HttpRequest& request);
+
+  std::mutex mutex_;
+  HqStore& store_;
+  std::string rules_file_;
+  std::function<void(const HqBatch&, const IngestResult&)> on_accepted_;
+};
+
+}  // namespace regulars

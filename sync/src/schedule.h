@@ -1,0 +1,20 @@
+// When the nightly sync runs: at the configured local time plus this store's own offset
+// in the jitter window, so a thousand stores do not reach HQ in the same second.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace regulars {
+
+// The store's offset in a window of `jitter_minutes`, in seconds: a hash of its id, so it
+// is the same every night and spread evenly across stores.
+int64_t StoreJitterSeconds(const std::string& store_id, int jitter_minutes);
+
+// The first run strictly after `now_ms`: local time `nightly_minute` (minutes after
+// midnight, in the machine's time zone) plus the store's jitter. Days with a DST change
+// are handled by the C library's mktime.
+int64_t NextNightlyRunMs(int64_t now_ms, int nightly_minute, int jitter_minutes,
+                         const std::string& store_id);
+
+}  // namespace regulars

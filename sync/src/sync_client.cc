@@ -1,0 +1,307 @@
+#include "sync_client.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "outbox.h"
+#include "sync_state.h"
+#include "tls_transport.h"
+
+namespace regulars {
+namespace {
+
+using Json = nlohmann::json;
+
+// Errors a later attempt may not see: HQ down, a timeout, a reset, HQ's own failure.
+constexpr const char* kUnavailable = "sync_unavailable";
+
+bool Retryable(const Error& e) { return e.code == kUnavailable; }
+
+std::optional<int64_t> OptionalInt(const Json& e, const char* name) {
+  auto it = e.find(name);
+  if (it == e.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int64_t>();
+}
+
+std::optional<std::string> OptionalText(const Json& e, const char* name) {
+  auto it = e.find(name);
+  if (it == e.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+Error Refused(int status, const std::string& body, const std::string& doing) {
+  auto json = Json::parse(body, nullptr, false);
+  std::string said = body.substr(0, 300);
+  if (!json.is_discarded() && json.contains("error") && json["error"].is_object()) {
+    const Json& error = json["error"];
+    said = OptionalText(error, "code").value_or("") + ": " +
+           OptionalText(error, "message").value_or("") + " at " +
+           OptionalText(error, "where").value_or("");
+  }
+  std::string message =
+      "HQ answered " + std::to_string(status) + " to " + doing + " (" + said + ")";
+  // A 5xx is HQ's trouble and passes; a 4xx is a refusal that needs a person.
+  if (status >= 500) return Error::BadInput(kUnavailable, message);
+  return Error::BadInput("sync_refused", message);
+}
+
+Error BadAnswer(const std::string& what) {
+  return Error::BadInput("invalid_updates", "HQ's answer is malformed: " + what);
+}
+
+// One event of a pull page, checked.
+Result<ForeignEvent> ReadForeign(const Json& e, size_t i) {
+  std::string where = "events[" + std::to_string(i) + "]";
+  if (!e.is_object()) return BadAnswer(where + " is not an object");
+  ForeignEvent f;
+  auto store = OptionalText(e, "store_id");
+  auto till = OptionalText(e, "till_id");
+  auto kind = OptionalText(e, "kind");
+  if (!store || !till || !kind || !e.contains("seq") || !e["seq"].is_number_integer() ||
+      !e.contains("at_ms") || !e["at_ms"].is_number_integer() || !e.contains("body") ||
+      !e["body"].is_object()) {
+    return BadAnswer(where + " lacks store_id, till_id, seq, at_ms, kind or body");
+  }
+  f.key = {*store, *till, e["seq"].get<int64_t>()};
+  f.at_ms = e["at_ms"].get<int64_t>();
+  f.kind = *kind;
+  f.customer_id = OptionalText(e, "customer_id");
+  f.pos_txn_id = OptionalText(e, "pos_txn_id");
+  f.ref_pos_txn_id = OptionalText(e, "ref_pos_txn_id");
+  f.body = e["body"];
+  return f;
+}
+
+bool SafeQueryText(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// Writes `text` to `path` so that a crash leaves either the old file or the new one.
+Status ReplaceFile(const std::string& path, const std::string& text) {
+  std::string temporary = path + ".sync-new";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return Error::Storage("cannot write " + temporary);
+  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                 ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    return Error::Storage("cannot replace " + path);
+  }
+  return Status::Ok();
+}
+
+// Puts HQ's rule set into the till's config file, checked whole first. Returns the new
+// version, or "" when the file already has it.
+Result<std::string> InstallRuleSet(const std::string& config_path, const Json& rules) {
+  std::ifstream in(config_path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto config = Json::parse(text, nullptr, false);
+  if (!in || config.is_discarded() || !config.is_object()) {
+    return Error::Storage("cannot read the till's config file " + config_path);
+  }
+  if (!rules.is_object() || !rules.contains("rules_version") ||
+      !rules["rules_version"].is_string()) {
+    return BadAnswer("the rule set has no rules_version");
+  }
+  std::string version = rules["rules_version"].get<std::string>();
+  if (OptionalText(config, "rules_version") == version) return std::string();
+  config["rules_version"] = version;
+  config["rules"] = rules.contains("rules") ? rules["rules"] : Json::array();
+  if (rules.contains("caps")) {
+    config["caps"] = rules["caps"];
+  } else {
+    config.erase("caps");
+  }
+  std::string updated = config.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  // The same checks as a reload: a rule set this till cannot run is never written.
+  auto checked = ParseConfig(updated, config_path);
+  if (!checked.ok()) {
+    return Error::BadInput("invalid_rule_set",
+                           "HQ's rule set " + version + " is refused: " + checked.error().message,
+                           checked.error().where);
+  }
+  REGULARS_TRY(ReplaceFile(config_path, updated));
+  return version;
+}
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+SyncRunner::SyncRunner(Ledger& ledger, const Config& config, std::string config_path,
+                       SyncHooks hooks)
+    : ledger_(ledger),
+      config_(config),
+      config_path_(std::move(config_path)),
+      hooks_(std::move(hooks)) {
+  if (!hooks_.sleep) {
+    hooks_.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+  }
+  if (!hooks_.now_ms) hooks_.now_ms = SystemNowMs;
+  if (!hooks_.random) {
+    hooks_.random = [] {
+      static std::random_device device;
+      return (static_cast<uint64_t>(device()) << 32) | device();
+    };
+  }
+  if (!hooks_.progress) hooks_.progress = [](const SyncProgress&) {};
+}
+
+int64_t SyncRunner::BackoffMs(const SyncPolicy& policy, int attempt, uint64_t random) {
+  int64_t ceiling = policy.retry_initial_ms;
+  for (int i = 0; i < attempt && ceiling < policy.retry_max_ms; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, policy.retry_max_ms);
+  return static_cast<int64_t>(random % static_cast<uint64_t>(ceiling + 1));
+}
+
+Result<SyncReport> SyncRunner::Run() {
+  const SyncPolicy& policy = config_.sync;
+  if (!policy.enabled()) {
+    return Error::BadInput("sync_not_configured", "this till's config has no \"sync\" section",
+                           "/sync");
+  }
+  Database& db = ledger_.db();
+  int64_t started = hooks_.now_ms();
+  REGULARS_TRY(WriteSyncState(db, "last_attempt_at_ms", std::to_string(started)));
+  SyncReport report;
+  for (int attempt = 0;; ++attempt) {
+    report.attempts = attempt + 1;
+    Status once = RunOnce(report);
+    if (once.ok()) {
+      Json summary{{"attempts", report.attempts},
+                   {"pushed_events", report.pushed_events},
+                   {"pushed_batches", report.pushed_batches},
+                   {"duplicates", report.duplicates},
+                   {"pulled_events", report.pulled_events},
+                   {"merged_events", report.merged_events},
+                   {"pull_cursor", report.pull_cursor}};
+      REGULARS_TRY(WriteSyncState(db, "last_success_at_ms", std::to_string(hooks_.now_ms())));
+      REGULARS_TRY(WriteSyncState(db, "last_report", summary.dump()));
+      REGULARS_TRY(WriteSyncState(db, "last_error", ""));
+      return report;
+    }
+    Error e = once.error();
+    int64_t wait = BackoffMs(policy, attempt, hooks_.random());
+    if (!Retryable(e) || hooks_.now_ms() + wait - started > policy.give_up_after_ms) {
+      (void)WriteSyncState(db, "last_error", e.code + ": " + e.message);
+      return e;
+    }
+    hooks_.sleep(wait);
+  }
+}
+
+Status SyncRunner::RunOnce(SyncReport& report) {
+  const SyncPolicy& policy = config_.sync;
+  Database& db = ledger_.db();
+  TlsTimeouts timeouts{policy.connect_timeout_ms, policy.handshake_timeout_ms,
+                       policy.request_timeout_ms};
+  auto client = TlsClient::Connect(policy.hq_host, policy.hq_port,
+                                   {policy.ca, policy.cert, policy.key}, timeouts);
+  if (!client.ok()) return client.error();
+
+  // Push: oldest first; an event leaves the outbox only once HQ acknowledged it.
+  Outbox outbox(db, config_.till.store_id, config_.till.till_id);
+  auto backlog = outbox.Backlog();
+  if (!backlog.ok()) return backlog.error();
+  SyncProgress progress{report.pushed_events, backlog->backlog + report.pushed_events,
+                        report.pulled_events};
+  for (;;) {
+    auto batch = outbox.NextBatch(policy.batch_events, static_cast<size_t>(policy.batch_bytes));
+    if (!batch.ok()) return batch.error();
+    if (!*batch) break;
+    auto answer = (*client)->Post("/v1/events", (*batch)->body);
+    if (!answer.ok()) return answer.error();
+    if (answer->status != 200) return Refused(answer->status, answer->body, "a batch");
+    auto ack = Json::parse(answer->body, nullptr, false);
+    if (ack.is_discarded() || !ack.is_object() || !ack.contains("acknowledged_seq") ||
+        !ack["acknowledged_seq"].is_number_integer()) {
+      return BadAnswer("the acknowledgement has no acknowledged_seq");
+    }
+    int64_t acknowledged = ack["acknowledged_seq"].get<int64_t>();
+    if (acknowledged < (*batch)->first_seq || acknowledged > (*batch)->last_seq) {
+      return BadAnswer("acknowledged_seq " + std::to_string(acknowledged) +
+                       " is outside the batch");
+    }
+    REGULARS_TRY(outbox.Acknowledge(acknowledged));
+    int64_t sent = acknowledged - (*batch)->first_seq + 1;
+    report.pushed_events += sent;
+    report.pushed_batches += 1;
+    if (ack.contains("duplicates") && ack["duplicates"].is_number_integer()) {
+      report.duplicates += ack["duplicates"].get<int64_t>();
+    }
+    progress.pushed = report.pushed_events;
+    hooks_.progress(progress);
+  }
+
+  // Pull: the window (cursor, upto] page by page; the cursor moves with the last page, in
+  // its transaction, so a cut-off pull starts again from the same cursor.
+  auto cursor = ReadSyncNumber(db, "pull_cursor");
+  if (!cursor.ok()) return cursor.error();
+  int64_t upto = 0, after = 0;
+  for (bool first = true;; first = false) {
+    std::string target = "/v1/updates?since=" + std::to_string(*cursor) +
+                         "&limit=" + std::to_string(policy.pull_page);
+    if (!first) target += "&upto=" + std::to_string(upto) + "&after=" + std::to_string(after);
+    if (first && SafeQueryText(config_.rules.version)) {
+      target += "&rules_version=" + config_.rules.version;
+    }
+    auto answer = (*client)->Get(target);
+    if (!answer.ok()) return answer.error();
+    if (answer->status != 200) return Refused(answer->status, answer->body, "a pull");
+    auto page = Json::parse(answer->body, nullptr, false);
+    if (page.is_discarded() || !page.is_object() || !page.contains("upto") ||
+        !page["upto"].is_number_integer() || !page.contains("events") ||
+        !page["events"].is_array()) {
+      return BadAnswer("a pull page needs upto and events");
+    }
+    if (first) {
+      upto = page["upto"].get<int64_t>();
+      if (page.contains("rules")) {
+        auto installed = InstallRuleSet(config_path_, page["rules"]);
+        if (!installed.ok()) return installed.error();
+        if (!installed->empty()) report.rules_version = *installed;
+      }
+    }
+    std::vector<ForeignEvent> events;
+    for (size_t i = 0; i < page["events"].size(); ++i) {
+      auto event = ReadForeign(page["events"][i], i);
+      if (!event.ok()) return event.error();
+      int64_t hq_seq = OptionalInt(page["events"][i], "hq_seq").value_or(0);
+      if (hq_seq <= after || hq_seq > upto) return BadAnswer("an event is outside the window");
+      after = hq_seq;
+      events.push_back(std::move(event).value());
+    }
+    bool more = page.contains("more") && page["more"].is_boolean() && page["more"].get<bool>();
+    if (more && events.empty()) return BadAnswer("a page says more but holds nothing");
+    WriteTransaction txn(db);
+    REGULARS_TRY(txn.Begin());
+    auto merged = ledger_.AppendForeign(events);
+    if (!merged.ok()) return merged.error();
+    if (!more) REGULARS_TRY(WriteSyncState(db, "pull_cursor", std::to_string(upto)));
+    REGULARS_TRY(txn.Commit());
+    report.pulled_events += static_cast<int64_t>(events.size());
+    report.merged_events += *merged;
+    progress.pulled = report.pulled_events;
+    hooks_.progress(progress);
+    if (!more) break;
+  }
+  report.pull_cursor = upto;
+  return Status::Ok();
+}
+
+}  // namespace regulars

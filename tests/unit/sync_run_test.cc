@@ -1,0 +1,285 @@
+// The nightly sync end to end in one process, over real mutual TLS on loopback: tills
+// push and pull through HQ's service and store (docs/sync-protocol.md).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "hq_service.h"
+#include "hq_store.h"
+#include "outbox.h"
+#include "schedule.h"
+#include "sync_client.h"
+#include "sync_state.h"
+#include "test_till.h"
+#include "tls_transport.h"
+
+namespace regulars::testing {
+namespace {
+
+// A basket of Contract v1 sold at `store`.
+TJson At(const std::string& store, TJson basket) {
+  basket["store_id"] = store;
+  return basket;
+}
+
+std::string ConfigFor(const std::string& store) {
+  std::string text = kDiapersConfig;
+  text.replace(text.find("S001"), 4, store);
+  return text;
+}
+
+class SyncRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_ = new TempDir();
+    const std::string script = std::string(REGULARS_SOURCE_DIR) + "/installer/provision-pki.sh";
+    auto run = [&](const std::string& args) {
+      return std::system((script + " " + pki_->path() + " " + args + " >/dev/null 2>&1").c_str()) ==
+             0;
+    };
+    ok_ = run("ca") && run("hq localhost 127.0.0.1") && run("store S001") && run("store S002");
+  }
+  static void TearDownTestSuite() { delete pki_; }
+
+  void SetUp() override {
+    ASSERT_TRUE(ok_) << "provision-pki.sh failed";
+    auto store = SqliteHqStore::Open(hq_dir_.path() + "/hq.sqlite");
+    ASSERT_TRUE(store.ok());
+    hq_ = std::move(store).value();
+    service_ = std::make_unique<HqService>(*hq_);
+    StartHq(0);
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+
+  void StartHq(uint16_t port) {
+    std::string p = pki_->path() + "/";
+    auto server = TlsServer::Start("127.0.0.1", port, {p + "ca.pem", p + "hq.pem", p + "hq.key"},
+                                   [this](const HttpRequest& r) { return service_->Handle(r); });
+    ASSERT_TRUE(server.ok()) << server.error().message;
+    server_ = std::move(server).value();
+    port_ = server_->port();
+  }
+
+  // The till's config with a "sync" section pointing at HQ, as a parsed Config and a file.
+  Config SyncConfig(TestTill& till, const std::string& store, const std::string& extra = "") {
+    std::string p = pki_->path() + "/";
+    std::string text = ConfigFor(store);
+    text.insert(text.rfind('}'), R"(, "sync": {"hq": "127.0.0.1:)" + std::to_string(port_) +
+                                     R"(", "ca": ")" + p + R"(ca.pem", "cert": ")" + p + "store-" +
+                                     store + R"(.pem", "key": ")" + p + "store-" + store +
+                                     R"(.key", "retry_initial_ms": 10, "retry_max_ms": 40,
+                                     "give_up_after_minutes": 1, "timeouts_ms": {"connect": 2000,
+                                     "handshake": 2000, "request": 5000})" +
+                                     extra + "}");
+    std::ofstream(till.dir() + "/config.json") << text;
+    auto config = ParseConfig(text, till.dir() + "/config.json");
+    EXPECT_TRUE(config.ok()) << config.error().message << " at " << config.error().where;
+    return config.ok() ? *config : Config{};
+  }
+
+  // One sync of `till` as store `store`; waits are recorded, never slept.
+  Result<SyncReport> Sync(TestTill& till, const std::string& store, const std::string& extra = "",
+                          SyncHooks hooks = {}) {
+    Config config = SyncConfig(till, store, extra);
+    if (!hooks.sleep) hooks.sleep = [this](int64_t ms) { waits_.push_back(ms); };
+    SyncRunner runner(till.till().ledger(), config, till.dir() + "/config.json", hooks);
+    return runner.Run();
+  }
+
+  static TempDir* pki_;
+  static bool ok_;
+  TempDir hq_dir_;
+  std::unique_ptr<SqliteHqStore> hq_;
+  std::unique_ptr<HqService> service_;
+  std::unique_ptr<TlsServer> server_;
+  uint16_t port_ = 0;
+  std::vector<int64_t> waits_;
+};
+TempDir* SyncRun::pki_ = nullptr;
+bool SyncRun::ok_ = false;
+
+TEST_F(SyncRun, ACustomerBuyingInTwoStoresGetsTheRewardInEitherAfterTheNight) {
+  TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
+  std::string alice = a.Enroll(kAliceCard);
+  a.Commit(Basket("A1", kAliceCard, {Packs(1, 3)}));
+  auto a_first = Sync(a, "S001");
+  ASSERT_TRUE(a_first.ok()) << a_first.error().message;
+  auto b_first = Sync(b, "S002");  // the enrolment reaches S002
+  ASSERT_TRUE(b_first.ok()) << b_first.error().message;
+  EXPECT_EQ(b_first->merged_events, 1);
+
+  // Alice's card is known at S002 now; she buys two packs there.
+  TJson sale = b.Commit(At("S002", Basket("B1", kAliceCard, {Packs(1, 2)})));
+  EXPECT_EQ(sale["customer"]["id"], alice);
+  auto b_night = Sync(b, "S002");
+  ASSERT_TRUE(b_night.ok()) << b_night.error().message;
+  EXPECT_EQ(b_night->pushed_events, 1);
+  auto a_night = Sync(a, "S001");
+  ASSERT_TRUE(a_night.ok()) << a_night.error().message;
+  EXPECT_EQ(a_night->merged_events, 1) << "S002's sale";
+
+  // Five packs across the chain: the next pack is on the house in either store.
+  for (auto [till, store] : {std::pair{&a, "S001"}, std::pair{&b, "S002"}}) {
+    TJson next = till->Evaluate(At(store, Basket("N", kAliceCard, {Packs(1, 1)})));
+    EXPECT_EQ(next["total_discount"], kPackPrice) << next.dump();
+    auto report = till->till().Verify();
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->mismatches.empty() && report->problems.empty());
+  }
+  auto ca = a.till().ledger().CountersOf(alice);
+  auto cb = b.till().ledger().CountersOf(alice);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  EXPECT_EQ(*ca, *cb) << "the same counters on both tills";
+  EXPECT_EQ(a.CountRows("visits"), b.CountRows("visits"));
+  auto held = hq_->EventCount();
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(*held, 3) << "enrolment, A1 and B1, each once";
+}
+
+TEST_F(SyncRun, ASecondSyncSendsNothingAgainAndAPagedPullMissesNothing) {
+  TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
+  a.Enroll(kAliceCard);
+  a.Enroll(kBobCard);
+  for (int i = 1; i <= 7; ++i) a.Commit(Basket("A" + std::to_string(i), kAliceCard, {Packs(1, 1)}));
+  auto first = Sync(a, "S001", R"(, "batch_events": 3)");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->pushed_events, 9);
+  EXPECT_EQ(first->pushed_batches, 3);
+  auto again = Sync(a, "S001");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->pushed_events, 0);
+  b.Commit(At("S002", Basket("B1", "", {Packs(1, 1)})));  // anonymous
+  ASSERT_TRUE(Sync(b, "S002", R"(, "pull_page": 1)").ok());
+  EXPECT_EQ(b.CountRows("customers"), 2) << "both enrolments, one page at a time";
+  auto held = hq_->EventCount();
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(*held, 10);
+}
+
+TEST_F(SyncRun, WithHqDownCheckoutGoesOnAndTheBacklogIsSentWhenHqIsBack) {
+  TestTill a(ConfigFor("S001"));
+  a.Enroll(kAliceCard);
+  server_->Stop();
+  server_.reset();
+  // The whole night refused: the runner backs off, then gives up; the till is untouched.
+  int64_t clock = 0;
+  SyncHooks hooks;
+  hooks.now_ms = [&clock] { return clock; };
+  hooks.sleep = [&](int64_t ms) {
+    waits_.push_back(ms);
+    clock += 20'000;
+  };
+  auto night = Sync(a, "S001", "", hooks);
+  ASSERT_FALSE(night.ok());
+  EXPECT_EQ(night.error().code, "sync_unavailable");
+  EXPECT_GE(waits_.size(), 2u) << "retried before giving up";
+  for (int64_t w : waits_) EXPECT_LE(w, 40) << "never past retry_max_ms";
+  TJson sale = a.Commit(Basket("A1", kAliceCard, {Packs(1, 2)}));
+  EXPECT_EQ(sale["status"], "committed") << "checkout never waits for HQ";
+  auto error = ReadSyncState(a.till().ledger().db(), "last_error");
+  ASSERT_TRUE(error.ok() && error->has_value());
+  EXPECT_NE((*error)->find("sync_unavailable"), std::string::npos);
+
+  // HQ comes back on the same port during the next night's retries.
+  uint16_t port = port_;
+  waits_.clear();
+  SyncHooks back;
+  back.sleep = [&](int64_t) {
+    if (!server_) StartHq(port);
+  };
+  auto next = Sync(a, "S001", "", back);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->pushed_events, 2);
+  Outbox outbox(a.till().ledger().db(), "S001", "T01");
+  auto status = outbox.Backlog();
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->backlog, 0);
+}
+
+TEST_F(SyncRun, HqRefusingABatchStopsTheRunAtOnce) {
+  TestTill a(ConfigFor("S001"));
+  a.Enroll(kAliceCard);
+  // The till claims to be S001 with S002's certificate: HQ answers 403; no retry helps.
+  std::string p = pki_->path() + "/";
+  Config config = SyncConfig(a, "S001");
+  config.sync.cert = p + "store-S002.pem";
+  config.sync.key = p + "store-S002.key";
+  SyncRunner runner(a.till().ledger(), config, a.dir() + "/config.json",
+                    {[this](int64_t ms) { waits_.push_back(ms); }, nullptr, nullptr, nullptr});
+  auto night = runner.Run();
+  ASSERT_FALSE(night.ok());
+  EXPECT_EQ(night.error().code, "sync_refused");
+  EXPECT_NE(night.error().message.find("wrong_store"), std::string::npos) << night.error().message;
+  EXPECT_TRUE(waits_.empty());
+  auto held = hq_->EventCount();
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(*held, 0);
+}
+
+TEST_F(SyncRun, HqsRuleSetIsWrittenIntoTheConfigAndABadOneNever) {
+  TestTill a(ConfigFor("S001"));
+  service_ = std::make_unique<HqService>(*hq_, hq_dir_.path() + "/rules.json");
+  std::ofstream(hq_dir_.path() + "/rules.json") << R"({"rules_version": "2026-12",
+    "rules": [{"id": "diapers-4th", "kind": "nth_unit", "every": 4,
+               "match": {"brands": ["Dodo"]}, "reward": {"percent": 100}}]})";
+  auto night = Sync(a, "S001");
+  ASSERT_TRUE(night.ok()) << night.error().message;
+  EXPECT_EQ(night->rules_version, "2026-12");
+  auto installed = LoadConfigFile(a.dir() + "/config.json");
+  ASSERT_TRUE(installed.ok()) << installed.error().message;
+  EXPECT_EQ(installed->rules.version, "2026-12");
+  ASSERT_EQ(installed->rules.rules.size(), 1u);
+  EXPECT_EQ(installed->rules.rules[0].id, "diapers-4th");
+  EXPECT_TRUE(installed->sync.enabled()) << "the rest of the file is kept";
+
+  std::ofstream(hq_dir_.path() + "/rules.json") << R"({"rules_version": "2026-13",
+    "rules": [{"id": "broken", "kind": "nth_unit", "every": 0}]})";
+  std::ifstream before_in(a.dir() + "/config.json");
+  std::string before((std::istreambuf_iterator<char>(before_in)), {});
+  // Sync() rewrites the file from the fixture; take the installed text as the baseline.
+  Config config = *installed;
+  SyncRunner runner(a.till().ledger(), config, a.dir() + "/config.json");
+  auto refused = runner.Run();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "invalid_rule_set");
+  std::ifstream after_in(a.dir() + "/config.json");
+  std::string after((std::istreambuf_iterator<char>(after_in)), {});
+  EXPECT_EQ(after, before) << "a refused rule set leaves the file as it was";
+}
+
+TEST(SyncBackoff, GrowsExponentiallyUpToTheCapWithFullJitter) {
+  SyncPolicy policy;
+  policy.retry_initial_ms = 1000;
+  policy.retry_max_ms = 300'000;
+  uint64_t top = UINT64_MAX;
+  EXPECT_EQ(SyncRunner::BackoffMs(policy, 0, 1000), 1000);
+  EXPECT_EQ(SyncRunner::BackoffMs(policy, 3, 8000), 8000);
+  EXPECT_EQ(SyncRunner::BackoffMs(policy, 3, 8001), 0) << "uniform in [0, ceiling]";
+  EXPECT_LE(SyncRunner::BackoffMs(policy, 40, top), 300'000) << "never past the cap";
+  EXPECT_EQ(SyncRunner::BackoffMs(policy, 5, 0), 0);
+}
+
+TEST(SyncSchedule, EachStoreHasItsOwnMinuteInTheWindowEveryNight) {
+  int64_t now = 1'795'400'000'000;  // 2026-11-22, in the afternoon UTC
+  int64_t a1 = NextNightlyRunMs(now, 150, 60, "S001");
+  int64_t a2 = NextNightlyRunMs(a1, 150, 60, "S001");
+  EXPECT_GT(a1, now);
+  EXPECT_LE(a1 - now, 25 * 3'600'000);
+  EXPECT_NEAR(static_cast<double>(a2 - a1), 24.0 * 3'600'000, 3'600'000.0) << "the next night";
+  std::set<int64_t> offsets;
+  for (int i = 0; i < 100; ++i) {
+    int64_t j = StoreJitterSeconds("S" + std::to_string(i), 60);
+    EXPECT_GE(j, 0);
+    EXPECT_LT(j, 3600);
+    offsets.insert(j / 60);
+  }
+  EXPECT_GT(offsets.size(), 40u) << "a hundred stores spread over the hour";
+  EXPECT_EQ(StoreJitterSeconds("S001", 0), 0);
+}
+
+}  // namespace
+}  // namespace regulars::testing
