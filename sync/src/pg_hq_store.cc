@@ -276,14 +276,18 @@ Status CopyBatch(PGconn* conn, const HqBatch& batch) {
 // Text PostgreSQL cannot hold (a NUL from a JSON "\u0000"): refused before anything is
 // stored, as the till's own validation would.
 Status CheckStorable(const HqBatch& batch) {
+  auto nul = [](size_t i) {
+    return Error::BadInput("invalid_batch", "text must not hold a NUL character",
+                           "/events/" + std::to_string(i));
+  };
   for (size_t i = 0; i < batch.events.size(); ++i) {
     const HqEvent& e = batch.events[i];
-    for (const auto& text : {std::optional<std::string>(e.id), std::optional<std::string>(e.kind),
-                             e.customer_id, e.pos_txn_id, e.ref_pos_txn_id}) {
-      if (text && text->find('\0') != std::string::npos) {
-        return Error::BadInput("invalid_batch", "text must not hold a NUL character",
-                               "/events/" + std::to_string(i));
-      }
+    for (const std::optional<std::string>* text :
+         {&e.customer_id, &e.pos_txn_id, &e.ref_pos_txn_id}) {
+      if (*text && (*text)->find('\0') != std::string::npos) return nul(i);
+    }
+    for (const std::string* text : {&e.id, &e.store_id, &e.till_id, &e.kind, &e.body}) {
+      if (text->find('\0') != std::string::npos) return nul(i);
     }
   }
   return {};
