@@ -2,7 +2,9 @@
 # Every test: installs what is missing, builds with warnings as errors and runs the whole
 # suite with ctest; then builds again with AddressSanitizer and UndefinedBehaviorSanitizer
 # in a second build folder and runs the same suite there; then runs each libFuzzer target
-# (clang, ASan + UBSan) for a bounded time and fails on any crash.
+# (clang, ASan + UBSan) for a bounded time and fails on any crash. The PostgreSQL backend's
+# tests run against a throwaway cluster started here (installer/pg-cluster.sh) and deleted
+# at exit; REGULARS_TEST_PG, when already set, names a server to use instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source installer/deps.sh
@@ -59,6 +61,30 @@ run_fuzz() {
 }
 
 status=0
+
+# The cluster lives as long as this script: stopped and deleted however it ends.
+pg_dir=""
+stop_pg() {
+  if [ -n "$pg_dir" ]; then installer/pg-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true; fi
+}
+trap stop_pg EXIT
+trap 'exit 130' INT TERM
+if [ -n "${REGULARS_TEST_PG:-}" ]; then
+  summary+=("PostgreSQL: the server given in REGULARS_TEST_PG")
+else
+  pg_dir="$(mktemp -d)"
+  echo "=== PostgreSQL: starting a throwaway cluster in $pg_dir ==="
+  if REGULARS_TEST_PG="$(installer/pg-cluster.sh start "$pg_dir")"; then
+    export REGULARS_TEST_PG
+    summary+=("PostgreSQL: throwaway cluster ($REGULARS_TEST_PG)")
+  else
+    # The PostgreSQL tests then fail, saying REGULARS_TEST_PG is not set; the run fails.
+    unset REGULARS_TEST_PG
+    summary+=("PostgreSQL: COULD NOT START, PostgreSQL tests did not run")
+    status=1
+  fi
+fi
+
 run_suite ci || status=1
 UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 run_suite asan || status=1
 run_fuzz || status=1

@@ -12,6 +12,7 @@
 #include "crm_export.h"
 #include "hq_service.h"
 #include "hq_store.h"
+#include "pg_hq_store.h"
 #include "tls_transport.h"
 
 namespace regulars {
@@ -21,7 +22,9 @@ constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2;
 
 constexpr const char* kUsage = R"(usage: regulars-hq COMMAND [OPTIONS]
 
-Commands (the store is --db FILE, a SQLite file created if absent):
+Commands (the store is --db FILE, a SQLite file created if absent, or --pg CONNINFO, a
+PostgreSQL database given as a libpq conninfo, its tables created if absent; keep the
+password out of it, in ~/.pgpass or PGPASSWORD; see docs/hq-storage.md):
   serve --listen ADDRESS:PORT --ca FILE --cert FILE --key FILE [--rules FILE] [--port-file FILE]
         take the tills' batches and answer their pulls over mutual-TLS HTTPS until
         SIGINT or SIGTERM; port 0 picks a free port (written to --port-file)
@@ -49,9 +52,9 @@ struct Args {
   std::map<std::string, std::string> options;
 };
 
-const std::vector<std::string> kValueOptions = {"--db",    "--listen", "--ca",        "--cert",
-                                                "--key",   "--rules",  "--port-file", "--since",
-                                                "--limit", "--format", "--table"};
+const std::vector<std::string> kValueOptions = {"--db",    "--pg",    "--listen", "--ca",
+                                                "--cert",  "--key",   "--rules",  "--port-file",
+                                                "--since", "--limit", "--format", "--table"};
 
 bool Parse(int argc, char** argv, Args* args, std::string* problem) {
   for (int i = 1; i < argc; ++i) {
@@ -79,8 +82,15 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
 
 Result<std::unique_ptr<HqStore>> OpenStore(const Args& args) {
   auto db = args.options.find("--db");
-  if (db == args.options.end()) {
-    return Error::BadInput("invalid_arguments", "--db FILE is required", "--db");
+  auto pg = args.options.find("--pg");
+  if ((db == args.options.end()) == (pg == args.options.end())) {
+    return Error::BadInput("invalid_arguments",
+                           "give one of --db FILE (SQLite) and --pg CONNINFO (PostgreSQL)", "--db");
+  }
+  if (pg != args.options.end()) {
+    auto store = PgHqStore::Open(pg->second);
+    if (!store.ok()) return store.error();
+    return std::unique_ptr<HqStore>(std::move(store).value());
   }
   auto store = SqliteHqStore::Open(db->second);
   if (!store.ok()) return store.error();

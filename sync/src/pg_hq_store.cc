@@ -1,0 +1,431 @@
+#include "pg_hq_store.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace regulars {
+namespace {
+
+// Advisory lock keys, the same in every regulars-hq ('RGHQ' and a number). A lock is
+// database-wide: two HQ schemas in one database only wait for each other a little.
+constexpr const char* kLockSchema = "SELECT pg_advisory_xact_lock(1380403281000001)";
+constexpr const char* kLockNumbering = "SELECT pg_advisory_xact_lock(1380403281000002)";
+
+constexpr const char* kSchemaVersion1 = R"sql(
+-- Every event of every till, once (id = store:till:seq), numbered by hq_seq in the
+-- order HQ committed them (see Ingest).
+CREATE TABLE events (
+  hq_seq         bigint PRIMARY KEY,
+  id             text NOT NULL UNIQUE,
+  store_id       text NOT NULL,
+  till_id        text NOT NULL,
+  seq            bigint NOT NULL,
+  at_ms          bigint NOT NULL,
+  kind           text NOT NULL,
+  customer_id    text,
+  pos_txn_id     text,
+  ref_pos_txn_id text,
+  body           text NOT NULL,  -- JSON as the till sent it (jsonb would reorder it)
+  UNIQUE (store_id, till_id, seq)
+);
+CREATE INDEX events_by_customer ON events (customer_id, hq_seq) WHERE customer_id IS NOT NULL;
+CREATE FUNCTION regulars_hq_append_only() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$;
+CREATE TRIGGER events_are_append_only BEFORE UPDATE OR DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION regulars_hq_append_only();
+CREATE TRIGGER events_are_never_truncated BEFORE TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION regulars_hq_append_only();
+-- A store knows a customer from the first event it pushed naming them (known_since is
+-- that event's hq_seq): its pulls then bring that customer's events from other stores.
+CREATE TABLE store_customers (
+  store_id    text NOT NULL,
+  customer_id text NOT NULL,
+  known_since bigint NOT NULL,
+  PRIMARY KEY (store_id, customer_id)
+);
+CREATE INDEX store_customers_by_time ON store_customers (store_id, known_since);
+)sql";
+
+// The columns HqEvent is read from, in ReadEvents' order.
+#define REGULARS_EVENT_COLUMNS                                                         \
+  "e.id, e.store_id, e.till_id, e.seq, e.at_ms, e.kind, e.customer_id, e.pos_txn_id, " \
+  "e.ref_pos_txn_id, e.body, e.hq_seq"
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
+using Param = std::optional<std::string>;  // text; nullopt is NULL
+
+Param Int(int64_t v) { return std::to_string(v); }
+
+std::string Trimmed(const char* message) {
+  std::string m = message ? message : "";
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m;
+}
+
+Error Unavailable(PGconn* conn) {
+  return {ErrorKind::kStorage,
+          "hq_unavailable",
+          "cannot reach the PostgreSQL server: " + Trimmed(PQerrorMessage(conn)),
+          {}};
+}
+
+// A failed statement; a lost connection is "hq_unavailable" (the caller may retry).
+Error Failed(PGconn* conn, const PGresult* r, std::string_view what) {
+  if (PQstatus(conn) == CONNECTION_BAD) return Unavailable(conn);
+  return Error::Storage(std::string(what) + ": " +
+                        Trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn)));
+}
+
+// One statement, parameters always sent apart from the SQL text.
+Result<PgResult> Exec(PGconn* conn, const char* sql, const std::vector<Param>& params = {}) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PgResult r(PQexecParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(),
+                          nullptr, nullptr, 0));
+  auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    return Failed(conn, r.get(), "PostgreSQL refused a statement");
+  }
+  return r;
+}
+
+Result<int64_t> IntAt(const PGresult* r, int row, int column) {
+  const char* text = PQgetvalue(r, row, column);
+  const char* end = text + PQgetlength(r, row, column);
+  int64_t value = 0;
+  auto [stop, ec] = std::from_chars(text, end, value);
+  if (ec != std::errc() || stop != end) {
+    return Error::Internal("PostgreSQL returned " + std::string(text) + " for an integer");
+  }
+  return value;
+}
+
+Result<int64_t> QueryInt(PGconn* conn, const char* sql) {
+  auto r = Exec(conn, sql);
+  if (!r.ok()) return r.error();
+  return IntAt(r->get(), 0, 0);
+}
+
+Result<std::vector<HqEvent>> ReadEvents(const PGresult* r) {
+  std::vector<HqEvent> events;
+  auto text = [r](int row, int column) -> std::optional<std::string> {
+    if (PQgetisnull(r, row, column)) return std::nullopt;
+    return std::string(PQgetvalue(r, row, column), PQgetlength(r, row, column));
+  };
+  for (int row = 0; row < PQntuples(r); ++row) {
+    HqEvent e;
+    e.id = *text(row, 0);
+    e.store_id = *text(row, 1);
+    e.till_id = *text(row, 2);
+    for (auto [column, field] :
+         {std::pair{3, &e.seq}, std::pair{4, &e.at_ms}, std::pair{10, &e.hq_seq}}) {
+      auto value = IntAt(r, row, column);
+      if (!value.ok()) return value.error();
+      *field = *value;
+    }
+    e.kind = *text(row, 5);
+    e.customer_id = text(row, 6);
+    e.pos_txn_id = text(row, 7);
+    e.ref_pos_txn_id = text(row, 8);
+    e.body = *text(row, 9);
+    events.push_back(std::move(e));
+  }
+  return events;
+}
+
+// BEGIN .. COMMIT, rolled back when left without Commit (an error on the way).
+class PgTransaction {
+ public:
+  explicit PgTransaction(PGconn* conn) : conn_(conn) {}
+  ~PgTransaction() {
+    if (open_) PQclear(PQexec(conn_, "ROLLBACK"));
+  }
+  PgTransaction(const PgTransaction&) = delete;
+  PgTransaction& operator=(const PgTransaction&) = delete;
+  // READ COMMITTED whatever the server's default: each statement sees what committed
+  // before it began, which Ingest's numbering relies on.
+  Status Begin() {
+    auto r = Exec(conn_, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    if (!r.ok()) return r.error();
+    open_ = true;
+    return {};
+  }
+  Status Commit() {
+    open_ = false;
+    auto r = Exec(conn_, "COMMIT");
+    if (!r.ok()) return r.error();
+    // COMMIT of a failed transaction succeeds as ROLLBACK: that is not stored.
+    if (std::string_view(PQcmdStatus(r->get())) != "COMMIT") {
+      return Error::Storage("PostgreSQL rolled the transaction back");
+    }
+    return {};
+  }
+
+ private:
+  PGconn* conn_;
+  bool open_ = false;
+};
+
+// Creates the schema in an empty database, or checks the version of an existing one.
+Status PrepareSchema(PGconn* conn) {
+  PgTransaction txn(conn);
+  REGULARS_TRY(txn.Begin());
+  // Two regulars-hq starting together on an empty database must not both create it.
+  REGULARS_TRY(Exec(conn, kLockSchema));
+  REGULARS_TRY(Exec(conn,
+                    "CREATE TABLE IF NOT EXISTS regulars_hq_meta ("
+                    "key text PRIMARY KEY, value bigint NOT NULL)"));
+  auto found = Exec(conn, "SELECT value FROM regulars_hq_meta WHERE key = 'schema_version'");
+  if (!found.ok()) return found.error();
+  if (PQntuples(found->get()) == 0) {
+    // PQexec runs the several statements of the script; it takes no input.
+    PgResult r(PQexec(conn, kSchemaVersion1));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      return Failed(conn, r.get(), "cannot create the HQ schema");
+    }
+    REGULARS_TRY(Exec(conn, "INSERT INTO regulars_hq_meta VALUES ('schema_version', $1)",
+                      {Int(kPgHqSchemaVersion)}));
+  } else {
+    auto version = IntAt(found->get(), 0, 0);
+    if (!version.ok()) return version.error();
+    if (*version > kPgHqSchemaVersion) {
+      return Error{ErrorKind::kStorage,
+                   "hq_schema_too_new",
+                   "this HQ database has schema version " + std::to_string(*version) +
+                       "; this regulars-hq knows up to version " +
+                       std::to_string(kPgHqSchemaVersion) + ": upgrade regulars-hq",
+                   {}};
+    }
+    // Migrations from older versions go here when there is a version 2.
+  }
+  return txn.Commit();
+}
+
+// COPY's text format: backslash escapes for the characters that delimit it; \N is NULL.
+void AppendField(std::string& out, const std::optional<std::string>& value, bool last = false) {
+  if (!value) {
+    out += "\\N";
+  } else {
+    for (char c : *value) {
+      switch (c) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default:
+          out += c;
+      }
+    }
+  }
+  out += last ? '\n' : '\t';
+}
+
+Status CopyBatch(PGconn* conn, const HqBatch& batch) {
+  PgResult start(PQexec(conn,
+                        "COPY pg_temp.regulars_hq_staging (ord, id, store_id, till_id, seq, "
+                        "at_ms, kind, customer_id, pos_txn_id, ref_pos_txn_id, body) FROM STDIN"));
+  if (PQresultStatus(start.get()) != PGRES_COPY_IN) {
+    return Failed(conn, start.get(), "cannot stage the batch");
+  }
+  std::string chunk;
+  bool sent = true;
+  for (size_t i = 0; i < batch.events.size() && sent; ++i) {
+    const HqEvent& e = batch.events[i];
+    AppendField(chunk, Int(static_cast<int64_t>(i)));
+    for (const auto* text : {&e.id, &e.store_id, &e.till_id}) AppendField(chunk, *text);
+    AppendField(chunk, Int(e.seq));
+    AppendField(chunk, Int(e.at_ms));
+    AppendField(chunk, e.kind);
+    AppendField(chunk, e.customer_id);
+    AppendField(chunk, e.pos_txn_id);
+    AppendField(chunk, e.ref_pos_txn_id);
+    AppendField(chunk, e.body, true);
+    // Bounded memory whatever the batch: send about a megabyte at a time.
+    if (chunk.size() >= (1 << 20) || i + 1 == batch.events.size()) {
+      sent = PQputCopyData(conn, chunk.data(), static_cast<int>(chunk.size())) == 1;
+      chunk.clear();
+    }
+  }
+  if (PQputCopyEnd(conn, sent ? nullptr : "sending the batch failed") != 1) {
+    return Unavailable(conn);
+  }
+  Status status;
+  while (PgResult r{PQgetResult(conn)}) {
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK && status.ok()) {
+      status = Failed(conn, r.get(), "cannot stage the batch");
+    }
+  }
+  return status;
+}
+
+// Text PostgreSQL cannot hold (a NUL from a JSON "\u0000"): refused before anything is
+// stored, as the till's own validation would.
+Status CheckStorable(const HqBatch& batch) {
+  auto nul = [](size_t i) {
+    return Error::BadInput("invalid_batch", "text must not hold a NUL character",
+                           "/events/" + std::to_string(i));
+  };
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    const HqEvent& e = batch.events[i];
+    for (const std::optional<std::string>* text :
+         {&e.customer_id, &e.pos_txn_id, &e.ref_pos_txn_id}) {
+      if (*text && (*text)->find('\0') != std::string::npos) return nul(i);
+    }
+    for (const std::string* text : {&e.id, &e.store_id, &e.till_id, &e.kind, &e.body}) {
+      if (text->find('\0') != std::string::npos) return nul(i);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PgHqStore>> PgHqStore::Open(const std::string& conninfo) {
+  // The conninfo is expanded in place of "dbname": a connect_timeout given there overrides
+  // ours (before it), client_encoding cannot be overridden (after it).
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", "client_encoding",
+                        nullptr};
+  const char* values[] = {"10", "regulars-hq", conninfo.c_str(), "UTF8", nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, 1);
+  if (conn == nullptr) return Error::Internal("out of memory connecting to PostgreSQL");
+  std::unique_ptr<PgHqStore> store(new PgHqStore(conn));
+  if (PQstatus(conn) != CONNECTION_OK) return Unavailable(conn);
+  // Notices ("table already exists, skipping") are not for the HQ's log.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  REGULARS_TRY(PrepareSchema(conn));
+  return store;
+}
+
+PgHqStore::~PgHqStore() { PQfinish(conn_); }
+
+// After a server restart or a network cut, the next call connects again.
+Status PgHqStore::Reconnect() {
+  if (PQstatus(conn_) == CONNECTION_OK) return {};
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) return Unavailable(conn_);
+  return {};
+}
+
+Result<IngestResult> PgHqStore::Ingest(const HqBatch& batch) {
+  REGULARS_TRY(CheckStorable(batch));
+  REGULARS_TRY(Reconnect());
+  PgTransaction txn(conn_);
+  REGULARS_TRY(txn.Begin());
+  REGULARS_TRY(Exec(conn_,
+                    "CREATE TEMP TABLE IF NOT EXISTS regulars_hq_staging (ord bigint, id text, "
+                    "store_id text, till_id text, seq bigint, at_ms bigint, kind text, "
+                    "customer_id text, pos_txn_id text, ref_pos_txn_id text, body text) "
+                    "ON COMMIT DELETE ROWS"));
+  REGULARS_TRY(CopyBatch(conn_, batch));
+  // hq_seq must follow commit order: a pull reads up to `upto` = the largest hq_seq it
+  // sees, and an hq_seq below it still uncommitted (another regulars-hq's batch) would be
+  // skipped for good. So numbering is serialized from here to COMMIT by a lock every
+  // regulars-hq takes, released only once this transaction is visible; the next one,
+  // reading MAX(hq_seq) in a statement begun after it got the lock (READ COMMITTED), sees
+  // these rows. No sequence object: a rolled-back batch leaves no gap. Only the short
+  // insert is serialized; the batch was sent (COPY) before the lock.
+  REGULARS_TRY(Exec(conn_, kLockNumbering));
+  // New events (first of each id, not already held) numbered in batch order; the store
+  // comes to know their customers. A different id with the same (store, till, seq) fails
+  // on the unique constraint: ParseBatch never makes one.
+  auto stored = Exec(conn_,
+                     "WITH staged AS ("
+                     "  SELECT DISTINCT ON (id) * FROM pg_temp.regulars_hq_staging"
+                     "  ORDER BY id, ord),"
+                     " fresh AS ("
+                     "  SELECT s.*, row_number() OVER (ORDER BY s.ord) AS n FROM staged s"
+                     "  WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = s.id)),"
+                     " stored AS ("
+                     "  INSERT INTO events (hq_seq, id, store_id, till_id, seq, at_ms, kind,"
+                     "   customer_id, pos_txn_id, ref_pos_txn_id, body)"
+                     "  SELECT (SELECT COALESCE(MAX(hq_seq), 0) FROM events) + n, id,"
+                     "   store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id,"
+                     "   ref_pos_txn_id, body FROM fresh"
+                     "  RETURNING hq_seq, store_id, customer_id),"
+                     " known AS ("
+                     "  INSERT INTO store_customers (store_id, customer_id, known_since)"
+                     "  SELECT store_id, customer_id, MIN(hq_seq) FROM stored"
+                     "  WHERE customer_id IS NOT NULL GROUP BY store_id, customer_id"
+                     "  ON CONFLICT DO NOTHING)"
+                     " SELECT count(*) FROM stored");
+  if (!stored.ok()) return stored.error();
+  auto accepted = IntAt(stored->get(), 0, 0);
+  if (!accepted.ok()) return accepted.error();
+  // A lost connection here leaves the outcome unknown: the till sends the batch again
+  // and each id is stored once.
+  REGULARS_TRY(txn.Commit());
+  IngestResult result;
+  result.accepted = *accepted;
+  result.duplicates = static_cast<int64_t>(batch.events.size()) - *accepted;
+  result.acknowledged_seq = batch.last_seq;
+  return result;
+}
+
+Result<int64_t> PgHqStore::EventCount() {
+  REGULARS_TRY(Reconnect());
+  return QueryInt(conn_, "SELECT count(*) FROM events");
+}
+
+Result<PullPage> PgHqStore::Pull(const PullQuery& q) {
+  REGULARS_TRY(Reconnect());
+  PullPage page;
+  page.upto = q.upto;
+  if (page.upto == 0) {
+    auto last = QueryInt(conn_, "SELECT COALESCE(MAX(hq_seq), 0) FROM events");
+    if (!last.ok()) return last.error();
+    page.upto = *last;
+  }
+  // As SqliteHqStore: what is new in the window, and the history of the customers the
+  // store came to know in it (hq_seq <= since), each part on an index.
+  auto rows = Exec(conn_,
+                   "SELECT " REGULARS_EVENT_COLUMNS
+                   " FROM events e WHERE e.hq_seq > greatest($2::bigint, $3::bigint)"
+                   " AND e.hq_seq <= $4::bigint AND e.store_id <> $1::text"
+                   " AND (e.kind IN ('enroll', 'link', 'merge') OR EXISTS ("
+                   "  SELECT 1 FROM store_customers k WHERE k.store_id = $1"
+                   "  AND k.customer_id = e.customer_id AND k.known_since <= $4))"
+                   " UNION ALL SELECT " REGULARS_EVENT_COLUMNS
+                   " FROM store_customers k JOIN events e ON e.customer_id = k.customer_id"
+                   " WHERE k.store_id = $1 AND k.known_since > $2 AND k.known_since <= $4"
+                   " AND e.hq_seq > $3 AND e.hq_seq <= $2 AND e.store_id <> $1"
+                   " ORDER BY hq_seq LIMIT $5::bigint",
+                   {q.store_id, Int(q.since), Int(q.after), Int(page.upto), Int(q.limit + 1)});
+  if (!rows.ok()) return rows.error();
+  auto events = ReadEvents(rows->get());
+  if (!events.ok()) return events.error();
+  page.events = std::move(events).value();
+  if (static_cast<int64_t>(page.events.size()) > q.limit) {
+    page.events.resize(static_cast<size_t>(q.limit));
+    page.more = true;
+  }
+  return page;
+}
+
+Result<std::vector<HqEvent>> PgHqStore::EventsSince(int64_t since, int64_t limit) {
+  REGULARS_TRY(Reconnect());
+  auto rows = Exec(conn_,
+                   "SELECT " REGULARS_EVENT_COLUMNS
+                   " FROM events e WHERE e.hq_seq > $1::bigint ORDER BY e.hq_seq"
+                   " LIMIT $2::bigint",
+                   {Int(since), Int(limit)});
+  if (!rows.ok()) return rows.error();
+  return ReadEvents(rows->get());
+}
+
+}  // namespace regulars
