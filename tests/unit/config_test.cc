@@ -58,6 +58,48 @@ TEST(Config, ErrorsNameTheFileAndTheJsonPointer) {
   EXPECT_EQ(Refused(c).where, "store.json#/till_id");
 }
 
+TEST(Config, TheSyncSectionIsCheckedAndItsPathsAreRelativeToTheFile) {
+  TJson c = GoodConfig();
+  c["sync"] = {{"hq", "hq.example:8443"},
+               {"ca", "pki/ca.pem"},
+               {"cert", "/etc/s.pem"},
+               {"key", "pki/s.key"},
+               {"nightly_at", "03:15"},
+               {"jitter_minutes", 90},
+               {"timeouts_ms", {{"connect", 700}}}};
+  auto config = ParseConfig(c.dump(), "/etc/regulars/store.json");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->sync.hq_host, "hq.example");
+  EXPECT_EQ(config->sync.hq_port, 8443);
+  EXPECT_EQ(config->sync.ca, "/etc/regulars/pki/ca.pem");
+  EXPECT_EQ(config->sync.cert, "/etc/s.pem");
+  EXPECT_EQ(config->sync.nightly_minute, 3 * 60 + 15);
+  EXPECT_EQ(config->sync.jitter_minutes, 90);
+  EXPECT_EQ(config->sync.connect_timeout_ms, 700);
+  EXPECT_EQ(config->sync.request_timeout_ms, 30'000) << "the default";
+  EXPECT_FALSE(ParseConfig(testing::kDiapersConfig, "s.json")->sync.enabled());
+
+  for (const char* hq : {"hq.example", "hq.example:0", "hq.example:70000", ":8443", "h:8x"}) {
+    TJson bad = c;
+    bad["sync"]["hq"] = hq;
+    EXPECT_EQ(Refused(bad).where, "store.json#/sync/hq") << hq;
+  }
+  for (const char* at : {"24:00", "3:15", "03:60", "ab:cd"}) {
+    TJson bad = c;
+    bad["sync"]["nightly_at"] = at;
+    EXPECT_EQ(Refused(bad).where, "store.json#/sync/nightly_at") << at;
+  }
+  TJson bad = c;
+  bad["sync"]["retry_max_ms"] = 0;
+  EXPECT_EQ(Refused(bad).where, "store.json#/sync/retry_max_ms");
+  bad = c;
+  bad["sync"]["batch_event"] = 10;
+  EXPECT_EQ(Refused(bad).where, "store.json#/sync/batch_event");
+  bad = c;
+  bad["sync"].erase("key");
+  EXPECT_EQ(Refused(bad).where, "store.json#/sync/key");
+}
+
 TEST(Config, UnsupportedRuleKindsAreNamed) {
   TJson c = GoodConfig();
   c["rules"][0]["kind"] = "coupon";
