@@ -14,6 +14,7 @@
 #include "hq_store.h"
 #include "pg_hq_store.h"
 #include "tls_transport.h"
+#include "webhook.h"
 
 namespace regulars {
 namespace {
@@ -28,6 +29,8 @@ password out of it, in ~/.pgpass or PGPASSWORD; see docs/hq-storage.md):
   serve --listen ADDRESS:PORT --ca FILE --cert FILE --key FILE [--rules FILE] [--port-file FILE]
         take the tills' batches and answer their pulls over mutual-TLS HTTPS until
         SIGINT or SIGTERM; port 0 picks a free port (written to --port-file)
+        [--webhook https://HOST[:PORT]/PATH --webhook-ca FILE [--webhook-cert F --webhook-key F]]
+        also forward every stored event to the CRM's webhook, in order, at least once
   export --since CURSOR [--format ndjson|csv] [--table customers|purchases|rewards|consents]
          [--limit N]            the events stored after CURSOR (0: all) for the CRM, on
                                 stdout; NDJSON is every event, CSV one table (--table);
@@ -52,9 +55,10 @@ struct Args {
   std::map<std::string, std::string> options;
 };
 
-const std::vector<std::string> kValueOptions = {"--db",    "--pg",    "--listen", "--ca",
-                                                "--cert",  "--key",   "--rules",  "--port-file",
-                                                "--since", "--limit", "--format", "--table"};
+const std::vector<std::string> kValueOptions = {
+    "--db",      "--pg",         "--listen",       "--ca",         "--cert",   "--key",
+    "--rules",   "--port-file",  "--since",        "--limit",      "--format", "--table",
+    "--webhook", "--webhook-ca", "--webhook-cert", "--webhook-key"};
 
 bool Parse(int argc, char** argv, Args* args, std::string* problem) {
   for (int i = 1; i < argc; ++i) {
@@ -118,6 +122,29 @@ int Serve(const Args& args) {
   auto rules = args.options.find("--rules");
   HqService service(**store, rules == args.options.end() ? "" : rules->second);
 
+  // The CRM webhook: its own connection to the store, woken by each accepted batch.
+  std::unique_ptr<WebhookForwarder> webhook;
+  if (auto url = args.options.find("--webhook"); url != args.options.end()) {
+    auto settings = ParseWebhookUrl(url->second);
+    if (!settings.ok()) return Report(settings.error());
+    if (!args.options.count("--webhook-ca")) {
+      return BadUsage("--webhook needs --webhook-ca FILE (the CA of the CRM's certificate)",
+                      "--webhook-ca");
+    }
+    settings->files.ca = args.options.at("--webhook-ca");
+    if (args.options.count("--webhook-cert") != args.options.count("--webhook-key")) {
+      return BadUsage("--webhook-cert and --webhook-key go together", "--webhook-cert");
+    }
+    if (args.options.count("--webhook-cert")) {
+      settings->files.cert = args.options.at("--webhook-cert");
+      settings->files.key = args.options.at("--webhook-key");
+    }
+    auto own = OpenStore(args);
+    if (!own.ok()) return Report(own.error());
+    webhook = std::make_unique<WebhookForwarder>(std::move(own).value(), *settings);
+    service.OnAccepted([&webhook](const HqBatch&, const IngestResult&) { webhook->Notify(); });
+  }
+
   // Signals are taken by this thread alone (sigwait), never by a connection's thread.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -130,6 +157,10 @@ int Serve(const Args& args) {
       {args.options.at("--ca"), args.options.at("--cert"), args.options.at("--key")},
       [&service](const HttpRequest& request) { return service.Handle(request); });
   if (!server.ok()) return Report(server.error());
+  if (webhook) {
+    webhook->Start();
+    webhook->Notify();  // what an earlier run left unforwarded
+  }
   uint16_t bound = (*server)->port();
   if (auto file = args.options.find("--port-file"); file != args.options.end()) {
     // Written whole, then renamed: a reader never sees half a number.
@@ -143,6 +174,7 @@ int Serve(const Args& args) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   (*server)->Stop();
+  if (webhook) webhook->Stop();
   std::cout << nlohmann::json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump()
             << std::endl;
   return kExitOk;

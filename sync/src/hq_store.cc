@@ -60,7 +60,15 @@ INSERT INTO store_customers
   WHERE customer_id IS NOT NULL GROUP BY store_id, customer_id;
 )sql";
 
-constexpr Migration kHqMigrations[] = {{1, kHqVersion1}, {2, kHqVersion2}};
+// Positions HQ's own readers keep (the CRM webhook).
+constexpr const char* kHqVersion3 = R"sql(
+CREATE TABLE cursors (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT;
+)sql";
+
+constexpr Migration kHqMigrations[] = {{1, kHqVersion1}, {2, kHqVersion2}, {3, kHqVersion3}};
 
 constexpr const char* kEventColumns =
     "e.id, e.store_id, e.till_id, e.seq, e.at_ms, e.kind, e.customer_id, e.pos_txn_id, "
@@ -272,6 +280,25 @@ Result<std::vector<HqEvent>> SqliteHqStore::EventsSince(int64_t since, int64_t l
   if (!select.ok()) return select.error();
   (*select)->Bind(1, since).Bind(2, limit);
   return ReadEvents(**select);
+}
+
+Result<int64_t> SqliteHqStore::ReadCursor(const std::string& name) {
+  auto select = db_->Prepare("SELECT value FROM cursors WHERE name = ?1");
+  if (!select.ok()) return select.error();
+  (*select)->Bind(1, name);
+  auto row = (*select)->Step();
+  if (!row.ok()) return row.error();
+  int64_t value = *row ? (*select)->Int(0) : 0;
+  (*select)->Reset();
+  return value;
+}
+
+Status SqliteHqStore::WriteCursor(const std::string& name, int64_t value) {
+  auto upsert = db_->Prepare(
+      "INSERT INTO cursors (name, value) VALUES (?1, ?2) "
+      "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+  if (!upsert.ok()) return upsert.error();
+  return (*upsert)->Bind(1, name).Bind(2, value).Run();
 }
 
 }  // namespace regulars

@@ -97,6 +97,10 @@ class HqStore {
   virtual Result<PullPage> Pull(const PullQuery& query) = 0;
   // Every store's events with hq_seq > since, ascending, at most `limit`: the CRM export.
   virtual Result<std::vector<HqEvent>> EventsSince(int64_t since, int64_t limit) = 0;
+  // A named hq_seq position kept by HQ for its own readers (the CRM webhook's "webhook"):
+  // 0 when never written.
+  virtual Result<int64_t> ReadCursor(const std::string& name) = 0;
+  virtual Status WriteCursor(const std::string& name, int64_t value) = 0;
 };
 
 // 'RGHQ': an HQ database, never mistaken for a till's ledger.
@@ -109,6 +113,8 @@ class SqliteHqStore final : public HqStore {
   Result<int64_t> EventCount() override;
   Result<PullPage> Pull(const PullQuery& query) override;
   Result<std::vector<HqEvent>> EventsSince(int64_t since, int64_t limit) override;
+  Result<int64_t> ReadCursor(const std::string& name) override;
+  Status WriteCursor(const std::string& name, int64_t value) override;
   Database& db() { return *db_; }
 
  private:

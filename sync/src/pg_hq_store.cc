@@ -428,4 +428,23 @@ Result<std::vector<HqEvent>> PgHqStore::EventsSince(int64_t since, int64_t limit
   return ReadEvents(rows->get());
 }
 
+// Cursors live in regulars_hq_meta beside the schema version, as "cursor:NAME".
+Result<int64_t> PgHqStore::ReadCursor(const std::string& name) {
+  REGULARS_TRY(Reconnect());
+  auto r = Exec(conn_, "SELECT value FROM regulars_hq_meta WHERE key = $1", {"cursor:" + name});
+  if (!r.ok()) return r.error();
+  if (PQntuples(r->get()) == 0) return int64_t{0};
+  return IntAt(r->get(), 0, 0);
+}
+
+Status PgHqStore::WriteCursor(const std::string& name, int64_t value) {
+  REGULARS_TRY(Reconnect());
+  auto r = Exec(conn_,
+                "INSERT INTO regulars_hq_meta (key, value) VALUES ($1, $2) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                {"cursor:" + name, Int(value)});
+  if (!r.ok()) return r.error();
+  return {};
+}
+
 }  // namespace regulars

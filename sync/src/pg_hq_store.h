@@ -34,6 +34,8 @@ class PgHqStore final : public HqStore {
   Result<int64_t> EventCount() override;
   Result<PullPage> Pull(const PullQuery& query) override;
   Result<std::vector<HqEvent>> EventsSince(int64_t since, int64_t limit) override;
+  Result<int64_t> ReadCursor(const std::string& name) override;
+  Status WriteCursor(const std::string& name, int64_t value) override;
 
  private:
   explicit PgHqStore(pg_conn* conn) : conn_(conn) {}

@@ -17,4 +17,8 @@ int64_t StoreJitterSeconds(const std::string& store_id, int jitter_minutes);
 int64_t NextNightlyRunMs(int64_t now_ms, int nightly_minute, int jitter_minutes,
                          const std::string& store_id);
 
+// The wait before retry number `attempt` (0-based): uniform in [0, min(max_ms,
+// initial_ms * 2^attempt)] ("full jitter"), so clients that failed together spread out.
+int64_t FullJitterBackoffMs(int64_t initial_ms, int64_t max_ms, int attempt, uint64_t random);
+
 }  // namespace regulars

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "outbox.h"
+#include "schedule.h"
 #include "sync_state.h"
 #include "tls_transport.h"
 
@@ -163,10 +164,7 @@ SyncRunner::SyncRunner(Ledger& ledger, const Config& config, std::string config_
 }
 
 int64_t SyncRunner::BackoffMs(const SyncPolicy& policy, int attempt, uint64_t random) {
-  int64_t ceiling = policy.retry_initial_ms;
-  for (int i = 0; i < attempt && ceiling < policy.retry_max_ms; ++i) ceiling *= 2;
-  ceiling = std::min(ceiling, policy.retry_max_ms);
-  return static_cast<int64_t>(random % static_cast<uint64_t>(ceiling + 1));
+  return FullJitterBackoffMs(policy.retry_initial_ms, policy.retry_max_ms, attempt, random);
 }
 
 Result<SyncReport> SyncRunner::Run() {

@@ -175,7 +175,11 @@ class Server final : public TlsServer {
       ioc.restart();
       http::async_write(stream, response, [&](beast::error_code e, size_t) { ec = e; });
       ioc.run();
-      if (ec || stopping_ || !response.keep_alive()) break;
+      // Stopping: the write may still be pending in `ioc` (Stop interrupted run), and it
+      // refers to `response`. Return without running `ioc` again: the pending handlers
+      // are then destroyed with the connection's io_context, never invoked on freed memory.
+      if (stopping_) return;
+      if (ec || !response.keep_alive()) break;
     }
     lowest.expires_after(std::chrono::seconds(2));
     ioc.restart();

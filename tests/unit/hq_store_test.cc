@@ -193,6 +193,17 @@ TEST_P(HqStoreContract, PagesOfAPullMissNothingAndRepeatNothing) {
       << "the next night's pull brings it";
 }
 
+TEST_P(HqStoreContract, CursorsAreKeptByName) {
+  auto fresh = hq_->ReadCursor("webhook");
+  ASSERT_TRUE(fresh.ok()) << fresh.error().message;
+  EXPECT_EQ(*fresh, 0);
+  ASSERT_TRUE(hq_->WriteCursor("webhook", 41).ok());
+  ASSERT_TRUE(hq_->WriteCursor("webhook", 42).ok());
+  ASSERT_TRUE(hq_->WriteCursor("other", 7).ok());
+  EXPECT_EQ(*hq_->ReadCursor("webhook"), 42);
+  EXPECT_EQ(*hq_->ReadCursor("other"), 7);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, HqStoreContract, ::testing::ValuesIn(HqBackends()),
                          [](const ::testing::TestParamInfo<HqBackend>& p) { return p.param.name; });
 
