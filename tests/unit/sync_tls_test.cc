@@ -2,11 +2,14 @@
 // a till's outbox pushed to HQ's store (docs/sync-protocol.md).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "hq_store.h"
 #include "outbox.h"
+#include "test_certificates.h"
 #include "test_till.h"
 #include "tls_transport.h"
 
@@ -29,11 +32,21 @@ class SyncTls : public ::testing::Test {
     std::filesystem::copy_file(d + "/chain/ca.pem", d + "/other/ca.pem");
     std::filesystem::copy_file(d + "/chain/ca.key", d + "/other/ca.key");
     ok_ = ok_ && run(d + "/other hq hq.example.org");
+    // Client certificates from the right CA for store:S001 that the script cannot make.
+    std::filesystem::create_directories(d + "/made");
+    auto issue = [&](const std::string& name, const CertificateSpec& spec) {
+      return IssueCertificate(d + "/chain", spec, d + "/made/" + name + ".pem",
+                              d + "/made/" + name + ".key");
+    };
+    ok_ = ok_ && issue("valid", {}) &&
+          issue("expired", {.valid_from_days = -30, .valid_until_days = -1}) &&
+          issue("not-yet-valid", {.valid_from_days = 1, .valid_until_days = 30}) &&
+          issue("server-only", {.extended_key_usage = "serverAuth"});
   }
   static void TearDownTestSuite() { delete pki_; }
 
   void SetUp() override {
-    ASSERT_TRUE(ok_) << "provision-pki.sh failed";
+    ASSERT_TRUE(ok_) << "provision-pki.sh or IssueCertificate failed";
     t_.Enroll(kAliceCard);
     for (int i = 1; i <= 5; ++i)
       t_.Commit(Basket("T" + std::to_string(i), kAliceCard, {Packs(1, 1)}));
@@ -48,6 +61,11 @@ class SyncTls : public ::testing::Test {
   }
   TlsFiles StoreFiles(const std::string& dir = "chain") {
     return {P("chain/ca.pem"), P(dir + "/store-S001.pem"), P(dir + "/store-S001.key")};
+  }
+
+  // A client certificate made by IssueCertificate.
+  TlsFiles MadeFiles(const std::string& name) {
+    return {P("chain/ca.pem"), P("made/" + name + ".pem"), P("made/" + name + ".key")};
   }
 
   std::unique_ptr<TlsServer> StartHq(const TlsFiles& files) {
@@ -119,6 +137,61 @@ TEST_F(SyncTls, AClientWithoutACertificateIsRefused) {
   auto server = StartHq(HqFiles());
   ASSERT_TRUE(server);
   auto client = TlsClient::Connect("127.0.0.1", server->port(), {P("chain/ca.pem"), "", ""});
+  if (client.ok()) {
+    auto answer = (*client)->Post("/v1/events", "{}");
+    EXPECT_FALSE(answer.ok());
+  }
+  EXPECT_EQ(requests_, 0);
+}
+
+// The control for the three refusals below: a certificate from IssueCertificate is
+// accepted while valid, so they are refused for their dates or usage, not for how they
+// were made.
+TEST_F(SyncTls, AClientCertificateMadeThroughTheApiIsAcceptedWhileValid) {
+  auto server = StartHq(HqFiles());
+  ASSERT_TRUE(server);
+  auto client = TlsClient::Connect("127.0.0.1", server->port(), MadeFiles("valid"));
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  auto answer = (*client)->Post("/v1/events", "{}");
+  ASSERT_TRUE(answer.ok()) << answer.error().message;
+  EXPECT_EQ(answer->status, 400);  // reached HQ, which refuses the empty batch
+  EXPECT_EQ(requests_, 1);
+  // Workaround: the till hangs up and HQ's connection ends before HQ stops. Stopping HQ
+  // while the answer's write is still completing crashes it (a use after free in
+  // TlsServer's Serve, to be fixed in tls_transport.cc).
+  client->reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
+
+TEST_F(SyncTls, AnExpiredClientCertificateIsRefused) {
+  auto server = StartHq(HqFiles());
+  ASSERT_TRUE(server);
+  auto client = TlsClient::Connect("127.0.0.1", server->port(), MadeFiles("expired"));
+  if (client.ok()) {  // under TLS 1.3 the refusal arrives on the first read
+    auto answer = (*client)->Post("/v1/events", "{}");
+    EXPECT_FALSE(answer.ok());
+  }
+  EXPECT_EQ(requests_, 0);
+}
+
+TEST_F(SyncTls, AClientCertificateNotYetValidIsRefused) {
+  auto server = StartHq(HqFiles());
+  ASSERT_TRUE(server);
+  auto client = TlsClient::Connect("127.0.0.1", server->port(), MadeFiles("not-yet-valid"));
+  if (client.ok()) {
+    auto answer = (*client)->Post("/v1/events", "{}");
+    EXPECT_FALSE(answer.ok());
+  }
+  EXPECT_EQ(requests_, 0);
+}
+
+// A TLS server checks its client's certificate for OpenSSL's "sslclient" purpose: one of
+// the chain's certificates for servers only (extendedKeyUsage serverAuth) does not make a
+// till, even naming a store.
+TEST_F(SyncTls, AClientCertificateForServersOnlyIsRefused) {
+  auto server = StartHq(HqFiles());
+  ASSERT_TRUE(server);
+  auto client = TlsClient::Connect("127.0.0.1", server->port(), MadeFiles("server-only"));
   if (client.ok()) {
     auto answer = (*client)->Post("/v1/events", "{}");
     EXPECT_FALSE(answer.ok());
