@@ -156,11 +156,8 @@ TEST_F(SyncTls, AClientCertificateMadeThroughTheApiIsAcceptedWhileValid) {
   ASSERT_TRUE(answer.ok()) << answer.error().message;
   EXPECT_EQ(answer->status, 400);  // reached HQ, which refuses the empty batch
   EXPECT_EQ(requests_, 1);
-  // Workaround: the till hangs up and HQ's connection ends before HQ stops. Stopping HQ
-  // while the answer's write is still completing crashes it (a use after free in
-  // TlsServer's Serve, to be fixed in tls_transport.cc).
-  client->reset();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // HQ stops at once, its answer's write perhaps still completing: this used to crash
+  // (a use after free in TlsServer's Serve) about 4 runs in 10.
 }
 
 TEST_F(SyncTls, AnExpiredClientCertificateIsRefused) {
