@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -35,6 +36,10 @@ password out of it, in ~/.pgpass or PGPASSWORD; see docs/hq-storage.md):
          [--limit N]            the events stored after CURSOR (0: all) for the CRM, on
                                 stdout; NDJSON is every event, CSV one table (--table);
                                 the next cursor goes to stderr as {"next_since": N}
+  erase --customer ID [--reason TEXT]
+                                the chain forgets a customer: every till deletes their
+                                identifiers and consents at its next pull, and HQ redacts
+                                its copies now (docs/sync-protocol.md, "Erasure")
   status                        the events held
   help                          this text
 
@@ -56,9 +61,9 @@ struct Args {
 };
 
 const std::vector<std::string> kValueOptions = {
-    "--db",      "--pg",         "--listen",       "--ca",         "--cert",   "--key",
-    "--rules",   "--port-file",  "--since",        "--limit",      "--format", "--table",
-    "--webhook", "--webhook-ca", "--webhook-cert", "--webhook-key"};
+    "--db",      "--pg",         "--listen",       "--ca",          "--cert",     "--key",
+    "--rules",   "--port-file",  "--since",        "--limit",       "--format",   "--table",
+    "--webhook", "--webhook-ca", "--webhook-cert", "--webhook-key", "--customer", "--reason"};
 
 bool Parse(int argc, char** argv, Args* args, std::string* problem) {
   for (int i = 1; i < argc; ++i) {
@@ -237,6 +242,28 @@ int Export(const Args& args) {
   return kExitOk;
 }
 
+int Erase(const Args& args) {
+  auto customer = args.options.find("--customer");
+  if (customer == args.options.end() || customer->second.empty() || customer->second.size() > 64) {
+    return BadUsage("--customer ID is required (the customer id the CRM knows)", "--customer");
+  }
+  auto reason = args.options.find("--reason");
+  auto store = OpenStore(args);
+  if (!store.ok()) return Report(store.error());
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto event =
+      (*store)->Erase(customer->second, reason == args.options.end() ? "" : reason->second, now);
+  if (!event.ok()) return Report(event.error());
+  std::cout << nlohmann::json{{"erased", customer->second},
+                              {"event_id", event->id},
+                              {"hq_seq", event->hq_seq}}
+                   .dump()
+            << "\n";
+  return kExitOk;
+}
+
 int Status(const Args& args) {
   auto store = OpenStore(args);
   if (!store.ok()) return Report(store.error());
@@ -257,6 +284,7 @@ int Main(int argc, char** argv) {
   if (args.command == "serve") return Serve(args);
   if (args.command == "status") return Status(args);
   if (args.command == "export") return Export(args);
+  if (args.command == "erase") return Erase(args);
   return BadUsage("unknown command '" + args.command + "' (see regulars-hq --help)", args.command);
 }
 

@@ -4,7 +4,9 @@
 
 #include <climits>
 
+#include "domain/timestamp.h"
 #include "json/json_input.h"
+#include "store/erasure.h"
 #include "store/schema.h"
 
 namespace regulars {
@@ -68,7 +70,26 @@ CREATE TABLE cursors (
 ) STRICT;
 )sql";
 
-constexpr Migration kHqMigrations[] = {{1, kHqVersion1}, {2, kHqVersion2}, {3, kHqVersion3}};
+// Erasure: customers the chain must forget (hq_seq of HQ's "erase" event). Their events'
+// identifying values are redacted: the only update the append-only table allows.
+constexpr const char* kHqVersion4 = R"sql(
+CREATE TABLE erasures (
+  customer_id TEXT PRIMARY KEY,
+  hq_seq      INTEGER NOT NULL
+) STRICT;
+DROP TRIGGER events_are_append_only_update;
+CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
+  WHEN NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = OLD.customer_id)
+    OR NEW.id IS NOT OLD.id OR NEW.store_id IS NOT OLD.store_id
+    OR NEW.till_id IS NOT OLD.till_id OR NEW.seq IS NOT OLD.seq OR NEW.at_ms IS NOT OLD.at_ms
+    OR NEW.kind IS NOT OLD.kind OR NEW.customer_id IS NOT OLD.customer_id
+    OR NEW.pos_txn_id IS NOT OLD.pos_txn_id OR NEW.ref_pos_txn_id IS NOT OLD.ref_pos_txn_id
+    OR NEW.hq_seq IS NOT OLD.hq_seq
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+)sql";
+
+constexpr Migration kHqMigrations[] = {
+    {1, kHqVersion1}, {2, kHqVersion2}, {3, kHqVersion3}, {4, kHqVersion4}};
 
 constexpr const char* kEventColumns =
     "e.id, e.store_id, e.till_id, e.seq, e.at_ms, e.kind, e.customer_id, e.pos_txn_id, "
@@ -115,7 +136,26 @@ Result<std::optional<std::string>> OptionalText(const FieldReader& r, std::strin
 
 }  // namespace
 
+std::string EraseEventBody(const std::string& customer_id, const std::string& reason,
+                           int64_t at_ms) {
+  OrderedJson body{{"customer", customer_id},
+                   {"reason", reason},
+                   {"requested_at", FormatTimestampUtc(at_ms)},
+                   {"counts", OrderedJson::array()}};
+  return body.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::optional<std::string> RedactedBody(const std::string& body) {
+  auto json = ParseJson(body, "database_unreadable");
+  if (!json.ok() || !RedactIdentity(*json)) return std::nullopt;
+  return json->dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_view text) {
+  if (certificate_store == kHqStoreId) {
+    return Error::BadInput("wrong_store", "store id HQ is HQ's own; no till may push as HQ",
+                           "/store_id");
+  }
   auto json = ParseJson(text, kCode);
   if (!json.ok()) return json.error();
   FieldReader r(*json, "", kCode);
@@ -217,7 +257,17 @@ Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
     e.customer_id ? s.Bind(7, *e.customer_id) : s.BindNull(7);
     e.pos_txn_id ? s.Bind(8, *e.pos_txn_id) : s.BindNull(8);
     e.ref_pos_txn_id ? s.Bind(9, *e.ref_pos_txn_id) : s.BindNull(9);
-    s.Bind(10, e.body).Bind(11, hq_seq + 1);
+    std::optional<std::string> redacted;
+    if (e.customer_id && IsIdentityKind(e.kind)) {
+      auto erased = db_->Prepare("SELECT 1 FROM erasures WHERE customer_id = ?1");
+      if (!erased.ok()) return erased.error();
+      (*erased)->Bind(1, *e.customer_id);
+      auto row = (*erased)->Step();
+      (*erased)->Reset();
+      if (!row.ok()) return row.error();
+      if (*row) redacted = RedactedBody(e.body);
+    }
+    s.Bind(10, redacted ? *redacted : e.body).Bind(11, hq_seq + 1);
     auto ran = s.Run();
     bool stored = sqlite3_changes(db_->handle()) > 0;
     s.Reset();
@@ -252,7 +302,7 @@ Result<PullPage> SqliteHqStore::Pull(const PullQuery& q) {
   auto select =
       db_->Prepare(std::string("SELECT ") + kEventColumns +
                    " FROM events e WHERE e.hq_seq > max(?2, ?3) AND e.hq_seq <= ?4"
-                   " AND e.store_id <> ?1 AND (e.kind IN ('enroll', 'link', 'merge') OR"
+                   " AND e.store_id <> ?1 AND (e.kind IN ('enroll', 'link', 'merge', 'erase') OR"
                    " EXISTS (SELECT 1 FROM store_customers k WHERE k.store_id = ?1"
                    " AND k.customer_id = e.customer_id AND k.known_since <= ?4))"
                    " UNION ALL SELECT " +
@@ -299,6 +349,90 @@ Status SqliteHqStore::WriteCursor(const std::string& name, int64_t value) {
       "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
   if (!upsert.ok()) return upsert.error();
   return (*upsert)->Bind(1, name).Bind(2, value).Run();
+}
+
+Result<HqEvent> SqliteHqStore::Erase(const std::string& customer_id, const std::string& reason,
+                                     int64_t at_ms) {
+  WriteTransaction txn(*db_);
+  REGULARS_TRY(txn.Begin());
+  auto find = [&](const std::string& sql, const std::string& key) -> Result<std::vector<HqEvent>> {
+    auto select = db_->Prepare(sql);
+    if (!select.ok()) return select.error();
+    (*select)->Bind(1, key);
+    return ReadEvents(**select);
+  };
+  // Asked before: the same event.
+  auto earlier = find(std::string("SELECT ") + kEventColumns +
+                          " FROM erasures x JOIN events e ON e.hq_seq = x.hq_seq"
+                          " WHERE x.customer_id = ?1",
+                      customer_id);
+  if (!earlier.ok()) return earlier.error();
+  if (!earlier->empty()) return earlier->front();
+
+  auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");
+  if (!last.ok()) return last.error();
+  auto seq = db_->QueryInt(
+      "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = 'HQ' AND till_id = 'HQ'");
+  if (!seq.ok()) return seq.error();
+  HqEvent e;
+  e.store_id = e.till_id = kHqStoreId;
+  e.seq = *seq;
+  e.id = e.store_id + ":" + e.till_id + ":" + std::to_string(e.seq);
+  e.at_ms = at_ms;
+  e.kind = "erase";
+  e.customer_id = customer_id;
+  e.body = EraseEventBody(customer_id, reason, at_ms);
+  e.hq_seq = *last + 1;
+  auto insert = db_->Prepare(
+      "INSERT INTO events (id, store_id, till_id, seq, at_ms, kind, customer_id, body, hq_seq) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (!insert.ok()) return insert.error();
+  REGULARS_TRY((*insert)
+                   ->Bind(1, e.id)
+                   .Bind(2, e.store_id)
+                   .Bind(3, e.till_id)
+                   .Bind(4, e.seq)
+                   .Bind(5, e.at_ms)
+                   .Bind(6, e.kind)
+                   .Bind(7, customer_id)
+                   .Bind(8, e.body)
+                   .Bind(9, e.hq_seq)
+                   .Run());
+
+  // The customer and the pseudonymous profiles merged into them.
+  auto merged = db_->Prepare(
+      "SELECT json_extract(body, '$.from') FROM events WHERE kind = 'merge' AND "
+      "customer_id = ?1 AND json_valid(body)");
+  if (!merged.ok()) return merged.error();
+  (*merged)->Bind(1, customer_id);
+  std::vector<std::string> family{customer_id};
+  for (;;) {
+    auto row = (*merged)->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    if (!(*merged)->IsNull(0)) family.push_back((*merged)->Text(0));
+  }
+  (*merged)->Reset();
+  for (const auto& id : family) {
+    auto mark = db_->Prepare(
+        "INSERT INTO erasures (customer_id, hq_seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+    if (!mark.ok()) return mark.error();
+    REGULARS_TRY((*mark)->Bind(1, id).Bind(2, e.hq_seq).Run());
+    auto identity = find(std::string("SELECT ") + kEventColumns +
+                             " FROM events e WHERE e.customer_id = ?1 AND"
+                             " e.kind IN ('enroll', 'link')",
+                         id);
+    if (!identity.ok()) return identity.error();
+    for (const auto& event : *identity) {
+      auto redacted = RedactedBody(event.body);
+      if (!redacted) continue;
+      auto update = db_->Prepare("UPDATE events SET body = ?2 WHERE id = ?1");
+      if (!update.ok()) return update.error();
+      REGULARS_TRY((*update)->Bind(1, event.id).Bind(2, *redacted).Run());
+    }
+  }
+  REGULARS_TRY(txn.Commit());
+  return e;
 }
 
 }  // namespace regulars

@@ -70,10 +70,22 @@ struct PullPage {
   bool more = false;            // ask again with after = events.back().hq_seq
 };
 
-// The kinds that say who a customer is: sent to every store (enrolments made elsewhere).
+// The kinds that say who a customer is: sent to every store (enrolments made elsewhere,
+// and erasures). The pull queries of both backends list them too.
 inline bool IsIdentityKind(std::string_view kind) {
-  return kind == "enroll" || kind == "link" || kind == "merge";
+  return kind == "enroll" || kind == "link" || kind == "merge" || kind == "erase";
 }
+
+// HQ's own events (erasures) carry this store and till id; no till may use it.
+inline constexpr const char* kHqStoreId = "HQ";
+
+// The body of HQ's "erase" event for `customer_id`.
+std::string EraseEventBody(const std::string& customer_id, const std::string& reason,
+                           int64_t at_ms);
+
+// `body` (JSON text) with the identifying values redacted (store/erasure.h), or nullopt
+// when it holds none or is not JSON.
+std::optional<std::string> RedactedBody(const std::string& body);
 
 // Storage for HQ. Every backend passes the same test suite (tests/unit/hq_store_test.cc).
 //
@@ -101,6 +113,13 @@ class HqStore {
   // 0 when never written.
   virtual Result<int64_t> ReadCursor(const std::string& name) = 0;
   virtual Status WriteCursor(const std::string& name, int64_t value) = 0;
+  // Records that the chain must forget a customer (docs/sync-protocol.md, "Erasure"):
+  // appends an "erase" event of store HQ (till HQ) that every till pulls, and redacts the
+  // identifying values in HQ's copies of their events (and of the profiles merged into
+  // them), now and in any later batch. Idempotent: a second request returns the first
+  // event.
+  virtual Result<HqEvent> Erase(const std::string& customer_id, const std::string& reason,
+                                int64_t at_ms) = 0;
 };
 
 // 'RGHQ': an HQ database, never mistaken for a till's ledger.
@@ -115,6 +134,8 @@ class SqliteHqStore final : public HqStore {
   Result<std::vector<HqEvent>> EventsSince(int64_t since, int64_t limit) override;
   Result<int64_t> ReadCursor(const std::string& name) override;
   Status WriteCursor(const std::string& name, int64_t value) override;
+  Result<HqEvent> Erase(const std::string& customer_id, const std::string& reason,
+                        int64_t at_ms) override;
   Database& db() { return *db_; }
 
  private:

@@ -50,6 +50,27 @@ CREATE TABLE store_customers (
 CREATE INDEX store_customers_by_time ON store_customers (store_id, known_since);
 )sql";
 
+// Erasure: customers the chain must forget (hq_seq of HQ's "erase" event). Redacting their
+// events' identifying values is the only update the append-only table allows.
+constexpr const char* kSchemaVersion2 = R"sql(
+CREATE TABLE erasures (
+  customer_id text PRIMARY KEY,
+  hq_seq      bigint NOT NULL
+);
+CREATE OR REPLACE FUNCTION regulars_hq_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND EXISTS (SELECT 1 FROM erasures WHERE customer_id = OLD.customer_id)
+     AND (NEW.hq_seq, NEW.id, NEW.store_id, NEW.till_id, NEW.seq, NEW.at_ms, NEW.kind,
+          NEW.customer_id, NEW.pos_txn_id, NEW.ref_pos_txn_id)
+         IS NOT DISTINCT FROM
+         (OLD.hq_seq, OLD.id, OLD.store_id, OLD.till_id, OLD.seq, OLD.at_ms, OLD.kind,
+          OLD.customer_id, OLD.pos_txn_id, OLD.ref_pos_txn_id) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'events are append-only';
+END $$;
+)sql";
+
 // The columns HqEvent is read from, in ReadEvents' order.
 #define REGULARS_EVENT_COLUMNS                                                         \
   "e.id, e.store_id, e.till_id, e.seq, e.at_ms, e.kind, e.customer_id, e.pos_txn_id, " \
@@ -186,9 +207,11 @@ Status PrepareSchema(PGconn* conn) {
   if (!found.ok()) return found.error();
   if (PQntuples(found->get()) == 0) {
     // PQexec runs the several statements of the script; it takes no input.
-    PgResult r(PQexec(conn, kSchemaVersion1));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-      return Failed(conn, r.get(), "cannot create the HQ schema");
+    for (const char* script : {kSchemaVersion1, kSchemaVersion2}) {
+      PgResult r(PQexec(conn, script));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+        return Failed(conn, r.get(), "cannot create the HQ schema");
+      }
     }
     REGULARS_TRY(Exec(conn, "INSERT INTO regulars_hq_meta VALUES ('schema_version', $1)",
                       {Int(kPgHqSchemaVersion)}));
@@ -203,7 +226,14 @@ Status PrepareSchema(PGconn* conn) {
                        std::to_string(kPgHqSchemaVersion) + ": upgrade regulars-hq",
                    {}};
     }
-    // Migrations from older versions go here when there is a version 2.
+    if (*version < 2) {
+      PgResult r(PQexec(conn, kSchemaVersion2));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+        return Failed(conn, r.get(), "cannot upgrade the HQ schema to version 2");
+      }
+      REGULARS_TRY(
+          Exec(conn, "UPDATE regulars_hq_meta SET value = 2 WHERE key = 'schema_version'"));
+    }
   }
   return txn.Commit();
 }
@@ -332,7 +362,22 @@ Result<IngestResult> PgHqStore::Ingest(const HqBatch& batch) {
                     "store_id text, till_id text, seq bigint, at_ms bigint, kind text, "
                     "customer_id text, pos_txn_id text, ref_pos_txn_id text, body text) "
                     "ON COMMIT DELETE ROWS"));
-  REGULARS_TRY(CopyBatch(conn_, batch));
+  // Identity events of a customer the chain erased are stored redacted.
+  const HqBatch* staged = &batch;
+  HqBatch redacted;
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    const HqEvent& e = batch.events[i];
+    if (!e.customer_id || !IsIdentityKind(e.kind)) continue;
+    auto erased = Exec(conn_, "SELECT 1 FROM erasures WHERE customer_id = $1", {*e.customer_id});
+    if (!erased.ok()) return erased.error();
+    if (PQntuples(erased->get()) == 0) continue;
+    if (staged != &redacted) {
+      redacted = batch;
+      staged = &redacted;
+    }
+    if (auto body = RedactedBody(e.body)) redacted.events[i].body = *body;
+  }
+  REGULARS_TRY(CopyBatch(conn_, *staged));
   // hq_seq must follow commit order: a pull reads up to `upto` = the largest hq_seq it
   // sees, and an hq_seq below it still uncommitted (another regulars-hq's batch) would be
   // skipped for good. So numbering is serialized from here to COMMIT by a lock every
@@ -397,7 +442,7 @@ Result<PullPage> PgHqStore::Pull(const PullQuery& q) {
                    "SELECT " REGULARS_EVENT_COLUMNS
                    " FROM events e WHERE e.hq_seq > greatest($2::bigint, $3::bigint)"
                    " AND e.hq_seq <= $4::bigint AND e.store_id <> $1::text"
-                   " AND (e.kind IN ('enroll', 'link', 'merge') OR EXISTS ("
+                   " AND (e.kind IN ('enroll', 'link', 'merge', 'erase') OR EXISTS ("
                    "  SELECT 1 FROM store_customers k WHERE k.store_id = $1"
                    "  AND k.customer_id = e.customer_id AND k.known_since <= $4))"
                    " UNION ALL SELECT " REGULARS_EVENT_COLUMNS
@@ -445,6 +490,77 @@ Status PgHqStore::WriteCursor(const std::string& name, int64_t value) {
                 {"cursor:" + name, Int(value)});
   if (!r.ok()) return r.error();
   return {};
+}
+
+Result<HqEvent> PgHqStore::Erase(const std::string& customer_id, const std::string& reason,
+                                 int64_t at_ms) {
+  REGULARS_TRY(Reconnect());
+  PgTransaction txn(conn_);
+  REGULARS_TRY(txn.Begin());
+  // The erase event is numbered like a batch: under the same lock, in commit order.
+  REGULARS_TRY(Exec(conn_, kLockNumbering));
+  auto earlier = Exec(conn_,
+                      "SELECT " REGULARS_EVENT_COLUMNS
+                      " FROM erasures x JOIN events e ON e.hq_seq = x.hq_seq"
+                      " WHERE x.customer_id = $1",
+                      {customer_id});
+  if (!earlier.ok()) return earlier.error();
+  auto found = ReadEvents(earlier->get());
+  if (!found.ok()) return found.error();
+  if (!found->empty()) return found->front();
+
+  auto last = QueryInt(conn_, "SELECT COALESCE(MAX(hq_seq), 0) FROM events");
+  if (!last.ok()) return last.error();
+  auto seq = QueryInt(
+      conn_,
+      "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = 'HQ' AND till_id = 'HQ'");
+  if (!seq.ok()) return seq.error();
+  HqEvent e;
+  e.store_id = e.till_id = kHqStoreId;
+  e.seq = *seq;
+  e.id = e.store_id + ":" + e.till_id + ":" + std::to_string(e.seq);
+  e.at_ms = at_ms;
+  e.kind = "erase";
+  e.customer_id = customer_id;
+  e.body = EraseEventBody(customer_id, reason, at_ms);
+  e.hq_seq = *last + 1;
+  REGULARS_TRY(Exec(conn_,
+                    "INSERT INTO events (hq_seq, id, store_id, till_id, seq, at_ms, kind,"
+                    " customer_id, body) VALUES ($1::bigint, $2, $3, $4, $5::bigint, $6::bigint,"
+                    " $7, $8, $9)",
+                    {Int(e.hq_seq), e.id, e.store_id, e.till_id, Int(e.seq), Int(e.at_ms), e.kind,
+                     customer_id, e.body}));
+
+  // The customer and the pseudonymous profiles merged into them.
+  auto merged = Exec(conn_,
+                     "SELECT body::jsonb->>'from' FROM events WHERE kind = 'merge' AND"
+                     " customer_id = $1",
+                     {customer_id});
+  if (!merged.ok()) return merged.error();
+  std::vector<std::string> family{customer_id};
+  for (int row = 0; row < PQntuples(merged->get()); ++row) {
+    if (!PQgetisnull(merged->get(), row, 0)) family.push_back(PQgetvalue(merged->get(), row, 0));
+  }
+  for (const auto& id : family) {
+    REGULARS_TRY(Exec(conn_,
+                      "INSERT INTO erasures (customer_id, hq_seq) VALUES ($1, $2::bigint)"
+                      " ON CONFLICT DO NOTHING",
+                      {id, Int(e.hq_seq)}));
+    auto identity = Exec(conn_,
+                         "SELECT " REGULARS_EVENT_COLUMNS
+                         " FROM events e WHERE e.customer_id = $1 AND e.kind IN ('enroll', 'link')",
+                         {id});
+    if (!identity.ok()) return identity.error();
+    auto events = ReadEvents(identity->get());
+    if (!events.ok()) return events.error();
+    for (const auto& event : *events) {
+      auto redacted = RedactedBody(event.body);
+      if (!redacted) continue;
+      REGULARS_TRY(Exec(conn_, "UPDATE events SET body = $2 WHERE id = $1", {event.id, *redacted}));
+    }
+  }
+  REGULARS_TRY(txn.Commit());
+  return e;
 }
 
 }  // namespace regulars

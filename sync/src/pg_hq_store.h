@@ -14,7 +14,7 @@ struct pg_conn;  // libpq's PGconn, kept out of this header
 namespace regulars {
 
 // The schema version this build writes; a database with a newer one is refused.
-inline constexpr int64_t kPgHqSchemaVersion = 1;
+inline constexpr int64_t kPgHqSchemaVersion = 2;
 
 // One connection to the server. Not thread-safe: a store object is used by one thread at a
 // time (the HQ server holds a mutex around it, or opens one store per thread). Several
@@ -36,6 +36,8 @@ class PgHqStore final : public HqStore {
   Result<std::vector<HqEvent>> EventsSince(int64_t since, int64_t limit) override;
   Result<int64_t> ReadCursor(const std::string& name) override;
   Status WriteCursor(const std::string& name, int64_t value) override;
+  Result<HqEvent> Erase(const std::string& customer_id, const std::string& reason,
+                        int64_t at_ms) override;
 
  private:
   explicit PgHqStore(pg_conn* conn) : conn_(conn) {}

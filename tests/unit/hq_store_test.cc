@@ -193,6 +193,54 @@ TEST_P(HqStoreContract, PagesOfAPullMissNothingAndRepeatNothing) {
       << "the next night's pull brings it";
 }
 
+TEST_P(HqStoreContract, AnErasureGoesToEveryStoreAndHqKeepsNoIdentifyingValue) {
+  HqEvent enroll = Event("S001", 1, "enroll", "c1");
+  enroll.body = R"({"customer":"c1","identifier":{"kind":"card","value":"2900000000018"}})";
+  HqEvent link = Event("S001", 2, "link", "c1");
+  link.body = R"({"customer":"c1","identifier":{"kind":"payment_token","value":"ab12"},)"
+              R"("consent":{"text":"I agree","cashier_id":"C07"}})";
+  Ingest({enroll, link, Event("S001", 3, "sale", "c1"), Event("S001", 4, "enroll", "c2")});
+
+  auto erased = hq_->Erase("c1", "GDPR request 42", 1'795'100'000'000);
+  ASSERT_TRUE(erased.ok()) << erased.error().message;
+  EXPECT_EQ(erased->id, "HQ:HQ:1");
+  EXPECT_EQ(erased->kind, "erase");
+  EXPECT_EQ(erased->hq_seq, 5);
+  auto again = hq_->Erase("c1", "asked twice", 1'795'200'000'000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, erased->id) << "a second request is the first one";
+  EXPECT_EQ(*hq_->EventCount(), 5);
+
+  auto all = hq_->EventsSince(0, 100);
+  ASSERT_TRUE(all.ok());
+  std::string everything;
+  for (const auto& e : *all) everything += e.body;
+  for (const char* value : {"2900000000018", "ab12", "I agree", "C07"}) {
+    EXPECT_EQ(everything.find(value), std::string::npos) << value << " is still at HQ";
+  }
+  EXPECT_NE(everything.find("erased"), std::string::npos);
+  EXPECT_NE((*all)[2].body.find(R"("n":3)"), std::string::npos) << "the sale is kept";
+
+  // Every store hears of it, even one that never knew the customer.
+  auto s2 = PullAll("S002", 4);
+  EXPECT_EQ(Ids(s2.events), std::vector<std::string>{"HQ:HQ:1"});
+  // A till that had not heard yet pushes the customer's enrolment again: stored redacted.
+  HqEvent late = Event("S003", 1, "link", "c1");
+  late.body = R"({"customer":"c1","identifier":{"kind":"card","value":"2900000000018"}})";
+  Ingest({late});
+  auto stored = hq_->EventsSince(5, 10);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ(stored->front().body.find("2900000000018"), std::string::npos);
+}
+
+TEST_P(HqStoreContract, NoTillMayPushAsHq) {
+  auto batch = ParseBatch("HQ", R"({"store_id":"HQ","till_id":"HQ","first_seq":1,"last_seq":1,
+      "events":[{"id":"HQ:HQ:1","at_ms":1,"kind":"erase","customer_id":"c1","body":{}}]})");
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.error().code, "wrong_store");
+}
+
 TEST_P(HqStoreContract, CursorsAreKeptByName) {
   auto fresh = hq_->ReadCursor("webhook");
   ASSERT_TRUE(fresh.ok()) << fresh.error().message;

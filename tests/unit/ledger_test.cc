@@ -15,6 +15,7 @@ namespace {
 
 using testing::Basket;
 using testing::kAliceCard;
+using testing::kBobCard;
 using testing::Packs;
 using testing::TempDir;
 using testing::TestTill;
@@ -37,6 +38,34 @@ TEST(Ledger, EventsCannotBeUpdatedOrDeleted) {
   EXPECT_FALSE(db.Exec("UPDATE events SET at_ms = 0").ok());
   EXPECT_FALSE(db.Exec("DELETE FROM events").ok());
   EXPECT_EQ(t.CountRows("events"), 1);
+}
+
+TEST(Ledger, OnlyAnErasedCustomersEventBodiesMayChangeAndNothingElse) {
+  TestTill t;
+  std::string alice = t.Enroll(kAliceCard);
+  std::string bob = t.Enroll(kBobCard);
+  t.Commit(Basket("V1", kAliceCard, {Packs(1, 2)}));
+  Database& db = t.till().ledger().db();
+  EXPECT_FALSE(db.Exec("UPDATE events SET body = '{}' WHERE customer_id = '" + alice + "'").ok())
+      << "not erased: append-only";
+  {
+    WriteTransaction txn(db);
+    ASSERT_TRUE(txn.Begin().ok());
+    auto redacted = t.till().ledger().Erase(alice, 1, "HQ:HQ:1");
+    ASSERT_TRUE(redacted.ok()) << redacted.error().message;
+    EXPECT_EQ(*redacted, 1) << "her enrolment";
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  EXPECT_FALSE(db.Exec("UPDATE events SET at_ms = 0 WHERE customer_id = '" + alice + "'").ok())
+      << "erased: still only the body";
+  EXPECT_FALSE(db.Exec("UPDATE events SET body = '{}' WHERE customer_id = '" + bob + "'").ok());
+  EXPECT_FALSE(db.Exec("DELETE FROM events WHERE customer_id = '" + alice + "'").ok());
+  auto found = t.till().ledger().CustomerByIdentifier("card", kAliceCard);
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value()) << "her card recognizes nobody";
+  EXPECT_EQ(t.Progress(alice), 2) << "her counters stay, under a pseudonym nothing leads to";
+  auto bob_found = t.till().ledger().CustomerByIdentifier("card", kBobCard);
+  ASSERT_TRUE(bob_found.ok() && bob_found->has_value());
 }
 
 TEST(Ledger, UsesWalAndFullSync) {

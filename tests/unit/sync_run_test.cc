@@ -143,6 +143,39 @@ TEST_P(SyncRun, ACustomerBuyingInTwoStoresGetsTheRewardInEitherAfterTheNight) {
   EXPECT_EQ(*held, 3) << "enrolment, A1 and B1, each once";
 }
 
+TEST_P(SyncRun, AnErasedCustomerIsForgottenOnEveryTillAfterTheNight) {
+  TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
+  std::string alice = a.Enroll(kAliceCard);
+  a.Commit(Basket("A1", kAliceCard, {Packs(1, 3)}));
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  ASSERT_TRUE(Sync(b, "S002").ok());  // S002 recognizes her card now
+  EXPECT_EQ(b.Evaluate(At("S002", Basket("B0", kAliceCard, {Packs(1, 1)})))["customer"]["id"],
+            alice);
+
+  auto erased = hq_->Erase(alice, "GDPR request", 1'795'500'000'000);
+  ASSERT_TRUE(erased.ok()) << erased.error().message;
+  for (auto [till, store] : {std::pair{&a, "S001"}, std::pair{&b, "S002"}}) {
+    auto night = Sync(*till, store);
+    ASSERT_TRUE(night.ok()) << night.error().message;
+    TJson receipt = till->Evaluate(At(store, Basket("N", kAliceCard, {Packs(1, 1)})));
+    EXPECT_TRUE(receipt["customer"]["id"].is_null()) << store << ": " << receipt.dump();
+    auto erased_here = till->till().ledger().IsErased(alice);
+    ASSERT_TRUE(erased_here.ok());
+    EXPECT_TRUE(*erased_here);
+    auto card_left = till->till().ledger().db().QueryInt(
+        "SELECT count(*) FROM events WHERE body LIKE '%2900000000018%'");
+    ASSERT_TRUE(card_left.ok());
+    EXPECT_EQ(*card_left, 0) << store << " still holds the card number";
+    auto report = till->till().Verify();
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->mismatches.empty() && report->problems.empty());
+  }
+  // The card can be enrolled again, as a new customer with nothing of the old one.
+  std::string again = a.Enroll(kAliceCard);
+  EXPECT_NE(again, alice);
+  EXPECT_EQ(a.Progress(again), 0);
+}
+
 TEST_P(SyncRun, ASecondSyncSendsNothingAgainAndAPagedPullMissesNothing) {
   TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
   a.Enroll(kAliceCard);

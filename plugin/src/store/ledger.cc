@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "store/audit_chain.h"
+#include "store/erasure.h"
 #include "store/schema.h"
 
 namespace regulars {
@@ -607,16 +608,31 @@ Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
       visit = std::move(parsed).value();
     }
 
+    // A customer erased here stays erased, whatever arrives late about them.
+    bool erased = false;
+    if (e.customer_id) {
+      auto is_erased = IsErased(*e.customer_id);
+      if (!is_erased.ok()) return is_erased.error();
+      erased = *is_erased;
+    }
+    Json body = e.body;
+    if (erased) RedactIdentity(body);
     Statement& s = **insert;
     s.Bind(1, e.key.store_id).Bind(2, e.key.till_id).Bind(3, e.key.seq).Bind(4, e.at_ms);
     s.Bind(5, e.kind);
     e.customer_id ? s.Bind(6, *e.customer_id) : s.BindNull(6);
     e.pos_txn_id ? s.Bind(7, *e.pos_txn_id) : s.BindNull(7);
     e.ref_pos_txn_id ? s.Bind(8, *e.ref_pos_txn_id) : s.BindNull(8);
-    s.Bind(9, e.body.dump(-1, ' ', false, Json::error_handler_t::replace));
+    s.Bind(9, body.dump(-1, ' ', false, Json::error_handler_t::replace));
     REGULARS_TRY(s.Run());
     if (sqlite3_changes(db_->handle()) == 0) continue;  // held already
     ++appended;
+    if (e.kind == "erase" && e.customer_id) {
+      auto erasure = Erase(*e.customer_id, e.at_ms, e.key.ToString());
+      if (!erasure.ok()) return erasure.error();
+      continue;
+    }
+    if (erased) continue;  // no identifier or consent of theirs comes back
 
     // Who the customer is: an enrolment, a link or a merge made at another store.
     auto identifier = e.body.find("identifier");
@@ -706,6 +722,73 @@ Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
     for (const auto& [rule, counter] : *replayed) REGULARS_TRY(StoreCounter(*root, rule, counter));
   }
   return appended;
+}
+
+Result<bool> Ledger::IsErased(const std::string& customer_id) {
+  auto found = TextByKey("SELECT customer_id FROM erasures WHERE customer_id = ?1", customer_id);
+  if (!found.ok()) return found.error();
+  return found->has_value();
+}
+
+Result<int64_t> Ledger::Erase(const std::string& customer_id, int64_t at_ms,
+                              const std::string& requested_by) {
+  // The customer and every profile merged into them.
+  auto root = RootOf(customer_id);
+  if (!root.ok()) return root.error();
+  std::vector<std::string> family{*root};
+  if (*root != customer_id) family.push_back(customer_id);
+  auto merged = db_->Prepare("SELECT from_id FROM merges WHERE into_id = ?1");
+  if (!merged.ok()) return merged.error();
+  (*merged)->Bind(1, *root);
+  auto from = FirstColumn(**merged);
+  if (!from.ok()) return from.error();
+  family.insert(family.end(), from->begin(), from->end());
+
+  int64_t redacted = 0;
+  for (const auto& id : family) {
+    auto mark = db_->Prepare(
+        "INSERT INTO erasures (customer_id, at_ms, requested_by) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT DO NOTHING");
+    if (!mark.ok()) return mark.error();
+    REGULARS_TRY((*mark)->Bind(1, id).Bind(2, at_ms).Bind(3, requested_by).Run());
+    for (const char* sql : {"DELETE FROM identifiers WHERE customer_id = ?1",
+                            "DELETE FROM consents WHERE customer_id = ?1"}) {
+      auto del = db_->Prepare(sql);
+      if (!del.ok()) return del.error();
+      REGULARS_TRY((*del)->Bind(1, id).Run());
+    }
+    // Their events that say who they are: enrolments and links.
+    auto select = db_->Prepare(
+        "SELECT store_id, till_id, seq, body FROM events WHERE customer_id = ?1 AND "
+        "kind IN ('enroll', 'link')");
+    if (!select.ok()) return select.error();
+    (*select)->Bind(1, id);
+    std::vector<std::pair<EventKey, std::string>> bodies;
+    for (;;) {
+      auto row = (*select)->Step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      const Statement& r = **select;
+      bodies.push_back({{r.Text(0), r.Text(1), r.Int(2)}, r.Text(3)});
+    }
+    (*select)->Reset();
+    for (auto& [key, text] : bodies) {
+      auto body = ParseJson(text, "database_unreadable", "event " + key.ToString());
+      if (!body.ok()) return body.error();
+      if (!RedactIdentity(*body)) continue;
+      auto update = db_->Prepare(
+          "UPDATE events SET body = ?4 WHERE store_id = ?1 AND till_id = ?2 AND seq = ?3");
+      if (!update.ok()) return update.error();
+      REGULARS_TRY((*update)
+                       ->Bind(1, key.store_id)
+                       .Bind(2, key.till_id)
+                       .Bind(3, key.seq)
+                       .Bind(4, body->dump(-1, ' ', false, Json::error_handler_t::replace))
+                       .Run());
+      ++redacted;
+    }
+  }
+  return redacted;
 }
 
 Status Ledger::StoreCounter(const std::string& customer_id, const std::string& rule,

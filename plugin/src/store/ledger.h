@@ -196,6 +196,13 @@ class Ledger {
   // nothing the caller commits) an event of this till or with a malformed body. Returns
   // how many were new.
   Result<int64_t> AppendForeign(const std::vector<ForeignEvent>& events);
+  // Forgets who a customer is (docs/ledger.md, "Erasure"): their identifiers and
+  // consents, and those of the profiles merged into them, are deleted, and the
+  // identifying values in their events redacted. Their purchases and counters stay, under
+  // a pseudonym nothing leads to any more. Idempotent. Returns how many events changed.
+  Result<int64_t> Erase(const std::string& customer_id, int64_t at_ms,
+                        const std::string& requested_by);
+  Result<bool> IsErased(const std::string& customer_id);
   Status RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn);
   Status RecordVoid(const std::string& pos_txn_id, const std::string& response,
                     const EventKey& event);

@@ -150,9 +150,29 @@ CREATE TABLE sync_state (
 ) STRICT;
 )sql";
 
+// Erasure (docs/ledger.md, "Erasure"): a customer HQ asked every till to forget. Their
+// identifiers and consents are deleted and the identifying values in their events are
+// redacted: the only change the append-only log ever allows, and only for them.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE erasures (
+  customer_id TEXT PRIMARY KEY,
+  at_ms       INTEGER NOT NULL,
+  requested_by TEXT NOT NULL  -- the event that asked: (store, till, seq) as "S:T:seq"
+) STRICT;
+DROP TRIGGER events_are_append_only_update;
+CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
+  WHEN NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = OLD.customer_id)
+    OR NEW.store_id IS NOT OLD.store_id OR NEW.till_id IS NOT OLD.till_id
+    OR NEW.seq IS NOT OLD.seq OR NEW.at_ms IS NOT OLD.at_ms OR NEW.kind IS NOT OLD.kind
+    OR NEW.customer_id IS NOT OLD.customer_id OR NEW.pos_txn_id IS NOT OLD.pos_txn_id
+    OR NEW.ref_pos_txn_id IS NOT OLD.ref_pos_txn_id
+  BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
+    {3, kVersion3},
 };
 
 }  // namespace
