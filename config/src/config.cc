@@ -515,11 +515,12 @@ Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& sourc
   if (!parent.Has("sync")) return sync;
   FieldReader r(parent.Get("sync"), parent.PointerTo("sync"), kCode);
   REGULARS_TRY(r.RequireObject("sync"));
-  REGULARS_TRY(RequireKnownKeys(
-      r,
-      {"hq", "ca", "cert", "key", "nightly_at", "jitter_minutes", "batch_events", "batch_bytes",
-       "pull_page", "retry_initial_ms", "retry_max_ms", "give_up_after_minutes", "timeouts_ms"},
-      "sync"));
+  REGULARS_TRY(
+      RequireKnownKeys(r,
+                       {"hq", "ca", "cert", "key", "nightly_at", "jitter_minutes", "batch_events",
+                        "batch_bytes", "pull_page", "retry_initial_ms", "retry_max_ms",
+                        "give_up_after_minutes", "timeouts_ms", "lookup_timeout_ms"},
+                       "sync"));
   auto hq = r.String("hq", 300);
   if (!hq.ok()) return hq.error();
   auto colon = hq->rfind(':');
@@ -570,6 +571,9 @@ Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& sourc
     if (!value.ok()) return value.error();
     if (*value) *b.field = **value;
   }
+  auto lookup = r.OptionalInteger("lookup_timeout_ms", 0, 5000);
+  if (!lookup.ok()) return lookup.error();
+  if (*lookup) sync.lookup_timeout_ms = static_cast<int>(**lookup);
   sync.jitter_minutes = static_cast<int>(jitter);
   sync.give_up_after_ms = give_up * 60'000;
   if (r.Has("timeouts_ms")) {

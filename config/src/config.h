@@ -62,6 +62,8 @@ struct SyncPolicy {
   int connect_timeout_ms = 5000;
   int handshake_timeout_ms = 5000;
   int request_timeout_ms = 30'000;
+  // The online look-up of a loyalty card the till does not know; 0: off.
+  int lookup_timeout_ms = 300;
 
   bool enabled() const { return !hq_host.empty(); }
 };

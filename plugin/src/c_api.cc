@@ -4,6 +4,9 @@
 #include <mutex>
 
 #include "checkout/till.h"
+#ifdef REGULARS_WITH_SYNC
+#include "customer_lookup.h"
+#endif
 #include "config.h"
 #include "regulars/regulars.h"
 #include "store/audit_chain.h"
@@ -117,6 +120,13 @@ int regulars_open(regulars_till** out_handle, const char* config_path, const cha
     }
     auto till = regulars::Till::OpenFile(config_path, db_path);
     if (!till.ok()) return Fail(till.error(), error);
+#ifdef REGULARS_WITH_SYNC
+    // The online look-up of unknown loyalty cards, when the config's sync section has one.
+    const regulars::SyncPolicy& sync = (*till)->config().sync;
+    if (sync.enabled() && sync.lookup_timeout_ms > 0) {
+      (*till)->SetCustomerLookup(regulars::MakeHqLookup(sync));
+    }
+#endif
     auto* handle = new regulars_till();
     handle->till = std::move(till).value();
     *out_handle = handle;

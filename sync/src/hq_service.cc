@@ -1,5 +1,7 @@
 #include "hq_service.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <map>
@@ -106,7 +108,45 @@ HttpAnswer HqService::Handle(const HttpRequest& request) {
     }
     return Updates(request);
   }
+  if (path == "/v1/customers") {
+    if (request.method != "GET") {
+      return Fail(Error::BadInput("method_not_allowed", "GET /v1/customers", request.method));
+    }
+    return Customer(request);
+  }
   return {404, ErrorBody(Error::NotFound("not_found", "no such path", std::string(path)))};
+}
+
+HttpAnswer HqService::Customer(const HttpRequest& request) {
+  std::string_view target = request.target;
+  auto mark = target.find('?');
+  std::string_view query = mark == std::string_view::npos ? "" : target.substr(mark + 1);
+  std::string kind = QueryText(query, "kind");
+  std::string value = QueryText(query, "value");
+  if (kind != "card" && kind != "payment_token") {
+    return Fail(Error::BadInput("invalid_request", "kind is card or payment_token", "kind"));
+  }
+  // Card numbers are digits and token hashes hex: nothing to unescape, nothing odd allowed.
+  if (value.empty() || value.size() > 128 || !std::all_of(value.begin(), value.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0;
+      })) {
+    return Fail(Error::BadInput("invalid_request", "value is 1 to 128 letters or digits", "value"));
+  }
+  Result<CustomerHistory> history = Error::Internal("not read");
+  {
+    std::lock_guard lock(mutex_);
+    history = store_.LookUpCustomer(request.store_id, kind, value, 10'000);
+  }
+  if (!history.ok()) return Fail(history.error());
+  std::string out = R"({"customer_id":)" +
+                    (history->customer_id ? Text(*history->customer_id) : std::string("null")) +
+                    R"(,"truncated":)" + (history->truncated ? "true" : "false") + R"(,"events":[)";
+  for (size_t i = 0; i < history->events.size(); ++i) {
+    if (i > 0) out += ",";
+    AppendEvent(out, history->events[i]);
+  }
+  out += "]}";
+  return {200, std::move(out)};
 }
 
 HttpAnswer HqService::Push(const HttpRequest& request) {

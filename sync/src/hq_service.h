@@ -1,5 +1,6 @@
 // Headquarters' HTTP API over its store (docs/sync-protocol.md): POST /v1/events takes a
-// till's batch, GET /v1/updates gives a pull page, GET /healthz says HQ is up. The store
+// till's batch, GET /v1/updates gives a pull page, GET /v1/customers answers a till's
+// online look-up of an identifier it does not know, GET /healthz says HQ is up. The store
 // is the one the client certificate names, never a claim in the body.
 #pragma once
 
@@ -38,6 +39,7 @@ class HqService {
  private:
   HttpAnswer Push(const HttpRequest& request);
   HttpAnswer Updates(const HttpRequest& request);
+  HttpAnswer Customer(const HttpRequest& request);
 
   std::mutex mutex_;
   HqStore& store_;

@@ -88,8 +88,14 @@ CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
   BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 )sql";
 
+// The online look-up: which customer an identifier names, on an index.
+constexpr const char* kHqVersion5 = R"sql(
+CREATE INDEX events_by_identifier ON events (json_extract(body, '$.identifier.value'))
+  WHERE kind IN ('enroll', 'link');
+)sql";
+
 constexpr Migration kHqMigrations[] = {
-    {1, kHqVersion1}, {2, kHqVersion2}, {3, kHqVersion3}, {4, kHqVersion4}};
+    {1, kHqVersion1}, {2, kHqVersion2}, {3, kHqVersion3}, {4, kHqVersion4}, {5, kHqVersion5}};
 
 constexpr const char* kEventColumns =
     "e.id, e.store_id, e.till_id, e.seq, e.at_ms, e.kind, e.customer_id, e.pos_txn_id, "
@@ -433,6 +439,50 @@ Result<HqEvent> SqliteHqStore::Erase(const std::string& customer_id, const std::
   }
   REGULARS_TRY(txn.Commit());
   return e;
+}
+
+Result<CustomerHistory> SqliteHqStore::LookUpCustomer(const std::string& store_id,
+                                                      const std::string& kind,
+                                                      const std::string& value, int64_t limit) {
+  WriteTransaction txn(*db_);
+  REGULARS_TRY(txn.Begin());
+  CustomerHistory history;
+  auto who = db_->Prepare(
+      "SELECT customer_id FROM events WHERE kind IN ('enroll', 'link') AND "
+      "json_extract(body, '$.identifier.value') = ?1 AND "
+      "json_extract(body, '$.identifier.kind') = ?2 AND customer_id IS NOT NULL AND "
+      "customer_id NOT IN (SELECT customer_id FROM erasures) ORDER BY hq_seq LIMIT 1");
+  if (!who.ok()) return who.error();
+  (*who)->Bind(1, value).Bind(2, kind);
+  auto row = (*who)->Step();
+  if (!row.ok()) return row.error();
+  if (*row) history.customer_id = (*who)->Text(0);
+  (*who)->Reset();
+  if (!history.customer_id) return history;
+
+  auto select = db_->Prepare(std::string("SELECT ") + kEventColumns +
+                             " FROM events e WHERE e.customer_id = ?1 AND e.store_id <> ?2"
+                             " ORDER BY e.hq_seq LIMIT ?3");
+  if (!select.ok()) return select.error();
+  (*select)->Bind(1, *history.customer_id).Bind(2, store_id).Bind(3, limit + 1);
+  auto events = ReadEvents(**select);
+  if (!events.ok()) return events.error();
+  history.events = std::move(events).value();
+  if (static_cast<int64_t>(history.events.size()) > limit) {
+    history.events.resize(static_cast<size_t>(limit));
+    history.truncated = true;
+  }
+  // Known from now on: the next pulls bring what they do next, and the rest of a long
+  // history (known_since is now, so the backfill covers everything before).
+  auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");
+  if (!last.ok()) return last.error();
+  auto know = db_->Prepare(
+      "INSERT INTO store_customers (store_id, customer_id, known_since) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO NOTHING");
+  if (!know.ok()) return know.error();
+  REGULARS_TRY((*know)->Bind(1, store_id).Bind(2, *history.customer_id).Bind(3, *last).Run());
+  REGULARS_TRY(txn.Commit());
+  return history;
 }
 
 }  // namespace regulars

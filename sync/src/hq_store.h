@@ -87,6 +87,14 @@ std::string EraseEventBody(const std::string& customer_id, const std::string& re
 // when it holds none or is not JSON.
 std::optional<std::string> RedactedBody(const std::string& body);
 
+// What HQ knows of the customer an identifier names, for a till that does not know it yet
+// (GET /v1/customers): their events from other stores, oldest first.
+struct CustomerHistory {
+  std::optional<std::string> customer_id;  // nullopt: nobody (or someone erased)
+  std::vector<HqEvent> events;
+  bool truncated = false;  // more than the limit: the rest comes with the next pull
+};
+
 // Storage for HQ. Every backend passes the same test suite (tests/unit/hq_store_test.cc).
 //
 // A store "knows" a customer from the first event it pushed naming them (the customer's
@@ -113,6 +121,12 @@ class HqStore {
   // 0 when never written.
   virtual Result<int64_t> ReadCursor(const std::string& name) = 0;
   virtual Status WriteCursor(const std::string& name, int64_t value) = 0;
+  // The customer whose enrolment or link carries identifier (kind, value), and their
+  // events from stores other than `store_id` (at most `limit`); `store_id` comes to know
+  // them, so its next pulls bring what follows.
+  virtual Result<CustomerHistory> LookUpCustomer(const std::string& store_id,
+                                                 const std::string& kind, const std::string& value,
+                                                 int64_t limit) = 0;
   // Records that the chain must forget a customer (docs/sync-protocol.md, "Erasure"):
   // appends an "erase" event of store HQ (till HQ) that every till pulls, and redacts the
   // identifying values in HQ's copies of their events (and of the profiles merged into
@@ -136,6 +150,8 @@ class SqliteHqStore final : public HqStore {
   Status WriteCursor(const std::string& name, int64_t value) override;
   Result<HqEvent> Erase(const std::string& customer_id, const std::string& reason,
                         int64_t at_ms) override;
+  Result<CustomerHistory> LookUpCustomer(const std::string& store_id, const std::string& kind,
+                                         const std::string& value, int64_t limit) override;
   Database& db() { return *db_; }
 
  private:

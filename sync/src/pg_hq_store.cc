@@ -71,6 +71,12 @@ BEGIN
 END $$;
 )sql";
 
+// The online look-up: which customer an identifier names, on an index.
+constexpr const char* kSchemaVersion3 = R"sql(
+CREATE INDEX events_by_identifier ON events (((body::jsonb) -> 'identifier' ->> 'value'))
+  WHERE kind IN ('enroll', 'link');
+)sql";
+
 // The columns HqEvent is read from, in ReadEvents' order.
 #define REGULARS_EVENT_COLUMNS                                                         \
   "e.id, e.store_id, e.till_id, e.seq, e.at_ms, e.kind, e.customer_id, e.pos_txn_id, " \
@@ -207,7 +213,7 @@ Status PrepareSchema(PGconn* conn) {
   if (!found.ok()) return found.error();
   if (PQntuples(found->get()) == 0) {
     // PQexec runs the several statements of the script; it takes no input.
-    for (const char* script : {kSchemaVersion1, kSchemaVersion2}) {
+    for (const char* script : {kSchemaVersion1, kSchemaVersion2, kSchemaVersion3}) {
       PgResult r(PQexec(conn, script));
       if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
         return Failed(conn, r.get(), "cannot create the HQ schema");
@@ -226,13 +232,16 @@ Status PrepareSchema(PGconn* conn) {
                        std::to_string(kPgHqSchemaVersion) + ": upgrade regulars-hq",
                    {}};
     }
-    if (*version < 2) {
-      PgResult r(PQexec(conn, kSchemaVersion2));
+    // Step by step from the version found.
+    const char* steps[] = {kSchemaVersion2, kSchemaVersion3};
+    for (int64_t next = *version + 1; next <= kPgHqSchemaVersion; ++next) {
+      PgResult r(PQexec(conn, steps[next - 2]));
       if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-        return Failed(conn, r.get(), "cannot upgrade the HQ schema to version 2");
+        return Failed(conn, r.get(),
+                      "cannot upgrade the HQ schema to version " + std::to_string(next));
       }
-      REGULARS_TRY(
-          Exec(conn, "UPDATE regulars_hq_meta SET value = 2 WHERE key = 'schema_version'"));
+      REGULARS_TRY(Exec(conn, "UPDATE regulars_hq_meta SET value = $1 WHERE key = 'schema_version'",
+                        {Int(next)}));
     }
   }
   return txn.Commit();
@@ -561,6 +570,44 @@ Result<HqEvent> PgHqStore::Erase(const std::string& customer_id, const std::stri
   }
   REGULARS_TRY(txn.Commit());
   return e;
+}
+
+Result<CustomerHistory> PgHqStore::LookUpCustomer(const std::string& store_id,
+                                                  const std::string& kind, const std::string& value,
+                                                  int64_t limit) {
+  REGULARS_TRY(Reconnect());
+  PgTransaction txn(conn_);
+  REGULARS_TRY(txn.Begin());
+  CustomerHistory history;
+  auto who = Exec(conn_,
+                  "SELECT customer_id FROM events WHERE kind IN ('enroll', 'link') AND"
+                  " ((body::jsonb) -> 'identifier' ->> 'value') = $1 AND"
+                  " ((body::jsonb) -> 'identifier' ->> 'kind') = $2 AND customer_id IS NOT NULL"
+                  " AND customer_id NOT IN (SELECT customer_id FROM erasures)"
+                  " ORDER BY hq_seq LIMIT 1",
+                  {value, kind});
+  if (!who.ok()) return who.error();
+  if (PQntuples(who->get()) == 0) return history;
+  history.customer_id = PQgetvalue(who->get(), 0, 0);
+  auto rows = Exec(conn_,
+                   "SELECT " REGULARS_EVENT_COLUMNS
+                   " FROM events e WHERE e.customer_id = $1 AND e.store_id <> $2"
+                   " ORDER BY e.hq_seq LIMIT $3::bigint",
+                   {*history.customer_id, store_id, Int(limit + 1)});
+  if (!rows.ok()) return rows.error();
+  auto events = ReadEvents(rows->get());
+  if (!events.ok()) return events.error();
+  history.events = std::move(events).value();
+  if (static_cast<int64_t>(history.events.size()) > limit) {
+    history.events.resize(static_cast<size_t>(limit));
+    history.truncated = true;
+  }
+  REGULARS_TRY(Exec(conn_,
+                    "INSERT INTO store_customers (store_id, customer_id, known_since)"
+                    " SELECT $1, $2, COALESCE(MAX(hq_seq), 0) FROM events ON CONFLICT DO NOTHING",
+                    {store_id, *history.customer_id}));
+  REGULARS_TRY(txn.Commit());
+  return history;
 }
 
 }  // namespace regulars

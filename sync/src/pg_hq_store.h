@@ -14,7 +14,7 @@ struct pg_conn;  // libpq's PGconn, kept out of this header
 namespace regulars {
 
 // The schema version this build writes; a database with a newer one is refused.
-inline constexpr int64_t kPgHqSchemaVersion = 2;
+inline constexpr int64_t kPgHqSchemaVersion = 3;
 
 // One connection to the server. Not thread-safe: a store object is used by one thread at a
 // time (the HQ server holds a mutex around it, or opens one store per thread). Several
@@ -38,6 +38,8 @@ class PgHqStore final : public HqStore {
   Status WriteCursor(const std::string& name, int64_t value) override;
   Result<HqEvent> Erase(const std::string& customer_id, const std::string& reason,
                         int64_t at_ms) override;
+  Result<CustomerHistory> LookUpCustomer(const std::string& store_id, const std::string& kind,
+                                         const std::string& value, int64_t limit) override;
 
  private:
   explicit PgHqStore(pg_conn* conn) : conn_(conn) {}

@@ -144,6 +144,17 @@ int64_t SystemNowMs() {
 
 }  // namespace
 
+Result<std::vector<ForeignEvent>> ReadForeignEvents(const Json& events) {
+  if (!events.is_array()) return BadAnswer("events is not an array");
+  std::vector<ForeignEvent> read;
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto event = ReadForeign(events[i], i);
+    if (!event.ok()) return event.error();
+    read.push_back(std::move(event).value());
+  }
+  return read;
+}
+
 SyncRunner::SyncRunner(Ledger& ledger, const Config& config, std::string config_path,
                        SyncHooks hooks)
     : ledger_(ledger),

@@ -14,6 +14,7 @@
 #include <boost/beast/version.hpp>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -201,7 +202,11 @@ class Server final : public TlsServer {
 class Client final : public TlsClient {
  public:
   Client(std::unique_ptr<ssl::context> ctx, std::string host, TlsTimeouts timeouts)
-      : ctx_(std::move(ctx)), host_(std::move(host)), timeouts_(timeouts), stream_(ioc_, *ctx_) {}
+      : ctx_(std::move(ctx)), host_(std::move(host)), timeouts_(timeouts), stream_(ioc_, *ctx_) {
+    if (timeouts_.total_ms > 0) {
+      deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeouts_.total_ms);
+    }
+  }
 
   Status Open(uint16_t port) {
     beast::error_code ec;
@@ -215,11 +220,11 @@ class Client final : public TlsClient {
     asio::ip::make_address(host_, ip_ec);
     if (ip_ec) SSL_set_tlsext_host_name(stream_.native_handle(), host_.c_str());  // SNI: names only
     auto& lowest = beast::get_lowest_layer(stream_);
-    lowest.expires_after(std::chrono::milliseconds(timeouts_.connect_ms));
+    lowest.expires_after(Within(timeouts_.connect_ms));
     lowest.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
     Drive();
     if (ec) return TlsError("connecting to " + host_, ec);
-    lowest.expires_after(std::chrono::milliseconds(timeouts_.handshake_ms));
+    lowest.expires_after(Within(timeouts_.handshake_ms));
     stream_.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
     Drive();
     if (ec) return TlsError("TLS handshake with " + host_, ec);
@@ -244,7 +249,7 @@ class Client final : public TlsClient {
     request.prepare_payload();
     beast::error_code ec;
     auto& lowest = beast::get_lowest_layer(stream_);
-    lowest.expires_after(std::chrono::milliseconds(timeouts_.request_ms));
+    lowest.expires_after(Within(timeouts_.request_ms));
     http::async_write(stream_, request, [&](beast::error_code e, size_t) { ec = e; });
     Drive();
     if (ec) return TlsError("sending to " + host_, ec);
@@ -263,9 +268,19 @@ class Client final : public TlsClient {
     ioc_.run();
   }
 
+  // A step's timeout, cut to what is left of the total budget.
+  std::chrono::steady_clock::duration Within(int step_ms) const {
+    std::chrono::steady_clock::duration step = std::chrono::milliseconds(step_ms);
+    if (!deadline_) return step;
+    auto left = *deadline_ - std::chrono::steady_clock::now();
+    return std::max<std::chrono::steady_clock::duration>(std::min(step, left),
+                                                         std::chrono::milliseconds(1));
+  }
+
   std::unique_ptr<ssl::context> ctx_;
   std::string host_;
   TlsTimeouts timeouts_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
   asio::io_context ioc_;
   Stream stream_;
   beast::flat_buffer buffer_;

@@ -48,6 +48,9 @@ struct TlsTimeouts {
   int connect_ms = 5000;
   int handshake_ms = 5000;
   int request_ms = 30000;
+  // When > 0, a hard budget from Connect on: no step waits past it (the online look-up at
+  // checkout, 300 ms).
+  int total_ms = 0;
 };
 
 // A keep-alive HTTPS client to `host`:`port`, verifying the server's name against the CA.

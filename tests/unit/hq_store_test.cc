@@ -234,6 +234,38 @@ TEST_P(HqStoreContract, AnErasureGoesToEveryStoreAndHqKeepsNoIdentifyingValue) {
   EXPECT_EQ(stored->front().body.find("2900000000018"), std::string::npos);
 }
 
+TEST_P(HqStoreContract, ALookUpFindsWhoACardNamesAndTheirOtherStoresEvents) {
+  HqEvent enroll = Event("S001", 1, "enroll", "c1");
+  enroll.body = R"({"customer":"c1","identifier":{"kind":"card","value":"2900000000018"}})";
+  Ingest({enroll, Event("S001", 2, "sale", "c1"), Event("S001", 3, "sale", "c2")});
+  Ingest({Event("S002", 1, "sale", "c1")});
+
+  auto found = hq_->LookUpCustomer("S002", "card", "2900000000018", 100);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_EQ(found->customer_id, "c1");
+  EXPECT_EQ(Ids(found->events), (std::vector<std::string>{"S001:T01:1", "S001:T01:2"}))
+      << "not S002's own, nor another customer's";
+  EXPECT_FALSE(found->truncated);
+  auto cut = hq_->LookUpCustomer("S003", "card", "2900000000018", 1);
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ(cut->events.size(), 1u);
+  EXPECT_TRUE(cut->truncated);
+  // S003 knows c1 now: its next pull brings what c1 does elsewhere.
+  Ingest({Event("S001", 4, "sale", "c1")});
+  EXPECT_EQ(Ids(PullAll("S003", 4).events), std::vector<std::string>{"S001:T01:4"});
+
+  auto nobody = hq_->LookUpCustomer("S002", "card", "2900000000025", 100);
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_FALSE(nobody->customer_id.has_value());
+  auto wrong_kind = hq_->LookUpCustomer("S002", "payment_token", "2900000000018", 100);
+  ASSERT_TRUE(wrong_kind.ok());
+  EXPECT_FALSE(wrong_kind->customer_id.has_value());
+  ASSERT_TRUE(hq_->Erase("c1", "", 1).ok());
+  auto erased = hq_->LookUpCustomer("S002", "card", "2900000000018", 100);
+  ASSERT_TRUE(erased.ok());
+  EXPECT_FALSE(erased->customer_id.has_value()) << "an erased customer is found by nobody";
+}
+
 TEST_P(HqStoreContract, NoTillMayPushAsHq) {
   auto batch = ParseBatch("HQ", R"({"store_id":"HQ","till_id":"HQ","first_seq":1,"last_seq":1,
       "events":[{"id":"HQ:HQ:1","at_ms":1,"kind":"erase","customer_id":"c1","body":{}}]})");

@@ -2,10 +2,14 @@
 // push and pull through HQ's service and store (docs/sync-protocol.md).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
+#include "customer_lookup.h"
 #include "hq_backends.h"
 #include "hq_service.h"
 #include "hq_store.h"
@@ -60,8 +64,14 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
 
   void StartHq(uint16_t port) {
     std::string p = pki_->path() + "/";
-    auto server = TlsServer::Start("127.0.0.1", port, {p + "ca.pem", p + "hq.pem", p + "hq.key"},
-                                   [this](const HttpRequest& r) { return service_->Handle(r); });
+    auto server = TlsServer::Start(
+        "127.0.0.1", port, {p + "ca.pem", p + "hq.pem", p + "hq.key"},
+        [this](const HttpRequest& r) {
+          if (r.target.starts_with("/v1/customers")) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(lookup_delay_ms_.load()));
+          }
+          return service_->Handle(r);
+        });
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(server).value();
     port_ = server_->port();
@@ -101,6 +111,7 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
   std::unique_ptr<TlsServer> server_;
   uint16_t port_ = 0;
   std::vector<int64_t> waits_;
+  std::atomic<int> lookup_delay_ms_{0};  // HQ slow to answer look-ups
 };
 TempDir* SyncRun::pki_ = nullptr;
 bool SyncRun::ok_ = false;
@@ -234,6 +245,52 @@ TEST_P(SyncRun, WithHqDownCheckoutGoesOnAndTheBacklogIsSentWhenHqIsBack) {
   auto status = outbox.Backlog();
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->backlog, 0);
+}
+
+TEST_P(SyncRun, ACardEnrolledElsewhereTodayIsLookedUpAtHqWithItsHistory) {
+  TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
+  std::string alice = a.Enroll(kAliceCard);
+  a.Commit(Basket("A1", kAliceCard, {Packs(1, 4)}));
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  // S002 has not pulled: it does not know the card, and asks HQ at checkout.
+  b.till().SetCustomerLookup(MakeHqLookup(SyncConfig(b, "S002").sync));
+  TJson sale = b.Commit(At("S002", Basket("B1", kAliceCard, {Packs(1, 1)})));
+  EXPECT_EQ(sale["customer"]["id"], alice) << sale.dump();
+  EXPECT_EQ(sale["total_discount"], kPackPrice) << "her fifth pack, four bought at S001";
+  auto report = b.till().Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->mismatches.empty() && report->problems.empty());
+  // The night after, S001 hears of the sale at S002: the same counters on both tills.
+  ASSERT_TRUE(Sync(b, "S002").ok());
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  auto ca = a.till().ledger().CountersOf(alice);
+  auto cb = b.till().ledger().CountersOf(alice);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  EXPECT_EQ(*ca, *cb);
+}
+
+TEST_P(SyncRun, TheLookUpNeverHoldsCheckoutPastItsBudget) {
+  TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
+  a.Enroll(kAliceCard);
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  b.till().SetCustomerLookup(MakeHqLookup(SyncConfig(b, "S002").sync));  // 300 ms
+
+  lookup_delay_ms_ = 3000;  // HQ answers look-ups after 3 s
+  auto started = std::chrono::steady_clock::now();
+  TJson slow = b.Evaluate(At("S002", Basket("B1", kAliceCard, {Packs(1, 1)})));
+  auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(slow["customer"]["id"].is_null());
+  EXPECT_NE(slow["notices"].dump().find("customer_lookup_failed"), std::string::npos);
+  // A generous bound (the budget is 300 ms), far below HQ's 3 s: no flakiness on a slow box.
+  EXPECT_LT(waited, std::chrono::milliseconds(2000));
+
+  lookup_delay_ms_ = 0;
+  server_->Stop();
+  server_.reset();
+  TJson down = b.Commit(At("S002", Basket("B2", kAliceCard, {Packs(1, 1)})));
+  EXPECT_EQ(down["status"], "committed") << "HQ down: the sale goes on";
+  EXPECT_TRUE(down["customer"]["id"].is_null());
+  EXPECT_NE(down["notices"].dump().find("customer_lookup_failed"), std::string::npos);
 }
 
 TEST_P(SyncRun, HqRefusingABatchStopsTheRunAtOnce) {

@@ -470,6 +470,7 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
   if (same) {
     return (*existing)->response;
   }
+  LookUpUnknownCards(*basket);
   auto proposal = Propose(*basket);
   if (!proposal.ok()) return proposal.error();
   return ToText(RenderReceipt(*basket, *proposal, "proposed"));
@@ -484,6 +485,8 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   WipeIdentifierValues(*json);
   if (!basket.ok()) return basket.error();
   IdentifierWiper wiper{&basket->identifiers};
+  // Before the write lock: the look-up talks to HQ.
+  LookUpUnknownCards(*basket);
 
   WriteTransaction txn(ledger_->db());
   REGULARS_TRY(txn.Begin());
@@ -849,6 +852,35 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
     out["progress"] = std::move(progress).value();
   }
   return ToText(out);
+}
+
+void Till::LookUpUnknownCards(Basket& basket) {
+  if (!lookup_) return;
+  for (const Identifier& id : basket.identifiers) {
+    if (id.kind != "card") continue;
+    auto card = ValidateCardNumber(id.value, config().card_prefixes);
+    if (!card.ok()) continue;  // recognition says what is wrong with it
+    auto known = ledger_->CustomerByIdentifier("card", *card);
+    if (!known.ok() || *known) continue;
+    auto events = lookup_("card", *card);
+    if (!events.ok()) {
+      basket.notices.push_back({"customer_lookup_failed",
+                                "headquarters could not say who this card is (" +
+                                    events.error().message + "); it is looked at again tonight",
+                                id.where});
+      continue;
+    }
+    if (events->empty()) continue;
+    // Stored as the night's pull stores them: the same events, merged by id.
+    WriteTransaction txn(ledger_->db());
+    if (!txn.Begin().ok()) continue;
+    auto merged = ledger_->AppendForeign(*events);
+    if (!merged.ok() || !txn.Commit().ok()) {
+      basket.notices.push_back({"customer_lookup_failed",
+                                "headquarters' answer about this card could not be stored",
+                                id.where});
+    }
+  }
 }
 
 Status Till::StartProfile(const std::string& id, const std::string& token_hash, int64_t at_ms) {

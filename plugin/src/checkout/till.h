@@ -69,6 +69,12 @@ struct Proposal {
   std::optional<int64_t> goodwill_left;  // the gesture budget left before this basket
 };
 
+// Asks headquarters who an identifier the till does not know belongs to (the online
+// look-up, sync/src/customer_lookup.h): their events from other stores, or none. Bounded
+// in time by whoever makes it.
+using CustomerLookup = std::function<Result<std::vector<ForeignEvent>>(const std::string& kind,
+                                                                       const std::string& value)>;
+
 // One till's view of its ledger. Not thread-safe: callers serialise (the C ABI does).
 // Every JSON call takes and returns Contract v1 documents; an error is an Error value.
 class Till {
@@ -110,6 +116,11 @@ class Till {
   // card values in the basket are wiped once hashed.
   Result<Proposal> Propose(Basket& basket);
 
+  // Turns the online look-up on: evaluate and commit ask it about a loyalty card this till
+  // does not know, before pricing. What it answers is stored as a pull stores it; a
+  // failure becomes a notice and the sale goes on.
+  void SetCustomerLookup(CustomerLookup lookup) { lookup_ = std::move(lookup); }
+
   const Config& config() const { return book_->config; }
   Ledger& ledger() { return *ledger_; }
   int64_t now_ms() const { return clock_(); }
@@ -129,6 +140,8 @@ class Till {
   Status AddCustomerTerms(const Basket& basket, Proposal& proposal);
   // The customer's progress toward each configured rule, from the stored counters.
   Result<OrderedJson> StoredProgress(const std::string& customer_id);
+  // The online look-up of the basket's loyalty cards this till does not know.
+  void LookUpUnknownCards(Basket& basket);
   // Creates the pseudonymous profile a payment card is first recognized as.
   Status StartProfile(const std::string& id, const std::string& token_hash, int64_t at_ms);
   Result<std::string> Reverse(const std::string& sale_txn_id, const std::string& where,
@@ -142,6 +155,7 @@ class Till {
   std::optional<Error> reload_error_;
   std::unique_ptr<Ledger> ledger_;
   Clock clock_;
+  CustomerLookup lookup_;
 };
 
 }  // namespace regulars
