@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sync_client.h"
+#include "foreign_events.h"
 #include "tls_transport.h"
 
 namespace regulars {
@@ -11,9 +11,9 @@ CustomerLookup MakeHqLookup(const SyncPolicy& policy) {
   return [policy](const std::string& kind,
                   const std::string& value) -> Result<std::vector<ForeignEvent>> {
     int budget = policy.lookup_timeout_ms;
-    auto client = TlsClient::Connect(policy.hq_host, policy.hq_port,
-                                     {policy.ca, policy.cert, policy.key},
-                                     {budget, budget, budget, budget});
+    auto client =
+        TlsClient::Connect(policy.hq_host, policy.hq_port, {policy.ca, policy.cert, policy.key},
+                           {budget, budget, budget, budget});
     if (!client.ok()) return client.error();
     // kind and value are a card number or a token hash: letters and digits only.
     auto answer = (*client)->Get("/v1/customers?kind=" + kind + "&value=" + value);

@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "foreign_events.h"
 #include "outbox.h"
 #include "schedule.h"
 #include "sync_state.h"
@@ -26,59 +27,20 @@ constexpr const char* kUnavailable = "sync_unavailable";
 
 bool Retryable(const Error& e) { return e.code == kUnavailable; }
 
-std::optional<int64_t> OptionalInt(const Json& e, const char* name) {
-  auto it = e.find(name);
-  if (it == e.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<int64_t>();
-}
-
-std::optional<std::string> OptionalText(const Json& e, const char* name) {
-  auto it = e.find(name);
-  if (it == e.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-
 Error Refused(int status, const std::string& body, const std::string& doing) {
   auto json = Json::parse(body, nullptr, false);
   std::string said = body.substr(0, 300);
   if (!json.is_discarded() && json.contains("error") && json["error"].is_object()) {
     const Json& error = json["error"];
-    said = OptionalText(error, "code").value_or("") + ": " +
-           OptionalText(error, "message").value_or("") + " at " +
-           OptionalText(error, "where").value_or("");
+    said = MemberText(error, "code").value_or("") + ": " +
+           MemberText(error, "message").value_or("") + " at " +
+           MemberText(error, "where").value_or("");
   }
   std::string message =
       "HQ answered " + std::to_string(status) + " to " + doing + " (" + said + ")";
   // A 5xx is HQ's trouble and passes; a 4xx is a refusal that needs a person.
   if (status >= 500) return Error::BadInput(kUnavailable, message);
   return Error::BadInput("sync_refused", message);
-}
-
-Error BadAnswer(const std::string& what) {
-  return Error::BadInput("invalid_updates", "HQ's answer is malformed: " + what);
-}
-
-// One event of a pull page, checked.
-Result<ForeignEvent> ReadForeign(const Json& e, size_t i) {
-  std::string where = "events[" + std::to_string(i) + "]";
-  if (!e.is_object()) return BadAnswer(where + " is not an object");
-  ForeignEvent f;
-  auto store = OptionalText(e, "store_id");
-  auto till = OptionalText(e, "till_id");
-  auto kind = OptionalText(e, "kind");
-  if (!store || !till || !kind || !e.contains("seq") || !e["seq"].is_number_integer() ||
-      !e.contains("at_ms") || !e["at_ms"].is_number_integer() || !e.contains("body") ||
-      !e["body"].is_object()) {
-    return BadAnswer(where + " lacks store_id, till_id, seq, at_ms, kind or body");
-  }
-  f.key = {*store, *till, e["seq"].get<int64_t>()};
-  f.at_ms = e["at_ms"].get<int64_t>();
-  f.kind = *kind;
-  f.customer_id = OptionalText(e, "customer_id");
-  f.pos_txn_id = OptionalText(e, "pos_txn_id");
-  f.ref_pos_txn_id = OptionalText(e, "ref_pos_txn_id");
-  f.body = e["body"];
-  return f;
 }
 
 bool SafeQueryText(const std::string& s) {
@@ -113,10 +75,10 @@ Result<std::string> InstallRuleSet(const std::string& config_path, const Json& r
   }
   if (!rules.is_object() || !rules.contains("rules_version") ||
       !rules["rules_version"].is_string()) {
-    return BadAnswer("the rule set has no rules_version");
+    return MalformedAnswer("the rule set has no rules_version");
   }
   std::string version = rules["rules_version"].get<std::string>();
-  if (OptionalText(config, "rules_version") == version) return std::string();
+  if (MemberText(config, "rules_version") == version) return std::string();
   config["rules_version"] = version;
   config["rules"] = rules.contains("rules") ? rules["rules"] : Json::array();
   if (rules.contains("caps")) {
@@ -143,17 +105,6 @@ int64_t SystemNowMs() {
 }
 
 }  // namespace
-
-Result<std::vector<ForeignEvent>> ReadForeignEvents(const Json& events) {
-  if (!events.is_array()) return BadAnswer("events is not an array");
-  std::vector<ForeignEvent> read;
-  for (size_t i = 0; i < events.size(); ++i) {
-    auto event = ReadForeign(events[i], i);
-    if (!event.ok()) return event.error();
-    read.push_back(std::move(event).value());
-  }
-  return read;
-}
 
 SyncRunner::SyncRunner(Ledger& ledger, const Config& config, std::string config_path,
                        SyncHooks hooks)
@@ -239,20 +190,19 @@ Status SyncRunner::RunOnce(SyncReport& report) {
     auto ack = Json::parse(answer->body, nullptr, false);
     if (ack.is_discarded() || !ack.is_object() || !ack.contains("acknowledged_seq") ||
         !ack["acknowledged_seq"].is_number_integer()) {
-      return BadAnswer("the acknowledgement has no acknowledged_seq");
+      return MalformedAnswer("the acknowledgement has no acknowledged_seq");
     }
-    int64_t acknowledged = ack["acknowledged_seq"].get<int64_t>();
+    int64_t acknowledged = MemberInt(ack, "acknowledged_seq").value_or(-1);
     if (acknowledged < (*batch)->first_seq || acknowledged > (*batch)->last_seq) {
-      return BadAnswer("acknowledged_seq " + std::to_string(acknowledged) +
-                       " is outside the batch");
+      return MalformedAnswer("acknowledged_seq " + std::to_string(acknowledged) +
+                             " is outside the batch");
     }
     REGULARS_TRY(outbox.Acknowledge(acknowledged));
     int64_t sent = acknowledged - (*batch)->first_seq + 1;
     report.pushed_events += sent;
     report.pushed_batches += 1;
-    if (ack.contains("duplicates") && ack["duplicates"].is_number_integer()) {
-      report.duplicates += ack["duplicates"].get<int64_t>();
-    }
+    report.duplicates +=
+        std::clamp<int64_t>(MemberInt(ack, "duplicates").value_or(0), 0, (*batch)->events);
     progress.pushed = report.pushed_events;
     hooks_.progress(progress);
   }
@@ -276,27 +226,28 @@ Status SyncRunner::RunOnce(SyncReport& report) {
     if (page.is_discarded() || !page.is_object() || !page.contains("upto") ||
         !page["upto"].is_number_integer() || !page.contains("events") ||
         !page["events"].is_array()) {
-      return BadAnswer("a pull page needs upto and events");
+      return MalformedAnswer("a pull page needs upto and events");
     }
     if (first) {
-      upto = page["upto"].get<int64_t>();
+      upto = MemberInt(page, "upto").value_or(0);
       if (page.contains("rules")) {
         auto installed = InstallRuleSet(config_path_, page["rules"]);
         if (!installed.ok()) return installed.error();
         if (!installed->empty()) report.rules_version = *installed;
       }
     }
-    std::vector<ForeignEvent> events;
-    for (size_t i = 0; i < page["events"].size(); ++i) {
-      auto event = ReadForeign(page["events"][i], i);
-      if (!event.ok()) return event.error();
-      int64_t hq_seq = OptionalInt(page["events"][i], "hq_seq").value_or(0);
-      if (hq_seq <= after || hq_seq > upto) return BadAnswer("an event is outside the window");
+    auto read = ReadForeignEvents(page["events"]);
+    if (!read.ok()) return read.error();
+    std::vector<ForeignEvent> events = std::move(read).value();
+    for (const auto& e : page["events"]) {
+      int64_t hq_seq = MemberInt(e, "hq_seq").value_or(0);
+      if (hq_seq <= after || hq_seq > upto) {
+        return MalformedAnswer("an event is outside the window");
+      }
       after = hq_seq;
-      events.push_back(std::move(event).value());
     }
     bool more = page.contains("more") && page["more"].is_boolean() && page["more"].get<bool>();
-    if (more && events.empty()) return BadAnswer("a page says more but holds nothing");
+    if (more && events.empty()) return MalformedAnswer("a page says more but holds nothing");
     WriteTransaction txn(db);
     REGULARS_TRY(txn.Begin());
     auto merged = ledger_.AppendForeign(events);

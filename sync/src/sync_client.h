@@ -38,9 +38,6 @@ struct SyncHooks {
   std::function<void(const SyncProgress&)> progress;  // default: nothing
 };
 
-// The events of a pull page or a look-up answer (its "events" array), checked.
-Result<std::vector<ForeignEvent>> ReadForeignEvents(const Json& events);
-
 class SyncRunner {
  public:
   // `config_path`: the till's config file, rewritten (write, then rename) when HQ sends a
