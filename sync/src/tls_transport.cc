@@ -91,6 +91,7 @@ class Server final : public TlsServer {
     return Status::Ok();
   }
   uint16_t port() const override { return port_; }
+  int64_t connections() const override { return accepted_; }
   // Stops accepting, ends every connection's pending operation, and joins their threads,
   // so no connection outlives the server.
   void Stop() override {
@@ -114,6 +115,7 @@ class Server final : public TlsServer {
   void Accept() {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (!ec && !stopping_) {
+        ++accepted_;
         // Each connection on its own thread: a slow store never holds up another.
         std::lock_guard<std::mutex> lock(mutex_);
         // Connections that ended are joined here, so a long-running HQ keeps no dead threads.
@@ -195,6 +197,7 @@ class Server final : public TlsServer {
   std::thread thread_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> accepted_{0};
   std::mutex mutex_;
   std::vector<std::unique_ptr<Connection>> connections_;
 };

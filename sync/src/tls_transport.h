@@ -41,6 +41,9 @@ class TlsServer {
                                                   const TlsFiles& files, HttpHandler handler);
   virtual ~TlsServer() = default;
   virtual uint16_t port() const = 0;
+  // TCP connections accepted so far (each one a TLS handshake): keep-alive shows as 1 per
+  // till and night. For the sync benchmark.
+  virtual int64_t connections() const = 0;
   virtual void Stop() = 0;
 };
 
