@@ -610,7 +610,7 @@ class Generator {
   }
 
   // What Till::Propose decides for this customer's basket, from the state kept in memory:
-  // the rules the basket matches or the customer has progress on, in rule order; the
+  // the rules the basket matches or whose reward is near, in rule order; the
   // pricing; and (when wanted: only receipts show them) the suggestions.
   Result<Proposal> Decide(int64_t customer, const Basket& basket, bool with_suggestions) {
     const auto& rules = book_->config.rules.rules;
@@ -623,7 +623,9 @@ class Generator {
       const Rule& rule = rules[r];
       auto matched = MatchedLines(rule.match, basket.lines);
       int64_t progress = CounterOf(customer, r).progress;
-      if (matched.empty() && progress == 0) continue;
+      // As Propose: a rule the basket does not touch counts only when its reward is near
+      // (within two units) or owed.
+      if (matched.empty() && (progress <= 0 || progress < rule.every - 2)) continue;
       RuleTerms t = TermsOf(rule);
       t.progress_before = progress;
       t.matched = std::move(matched);

@@ -763,31 +763,7 @@ int main(int argc, char** argv) {
   scale.customers = std::max<int64_t>(scale.events / 50, 100);
   std::string cached = options.dir + "/cache/ledger-" + std::to_string(scale.events) + ".sqlite";
   auto generating = SteadyClock::now();
-  // EnsureBigLedger's last step prices new baskets both ways and fails when its receipts
-  // differ from Till::Propose's. Since the engine stopped listing progress on untouched
-  // rules that are not near (f6df033) the generator's receipts show one line more, so it
-  // fails after the ledger is complete and committed: its events (what a sync pushes; their
-  // bodies were checked byte for byte against the core's before that step) are sound. The
-  // ledger is then used anyway, with a marker of this program's own.
-  const std::string accepted = cached + ".sync-bench-accepted";
-  const std::string want = std::to_string(scale.customers) + " " + std::to_string(scale.events);
-  std::string have;
-  if (std::ifstream in(accepted); in) std::getline(in, have);
-  if (!fs::exists(cached) || have != want) {
-    auto ready = EnsureBigLedger(cached, config, scale);
-    if (!ready.ok()) {
-      if (ready.error().message.find("differ from Till::Propose") == std::string::npos) {
-        Die("generating the ledger: " + ready.error().message);
-      }
-      std::printf(
-          "NOTE: the generator's final receipt check failed (progress lines of untouched "
-          "rules, see the comment in sync_bench.cc); its events are used as generated\n");
-      std::ofstream(accepted) << want << "\n";
-    }
-  } else {
-    std::printf("reusing %s (accepted earlier despite the generator's receipt check)\n",
-                cached.c_str());
-  }
+  Must(EnsureBigLedger(cached, config, scale), "generating the ledger");
   std::printf("ledger: %" PRId64 " customers, %" PRId64 " events (%.1f s to make ready)\n",
               scale.customers, scale.events, SecondsSince(generating));
   std::string ledger_path = options.dir + "/till.sqlite";

@@ -23,9 +23,12 @@ namespace {
 using Json = nlohmann::json;
 
 // Errors a later attempt may not see: HQ down, a timeout, a reset, HQ's own failure.
+// TlsError makes transport failures Storage errors with this code.
 constexpr const char* kUnavailable = "sync_unavailable";
 
-bool Retryable(const Error& e) { return e.code == kUnavailable; }
+// The till's own ledger busy past its timeout (checkouts hold the write lock in turn) is
+// passing too: the next attempt goes on from the acknowledged cursor.
+bool Retryable(const Error& e) { return e.code == kUnavailable || e.kind == ErrorKind::kStorage; }
 
 Error Refused(int status, const std::string& body, const std::string& doing) {
   auto json = Json::parse(body, nullptr, false);
