@@ -30,7 +30,7 @@ run_suite() {
   fi
 }
 
-FUZZ_SECONDS="${REGULARS_FUZZ_SECONDS:-60}"
+FUZZ_SECONDS="${REGULARS_FUZZ_SECONDS:-45}"
 
 run_fuzz() {
   echo "=== fuzz: configure and build (clang) ==="
