@@ -244,6 +244,53 @@ TEST_F(Cli, AUsageErrorNeverCreatesALedger) {
   EXPECT_FALSE(std::filesystem::exists(db_));
 }
 
+TEST_F(Cli, SyncCommandsSayWhatIsWrongAndStatusShowsTheBacklog) {
+  EXPECT_EQ(Run("sync").status, 2);
+  EXPECT_EQ(Run("sync later").status, 2);
+  EXPECT_EQ(Run("sync now", "", false).status, 2) << "--config and --db are required";
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  Outcome now = Run("sync now --quiet");
+  EXPECT_EQ(now.status, 2);
+  EXPECT_EQ(Json::parse(now.err)["error"]["code"], "sync_not_configured");
+  Outcome status = Run("sync status");
+  ASSERT_EQ(status.status, 0) << status.err;
+  Json s = Json::parse(status.out);
+  EXPECT_EQ(s["backlog"], 1) << "the enrolment waits for HQ";
+  EXPECT_EQ(s["configured"], false);
+  EXPECT_TRUE(s["last_success"].is_null());
+  EXPECT_TRUE(s["oldest_unsent"].is_string());
+}
+
+TEST_F(Cli, RegularsHqChecksItsArgumentsAndStatusCountsEvents) {
+  auto hq = [&](const std::string& args) {
+    std::string command =
+        std::string(REGULARS_HQ) + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+    int raw = std::system(command.c_str());
+    return Outcome{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, Read(dir_ + "/stdout"),
+                   Read(dir_ + "/stderr")};
+  };
+  std::string db = " --db " + dir_ + "/hq.sqlite";
+  EXPECT_EQ(hq("").status, 2);
+  EXPECT_EQ(hq("serve" + db).status, 2) << "--listen, --ca, --cert and --key are required";
+  EXPECT_EQ(hq("serve --listen nowhere --ca a --cert b --key c" + db).status, 2);
+  EXPECT_EQ(hq("export" + db).status, 2) << "--since is required";
+  EXPECT_EQ(hq("export --since -1" + db).status, 2);
+  EXPECT_EQ(hq("export --since 0 --format csv" + db).status, 2) << "csv needs --table";
+  EXPECT_EQ(hq("export --since 0 --format csv --table shoes" + db).status, 2);
+  EXPECT_EQ(hq("erase" + db).status, 2) << "--customer is required";
+  EXPECT_EQ(hq("status").status, 2) << "a store is required";
+  Outcome status = hq("status" + db);
+  ASSERT_EQ(status.status, 0) << status.err;
+  EXPECT_EQ(Json::parse(status.out)["events"], 0);
+  Outcome erased = hq("erase --customer c_1 --reason test" + db);
+  ASSERT_EQ(erased.status, 0) << erased.err;
+  EXPECT_EQ(Json::parse(erased.out)["event_id"], "HQ:HQ:1");
+  Outcome exported = hq("export --since 0" + db);
+  ASSERT_EQ(exported.status, 0) << exported.err;
+  EXPECT_EQ(Json::parse(exported.out)["kind"], "erase");
+  EXPECT_EQ(Json::parse(exported.err)["next_since"], 1);
+}
+
 TEST_F(Cli, HeadquartersIssuesSignedCardsThatATillRecognizesFromAPhoto) {
   std::string keys = REGULARS_KEYS;
   std::string key_file = dir_ + "/hq-qr-1.key";
