@@ -460,32 +460,6 @@ double BareSqlite(Backend& backend, const std::vector<HqEvent>& events) {
   return SecondsSince(start);
 }
 
-// COPY's text format: backslash, tab, newline and carriage return escaped; \N is NULL.
-void AppendCopyField(std::string& out, const std::optional<std::string>& value) {
-  if (!value) {
-    out += "\\N";
-    return;
-  }
-  for (char c : *value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
 // The bare load into PostgreSQL: the same rows COPYed into a fresh schema of the same
 // tables, in one statement (one transaction), over a connection of its own.
 double BarePostgres(Backend& backend, const std::vector<HqEvent>& events) {
@@ -508,16 +482,15 @@ double BarePostgres(Backend& backend, const std::vector<HqEvent>& events) {
     chunk.clear();
   };
   for (const HqEvent& e : events) {
-    chunk += std::to_string(e.hq_seq);
     for (const std::optional<std::string>& field :
-         {std::optional<std::string>(e.id), std::optional<std::string>(e.store_id),
-          std::optional<std::string>(e.till_id), std::optional<std::string>(std::to_string(e.seq)),
+         {std::optional<std::string>(std::to_string(e.hq_seq)), std::optional<std::string>(e.id),
+          std::optional<std::string>(e.store_id), std::optional<std::string>(e.till_id),
+          std::optional<std::string>(std::to_string(e.seq)),
           std::optional<std::string>(std::to_string(e.at_ms)), std::optional<std::string>(e.kind),
-          e.customer_id, e.pos_txn_id, e.ref_pos_txn_id, std::optional<std::string>(e.body)}) {
-      chunk += '\t';
+          e.customer_id, e.pos_txn_id, e.ref_pos_txn_id}) {
       AppendCopyField(chunk, field);
     }
-    chunk += '\n';
+    AppendCopyField(chunk, e.body, true);
     if (chunk.size() >= (4 << 20)) flush();
   }
   if (!chunk.empty()) flush();

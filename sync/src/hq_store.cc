@@ -142,13 +142,22 @@ Result<std::optional<std::string>> OptionalText(const FieldReader& r, std::strin
 
 }  // namespace
 
-std::string EraseEventBody(const std::string& customer_id, const std::string& reason,
-                           int64_t at_ms) {
+HqEvent EraseEvent(const std::string& customer_id, const std::string& reason, int64_t at_ms,
+                   int64_t seq, int64_t hq_seq) {
+  HqEvent e;
+  e.store_id = e.till_id = kHqStoreId;
+  e.seq = seq;
+  e.id = e.store_id + ":" + e.till_id + ":" + std::to_string(seq);
+  e.at_ms = at_ms;
+  e.kind = "erase";
+  e.customer_id = customer_id;
   OrderedJson body{{"customer", customer_id},
                    {"reason", reason},
                    {"requested_at", FormatTimestampUtc(at_ms)},
                    {"counts", OrderedJson::array()}};
-  return body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  e.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  e.hq_seq = hq_seq;
+  return e;
 }
 
 std::optional<std::string> RedactedBody(const std::string& body) {
@@ -323,10 +332,7 @@ Result<PullPage> SqliteHqStore::Pull(const PullQuery& q) {
   auto events = ReadEvents(**select);
   if (!events.ok()) return events.error();
   page.events = std::move(events).value();
-  if (static_cast<int64_t>(page.events.size()) > q.limit) {
-    page.events.resize(static_cast<size_t>(q.limit));
-    page.more = true;
-  }
+  page.more = TrimToLimit(page.events, q.limit);
   return page;
 }
 
@@ -380,15 +386,7 @@ Result<HqEvent> SqliteHqStore::Erase(const std::string& customer_id, const std::
   auto seq = db_->QueryInt(
       "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = 'HQ' AND till_id = 'HQ'");
   if (!seq.ok()) return seq.error();
-  HqEvent e;
-  e.store_id = e.till_id = kHqStoreId;
-  e.seq = *seq;
-  e.id = e.store_id + ":" + e.till_id + ":" + std::to_string(e.seq);
-  e.at_ms = at_ms;
-  e.kind = "erase";
-  e.customer_id = customer_id;
-  e.body = EraseEventBody(customer_id, reason, at_ms);
-  e.hq_seq = *last + 1;
+  HqEvent e = EraseEvent(customer_id, reason, at_ms, *seq, *last + 1);
   auto insert = db_->Prepare(
       "INSERT INTO events (id, store_id, till_id, seq, at_ms, kind, customer_id, body, hq_seq) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -468,10 +466,7 @@ Result<CustomerHistory> SqliteHqStore::LookUpCustomer(const std::string& store_i
   auto events = ReadEvents(**select);
   if (!events.ok()) return events.error();
   history.events = std::move(events).value();
-  if (static_cast<int64_t>(history.events.size()) > limit) {
-    history.events.resize(static_cast<size_t>(limit));
-    history.truncated = true;
-  }
+  history.truncated = TrimToLimit(history.events, limit);
   // Known from now on: the next pulls bring what they do next, and the rest of a long
   // history (known_since is now, so the backfill covers everything before).
   auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");

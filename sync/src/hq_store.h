@@ -79,9 +79,16 @@ inline bool IsIdentityKind(std::string_view kind) {
 // HQ's own events (erasures) carry this store and till id; no till may use it.
 inline constexpr const char* kHqStoreId = "HQ";
 
-// The body of HQ's "erase" event for `customer_id`.
-std::string EraseEventBody(const std::string& customer_id, const std::string& reason,
-                           int64_t at_ms);
+// HQ's "erase" event for `customer_id`: HQ:HQ:`seq`, stored as `hq_seq`.
+HqEvent EraseEvent(const std::string& customer_id, const std::string& reason, int64_t at_ms,
+                   int64_t seq, int64_t hq_seq);
+
+// Cuts `events` (read with limit + 1) to `limit`; true when there was more.
+inline bool TrimToLimit(std::vector<HqEvent>& events, int64_t limit) {
+  if (static_cast<int64_t>(events.size()) <= limit) return false;
+  events.resize(static_cast<size_t>(limit));
+  return true;
+}
 
 // `body` (JSON text) with the identifying values redacted (store/erasure.h), or nullopt
 // when it holds none or is not JSON.

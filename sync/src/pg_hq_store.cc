@@ -247,33 +247,6 @@ Status PrepareSchema(PGconn* conn) {
   return txn.Commit();
 }
 
-// COPY's text format: backslash escapes for the characters that delimit it; \N is NULL.
-void AppendField(std::string& out, const std::optional<std::string>& value, bool last = false) {
-  if (!value) {
-    out += "\\N";
-  } else {
-    for (char c : *value) {
-      switch (c) {
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        default:
-          out += c;
-      }
-    }
-  }
-  out += last ? '\n' : '\t';
-}
-
 Status CopyBatch(PGconn* conn, const HqBatch& batch) {
   PgResult start(PQexec(conn,
                         "COPY pg_temp.regulars_hq_staging (ord, id, store_id, till_id, seq, "
@@ -285,15 +258,15 @@ Status CopyBatch(PGconn* conn, const HqBatch& batch) {
   bool sent = true;
   for (size_t i = 0; i < batch.events.size() && sent; ++i) {
     const HqEvent& e = batch.events[i];
-    AppendField(chunk, Int(static_cast<int64_t>(i)));
-    for (const auto* text : {&e.id, &e.store_id, &e.till_id}) AppendField(chunk, *text);
-    AppendField(chunk, Int(e.seq));
-    AppendField(chunk, Int(e.at_ms));
-    AppendField(chunk, e.kind);
-    AppendField(chunk, e.customer_id);
-    AppendField(chunk, e.pos_txn_id);
-    AppendField(chunk, e.ref_pos_txn_id);
-    AppendField(chunk, e.body, true);
+    AppendCopyField(chunk, Int(static_cast<int64_t>(i)));
+    for (const auto* text : {&e.id, &e.store_id, &e.till_id}) AppendCopyField(chunk, *text);
+    AppendCopyField(chunk, Int(e.seq));
+    AppendCopyField(chunk, Int(e.at_ms));
+    AppendCopyField(chunk, e.kind);
+    AppendCopyField(chunk, e.customer_id);
+    AppendCopyField(chunk, e.pos_txn_id);
+    AppendCopyField(chunk, e.ref_pos_txn_id);
+    AppendCopyField(chunk, e.body, true);
     // Bounded memory whatever the batch: send about a megabyte at a time.
     if (chunk.size() >= (1 << 20) || i + 1 == batch.events.size()) {
       sent = PQputCopyData(conn, chunk.data(), static_cast<int>(chunk.size())) == 1;
@@ -333,6 +306,33 @@ Status CheckStorable(const HqBatch& batch) {
 }
 
 }  // namespace
+
+// COPY's text format: backslash escapes for the characters that delimit it; \N is NULL.
+void AppendCopyField(std::string& out, const std::optional<std::string>& value, bool last) {
+  if (!value) {
+    out += "\\N";
+  } else {
+    for (char c : *value) {
+      switch (c) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default:
+          out += c;
+      }
+    }
+  }
+  out += last ? '\n' : '\t';
+}
 
 Result<std::unique_ptr<PgHqStore>> PgHqStore::Open(const std::string& conninfo) {
   // The conninfo is expanded in place of "dbname": a connect_timeout given there overrides
@@ -464,10 +464,7 @@ Result<PullPage> PgHqStore::Pull(const PullQuery& q) {
   auto events = ReadEvents(rows->get());
   if (!events.ok()) return events.error();
   page.events = std::move(events).value();
-  if (static_cast<int64_t>(page.events.size()) > q.limit) {
-    page.events.resize(static_cast<size_t>(q.limit));
-    page.more = true;
-  }
+  page.more = TrimToLimit(page.events, q.limit);
   return page;
 }
 
@@ -524,15 +521,7 @@ Result<HqEvent> PgHqStore::Erase(const std::string& customer_id, const std::stri
       conn_,
       "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = 'HQ' AND till_id = 'HQ'");
   if (!seq.ok()) return seq.error();
-  HqEvent e;
-  e.store_id = e.till_id = kHqStoreId;
-  e.seq = *seq;
-  e.id = e.store_id + ":" + e.till_id + ":" + std::to_string(e.seq);
-  e.at_ms = at_ms;
-  e.kind = "erase";
-  e.customer_id = customer_id;
-  e.body = EraseEventBody(customer_id, reason, at_ms);
-  e.hq_seq = *last + 1;
+  HqEvent e = EraseEvent(customer_id, reason, at_ms, *seq, *last + 1);
   REGULARS_TRY(Exec(conn_,
                     "INSERT INTO events (hq_seq, id, store_id, till_id, seq, at_ms, kind,"
                     " customer_id, body) VALUES ($1::bigint, $2, $3, $4, $5::bigint, $6::bigint,"
@@ -598,10 +587,7 @@ Result<CustomerHistory> PgHqStore::LookUpCustomer(const std::string& store_id,
   auto events = ReadEvents(rows->get());
   if (!events.ok()) return events.error();
   history.events = std::move(events).value();
-  if (static_cast<int64_t>(history.events.size()) > limit) {
-    history.events.resize(static_cast<size_t>(limit));
-    history.truncated = true;
-  }
+  history.truncated = TrimToLimit(history.events, limit);
   REGULARS_TRY(Exec(conn_,
                     "INSERT INTO store_customers (store_id, customer_id, known_since)"
                     " SELECT $1, $2, COALESCE(MAX(hq_seq), 0) FROM events ON CONFLICT DO NOTHING",

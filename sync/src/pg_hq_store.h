@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "hq_store.h"
@@ -15,6 +16,10 @@ namespace regulars {
 
 // The schema version this build writes; a database with a newer one is refused.
 inline constexpr int64_t kPgHqSchemaVersion = 3;
+
+// One field of a COPY ... FROM STDIN row in text format (backslash escapes for the
+// characters that delimit it; nullopt is NULL), then a tab, or the newline when `last`.
+void AppendCopyField(std::string& out, const std::optional<std::string>& value, bool last = false);
 
 // One connection to the server. Not thread-safe: a store object is used by one thread at a
 // time (the HQ server holds a mutex around it, or opens one store per thread). Several

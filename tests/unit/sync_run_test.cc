@@ -17,6 +17,7 @@
 #include "schedule.h"
 #include "sync_client.h"
 #include "sync_state.h"
+#include "test_certificates.h"
 #include "test_till.h"
 #include "tls_transport.h"
 
@@ -40,12 +41,7 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
  protected:
   static void SetUpTestSuite() {
     pki_ = new TempDir();
-    const std::string script = std::string(REGULARS_SOURCE_DIR) + "/installer/provision-pki.sh";
-    auto run = [&](const std::string& args) {
-      return std::system((script + " " + pki_->path() + " " + args + " >/dev/null 2>&1").c_str()) ==
-             0;
-    };
-    ok_ = run("ca") && run("hq localhost 127.0.0.1") && run("store S001") && run("store S002");
+    ok_ = ProvisionPki(pki_->path(), {"ca", "hq localhost 127.0.0.1", "store S001", "store S002"});
   }
   static void TearDownTestSuite() { delete pki_; }
 

@@ -20,18 +20,14 @@ class SyncTls : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     pki_ = new TempDir();
-    const std::string script = std::string(REGULARS_SOURCE_DIR) + "/installer/provision-pki.sh";
     const std::string d = pki_->path();
-    auto run = [&](const std::string& args) {
-      return std::system((script + " " + args + " >/dev/null 2>&1").c_str()) == 0;
-    };
-    ok_ = run(d + "/chain ca") && run(d + "/chain hq localhost 127.0.0.1") &&
-          run(d + "/chain store S001") && run(d + "/rogue ca") && run(d + "/rogue store S001");
+    ok_ = ProvisionPki(d + "/chain", {"ca", "hq localhost 127.0.0.1", "store S001"}) &&
+          ProvisionPki(d + "/rogue", {"ca", "store S001"});
     // HQ's certificate for another name, from the right CA.
     std::filesystem::create_directories(d + "/other");
     std::filesystem::copy_file(d + "/chain/ca.pem", d + "/other/ca.pem");
     std::filesystem::copy_file(d + "/chain/ca.key", d + "/other/ca.key");
-    ok_ = ok_ && run(d + "/other hq hq.example.org");
+    ok_ = ok_ && ProvisionPki(d + "/other", {"hq hq.example.org"});
     // Client certificates from the right CA for store:S001 that the script cannot make.
     std::filesystem::create_directories(d + "/made");
     auto issue = [&](const std::string& name, const CertificateSpec& spec) {

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -102,6 +103,16 @@ bool IssueCertificate(const std::string& ca_dir, const CertificateSpec& spec,
   // Keys are 0600, as the script writes them.
   std::filesystem::permissions(
       key_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return true;
+}
+
+bool ProvisionPki(const std::string& dir, std::initializer_list<std::string> steps) {
+  const std::string script = std::string(REGULARS_SOURCE_DIR) + "/installer/provision-pki.sh";
+  for (const auto& step : steps) {
+    if (std::system((script + " " + dir + " " + step + " >/dev/null 2>&1").c_str()) != 0) {
+      return false;
+    }
+  }
   return true;
 }
 

@@ -2,9 +2,14 @@
 // now): issued through the OpenSSL API, signed by a CA the script made, for TLS tests.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 
 namespace regulars::testing {
+
+// Runs installer/provision-pki.sh DIR STEP for each step ("ca", "hq localhost 127.0.0.1",
+// "store S001"), quietly; false when one fails.
+bool ProvisionPki(const std::string& dir, std::initializer_list<std::string> steps);
 
 struct CertificateSpec {
   std::string common_name = "store:S001";

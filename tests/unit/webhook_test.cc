@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "test_certificates.h"
 #include "test_till.h"
 
 namespace regulars::testing {
@@ -19,12 +20,7 @@ class Webhook : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     pki_ = new TempDir();
-    const std::string script = std::string(REGULARS_SOURCE_DIR) + "/installer/provision-pki.sh";
-    auto run = [&](const std::string& args) {
-      return std::system((script + " " + pki_->path() + " " + args + " >/dev/null 2>&1").c_str()) ==
-             0;
-    };
-    ok_ = run("ca") && run("hq localhost 127.0.0.1") && run("store S001");
+    ok_ = ProvisionPki(pki_->path(), {"ca", "hq localhost 127.0.0.1", "store S001"});
   }
   static void TearDownTestSuite() { delete pki_; }
 

@@ -429,8 +429,8 @@ Result<int64_t> Ledger::AddConsent(const Consent& consent) {
                    .Bind(2, consent.purpose)
                    .Bind(3, consent.text)
                    .Bind(4, consent.given_at_ms)
-                   .Bind(5, store_id_)
-                   .Bind(6, till_id_)
+                   .Bind(5, consent.store_id.empty() ? store_id_ : consent.store_id)
+                   .Bind(6, consent.till_id.empty() ? till_id_ : consent.till_id)
                    .Bind(7, consent.cashier_id)
                    .Run());
   return db_->QueryInt("SELECT last_insert_rowid()");
@@ -499,24 +499,7 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
   EventKey key{store_id_, till_id_, seq};
   if (customer_id && event.visit) {
     // Keyed by the event's customer, as the event is: reads follow merges, as replay does.
-    const VisitDelta& v = *event.visit;
-    auto visit = db_->Prepare(
-        "INSERT INTO visits (store_id, till_id, seq, customer_id, at_ms, day, visits, spend, "
-        "discount, goodwill, skus) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    if (!visit.ok()) return visit.error();
-    REGULARS_TRY((*visit)
-                     ->Bind(1, key.store_id)
-                     .Bind(2, key.till_id)
-                     .Bind(3, key.seq)
-                     .Bind(4, *customer_id)
-                     .Bind(5, v.at_ms.value_or(event.at_ms))
-                     .Bind(6, v.day)
-                     .Bind(7, v.visits)
-                     .Bind(8, v.spend)
-                     .Bind(9, v.discount)
-                     .Bind(10, v.goodwill)
-                     .Bind(11, SkusText(v.skus))
-                     .Run());
+    REGULARS_TRY(InsertVisit(key, *customer_id, event.at_ms, *event.visit));
   }
   if (!customer_id || event.counts.empty()) return key;
   const std::string& customer = *customer_id;
@@ -587,11 +570,6 @@ Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
       "INSERT INTO identifiers (kind, value, customer_id) VALUES (?1, ?2, ?3) "
       "ON CONFLICT DO NOTHING");
   if (!add_identifier.ok()) return add_identifier.error();
-  auto add_visit = db_->Prepare(
-      "INSERT INTO visits (store_id, till_id, seq, customer_id, at_ms, day, visits, spend, "
-      "discount, goodwill, skus) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-  if (!add_visit.ok()) return add_visit.error();
-
   int64_t appended = 0;
   std::set<std::string> touched;
   for (const auto& e : events) {
@@ -655,22 +633,15 @@ Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
     }
     if (e.kind == "link" && e.customer_id) {
       if (auto c = e.body.find("consent"); c != e.body.end() && c->is_object()) {
-        Consent consent{*e.customer_id, TextMember(*c, "purpose").value_or(""),
-                        TextMember(*c, "text").value_or(""), e.at_ms,
-                        TextMember(*c, "cashier_id").value_or("")};
-        auto stmt = db_->Prepare(
-            "INSERT INTO consents (customer_id, purpose, text, given_at_ms, store_id, till_id, "
-            "cashier_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-        if (!stmt.ok()) return stmt.error();
-        REGULARS_TRY((*stmt)
-                         ->Bind(1, consent.customer_id)
-                         .Bind(2, consent.purpose)
-                         .Bind(3, consent.text)
-                         .Bind(4, consent.given_at_ms)
-                         .Bind(5, e.key.store_id)
-                         .Bind(6, e.key.till_id)
-                         .Bind(7, consent.cashier_id)
-                         .Run());
+        Consent consent{*e.customer_id,
+                        TextMember(*c, "purpose").value_or(""),
+                        TextMember(*c, "text").value_or(""),
+                        e.at_ms,
+                        TextMember(*c, "cashier_id").value_or(""),
+                        e.key.store_id,
+                        e.key.till_id};
+        auto added = AddConsent(consent);
+        if (!added.ok()) return added.error();
       }
     }
     if (e.kind == "merge") {
@@ -696,21 +667,7 @@ Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
     if (!e.customer_id) continue;
     auto root = RootOf(*e.customer_id);
     if (!root.ok()) return root.error();
-    if (visit) {
-      REGULARS_TRY((*add_visit)
-                       ->Bind(1, e.key.store_id)
-                       .Bind(2, e.key.till_id)
-                       .Bind(3, e.key.seq)
-                       .Bind(4, *root)
-                       .Bind(5, visit->at_ms.value_or(e.at_ms))
-                       .Bind(6, visit->day)
-                       .Bind(7, visit->visits)
-                       .Bind(8, visit->spend)
-                       .Bind(9, visit->discount)
-                       .Bind(10, visit->goodwill)
-                       .Bind(11, SkusText(visit->skus))
-                       .Run());
-    }
+    if (visit) REGULARS_TRY(InsertVisit(e.key, *root, e.at_ms, *visit));
     if (!counts->empty()) touched.insert(*root);
   }
   // Counters are a function of the set of events in canonical order: replay each once.
@@ -789,6 +746,27 @@ Result<int64_t> Ledger::Erase(const std::string& customer_id, int64_t at_ms,
     }
   }
   return redacted;
+}
+
+Status Ledger::InsertVisit(const EventKey& key, const std::string& customer_id, int64_t at_ms,
+                           const VisitDelta& v) {
+  auto visit = db_->Prepare(
+      "INSERT INTO visits (store_id, till_id, seq, customer_id, at_ms, day, visits, spend, "
+      "discount, goodwill, skus) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  if (!visit.ok()) return visit.error();
+  return (*visit)
+      ->Bind(1, key.store_id)
+      .Bind(2, key.till_id)
+      .Bind(3, key.seq)
+      .Bind(4, customer_id)
+      .Bind(5, v.at_ms.value_or(at_ms))
+      .Bind(6, v.day)
+      .Bind(7, v.visits)
+      .Bind(8, v.spend)
+      .Bind(9, v.discount)
+      .Bind(10, v.goodwill)
+      .Bind(11, SkusText(v.skus))
+      .Run();
 }
 
 Status Ledger::StoreCounter(const std::string& customer_id, const std::string& rule,

@@ -111,6 +111,9 @@ struct Consent {
   std::string text;
   int64_t given_at_ms = 0;
   std::string cashier_id;
+  // Where it was given: empty means this till (a consent pulled from HQ names its own).
+  std::string store_id{};
+  std::string till_id{};
 };
 
 struct StoredTransaction {
@@ -220,6 +223,9 @@ class Ledger {
   // Replays a customer's events in canonical order (time, store, till, seq).
   Result<std::map<std::string, Counter>> Replay(const std::string& customer_id);
   Status StoreCounter(const std::string& customer_id, const std::string& rule, const Counter& c);
+  // The `visits` row of event `key`, for its customer.
+  Status InsertVisit(const EventKey& key, const std::string& customer_id, int64_t at_ms,
+                     const VisitDelta& visit);
   // Adds to `report` each visit row that differs from its event, or has none.
   Status VerifyVisits(VerifyReport& report);
 
