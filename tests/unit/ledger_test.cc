@@ -68,6 +68,45 @@ TEST(Ledger, OnlyAnErasedCustomersEventBodiesMayChangeAndNothingElse) {
   ASSERT_TRUE(bob_found.ok() && bob_found->has_value());
 }
 
+TEST(Ledger, AFirstNameGreetsOnEvaluateIsNeverStoredInAReceiptAndIsErasedWhole) {
+  TestTill t;
+  auto enrolled =
+      t.till().Enroll(R"({"card": ")" + std::string(kAliceCard) + R"(", "first_name": "Amélie"})");
+  ASSERT_TRUE(enrolled.ok()) << enrolled.error().message;
+  std::string alice = testing::TJson::parse(*enrolled)["customer"]["id"];
+  auto basket = Basket("V1", kAliceCard, {Packs(1, 1)});
+  EXPECT_EQ(t.Evaluate(basket)["customer"]["first_name"], "Amélie");
+  auto recognized = t.till().RecognizeOnly(R"({"identifiers": [{"kind": "card", "value": ")" +
+                                           std::string(kAliceCard) + R"("}]})");
+  ASSERT_TRUE(recognized.ok());
+  EXPECT_EQ(testing::TJson::parse(*recognized)["customer"]["first_name"], "Amélie");
+  testing::TJson committed = t.Commit(basket);
+  EXPECT_FALSE(committed["customer"].contains("first_name")) << "receipts are kept for retries";
+  auto stored = t.till().ledger().db().QueryInt(
+      "SELECT count(*) FROM transactions WHERE response LIKE '%Amélie%'");
+  EXPECT_EQ(*stored, 0);
+  Database& db = t.till().ledger().db();
+  {
+    WriteTransaction txn(db);
+    ASSERT_TRUE(txn.Begin().ok());
+    ASSERT_TRUE(t.till().ledger().Erase(alice, 1, "HQ:HQ:1").ok());
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  auto name = t.till().ledger().FirstName(alice);
+  ASSERT_TRUE(name.ok());
+  EXPECT_FALSE(name->has_value());
+  EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM events WHERE body LIKE '%Amélie%'"), 0);
+  // Names with control characters, or too long, are refused with their pointer.
+  auto bad = t.till().Enroll(R"({"card": ")" + std::string(kBobCard) +
+                             R"(", "first_name": "Bob
+DROP"})");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_FALSE(t.till()
+                   .Enroll(R"({"card": ")" + std::string(kBobCard) + R"(", "first_name": ")" +
+                           std::string(51, 'b') + R"("})")
+                   .ok());
+}
+
 TEST(Ledger, UsesWalAndFullSync) {
   TestTill t;
   Database& db = t.till().ledger().db();

@@ -47,6 +47,7 @@ OrderedJson RenderCustomer(const Recognition& who, const HeldTier* tier, const R
                        {"tier", tier ? OrderedJson(tier->rule->id) : OrderedJson(nullptr)},
                        {"recognized_by", who.recognized_by}};
   if (who.pseudonymous) customer["pseudonymous"] = true;
+  if (who.first_name) customer["first_name"] = *who.first_name;
   if (tier && book) {
     const TierTerms& terms = tier->rule->tier;
     std::string until = FormatTimestampUtc(tier->standing.held_until_ms).substr(0, 10);
@@ -65,8 +66,10 @@ OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::s
   OrderedJson receipt;
   receipt["pos_txn_id"] = basket.pos_txn_id;
   receipt["status"] = status;
-  receipt["customer"] =
-      RenderCustomer(proposal.who, proposal.tier ? &*proposal.tier : nullptr, &book);
+  // A committed receipt is kept for retries: no name in it, so erasure leaves none behind.
+  Recognition who = proposal.who;
+  if (status != "proposed") who.first_name.reset();
+  receipt["customer"] = RenderCustomer(who, proposal.tier ? &*proposal.tier : nullptr, &book);
   receipt["currency"] = basket.currency.code;
   OrderedJson lines = OrderedJson::array();
   for (size_t i = 0; i < basket.lines.size(); ++i) {

@@ -218,6 +218,11 @@ Result<Proposal> Till::Propose(Basket& basket) {
       Recognize(*ledger_, book_->config, basket.identifiers, {basket.pos_txn_id, now, presented});
   if (!who.ok()) return who.error();
   proposal.who = std::move(who).value();
+  if (proposal.who.customer_id) {
+    auto name = ledger_->FirstName(*proposal.who.customer_id);
+    if (!name.ok()) return name.error();
+    proposal.who.first_name = std::move(name).value();
+  }
   proposal.who.notices.insert(proposal.who.notices.begin(), basket.notices.begin(),
                               basket.notices.end());
   if (reload_error_) {
@@ -845,6 +850,11 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
   auto who = Recognize(*ledger_, config(), basket->identifiers, {"", clock_(), std::nullopt});
   if (!who.ok()) return who.error();
   who->notices.insert(who->notices.begin(), basket->notices.begin(), basket->notices.end());
+  if (who->customer_id) {
+    auto name = ledger_->FirstName(*who->customer_id);
+    if (!name.ok()) return name.error();
+    who->first_name = std::move(name).value();
+  }
   OrderedJson out{{"customer", RenderCustomer(*who)}, {"notices", RenderNotices(who->notices)}};
   if (who->customer_id) {
     auto progress = StoredProgress(*who->customer_id);
@@ -1041,7 +1051,8 @@ Result<std::string> Till::Link(std::string_view request_json) {
   return ToText(response);
 }
 
-Result<EnrolledCustomer> Till::EnrollCard(const std::string& number) {
+Result<EnrolledCustomer> Till::EnrollCard(const std::string& number,
+                                          const std::string& first_name) {
   auto card = ValidateCardNumber(number, config().card_prefixes);
   if (!card.ok()) return card.error();
   WriteTransaction txn(ledger_->db());
@@ -1059,6 +1070,10 @@ Result<EnrolledCustomer> Till::EnrollCard(const std::string& number) {
   event.at_ms = now;
   event.customer_id = *id;
   event.body = {{"customer", *id}, {"identifier", {{"kind", "card"}, {"value", *card}}}};
+  if (!first_name.empty()) {
+    event.body["first_name"] = first_name;
+    REGULARS_TRY(ledger_->SetFirstName(*id, first_name));
+  }
   auto key = ledger_->Append(event);
   if (!key.ok()) return key.error();
   REGULARS_TRY(txn.Commit());
@@ -1084,7 +1099,17 @@ Result<std::string> Till::Enroll(std::string_view request_json) {
   }
   auto number = r.String(key, 64);
   if (!number.ok()) return number.error();
-  auto enrolled = EnrollCard(*number);
+  // A first name for the panel's greeting: printable text, no control characters.
+  auto first_name = r.OptionalString("first_name", 50);
+  if (!first_name.ok()) return first_name.error();
+  if (*first_name) {
+    for (unsigned char c : **first_name) {
+      if (c < 0x20 || c == 0x7f) {
+        return r.Fail("first_name", "first_name holds a control character");
+      }
+    }
+  }
+  auto enrolled = EnrollCard(*number, first_name->value_or(""));
   if (!enrolled.ok()) {
     Error e = enrolled.error();
     if (e.code == "invalid_card") e.where = r.PointerTo(key);

@@ -109,7 +109,9 @@ class Till {
   // {"identifiers": [...]} -> {"customer": ..., "notices": [...]}. Writes nothing.
   Result<std::string> RecognizeOnly(std::string_view request_json);
 
-  Result<EnrolledCustomer> EnrollCard(const std::string& number);
+  // `first_name`, when not empty, is kept for the cashier panel's greeting.
+  Result<EnrolledCustomer> EnrollCard(const std::string& number,
+                                      const std::string& first_name = "");
   Result<VerifyReport> Verify() { return ledger_->Verify(); }
 
   // Typed evaluate, for tests and benchmarks: the proposal for a parsed basket. Payment

@@ -16,6 +16,8 @@ struct Recognition {
   std::optional<std::string> customer_id;
   std::string recognized_by;  // the identifier kind that recognized them
   bool pseudonymous = false;  // a profile known only by a payment card
+  // Given at enrolment; shown on proposals and recognitions, never stored in a receipt.
+  std::optional<std::string> first_name;
   // Set when the customer is a pseudonymous profile that does not exist yet: commit
   // creates it, known by this payment token hash. Evaluate writes nothing.
   std::optional<std::string> new_profile_token;

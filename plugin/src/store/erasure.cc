@@ -18,6 +18,7 @@ bool RedactIdentity(Json& body) {
   if (auto id = body.find("identifier"); id != body.end() && id->is_object()) {
     changed |= Redact(*id, "value");
   }
+  changed |= Redact(body, "first_name");
   if (auto consent = body.find("consent"); consent != body.end() && consent->is_object()) {
     changed |= Redact(*consent, "text");
     changed |= Redact(*consent, "cashier_id");

@@ -627,6 +627,11 @@ Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
                        .Bind(4, e.body.value("pseudonymous", false) ? 1 : 0)
                        .Run());
     }
+    if (e.kind == "enroll" && e.customer_id) {
+      if (auto name = TextMember(e.body, "first_name"); name && *name != kErased) {
+        REGULARS_TRY(SetFirstName(*e.customer_id, *name));
+      }
+    }
     if ((e.kind == "enroll" || e.kind == "link") && e.customer_id && id_kind && id_value) {
       REGULARS_TRY(
           (*add_identifier)->Bind(1, *id_kind).Bind(2, *id_value).Bind(3, *e.customer_id).Run());
@@ -687,6 +692,26 @@ Result<bool> Ledger::IsErased(const std::string& customer_id) {
   return found->has_value();
 }
 
+Status Ledger::SetFirstName(const std::string& customer_id, const std::string& first_name) {
+  auto upsert = db_->Prepare(
+      "INSERT INTO profiles (customer_id, first_name) VALUES (?1, ?2) "
+      "ON CONFLICT (customer_id) DO UPDATE SET first_name = excluded.first_name");
+  if (!upsert.ok()) return upsert.error();
+  return (*upsert)->Bind(1, customer_id).Bind(2, first_name).Run();
+}
+
+Result<std::optional<std::string>> Ledger::FirstName(const std::string& customer_id) {
+  auto select = db_->Prepare("SELECT first_name FROM profiles WHERE customer_id = ?1");
+  if (!select.ok()) return select.error();
+  (*select)->Bind(1, customer_id);
+  auto row = (*select)->Step();
+  if (!row.ok()) return row.error();
+  std::optional<std::string> name;
+  if (*row) name = (*select)->Text(0);
+  (*select)->Reset();
+  return name;
+}
+
 Result<int64_t> Ledger::Erase(const std::string& customer_id, int64_t at_ms,
                               const std::string& requested_by) {
   // The customer and every profile merged into them.
@@ -709,7 +734,8 @@ Result<int64_t> Ledger::Erase(const std::string& customer_id, int64_t at_ms,
     if (!mark.ok()) return mark.error();
     REGULARS_TRY((*mark)->Bind(1, id).Bind(2, at_ms).Bind(3, requested_by).Run());
     for (const char* sql : {"DELETE FROM identifiers WHERE customer_id = ?1",
-                            "DELETE FROM consents WHERE customer_id = ?1"}) {
+                            "DELETE FROM consents WHERE customer_id = ?1",
+                            "DELETE FROM profiles WHERE customer_id = ?1"}) {
       auto del = db_->Prepare(sql);
       if (!del.ok()) return del.error();
       REGULARS_TRY((*del)->Bind(1, id).Run());

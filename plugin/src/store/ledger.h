@@ -206,6 +206,10 @@ class Ledger {
   Result<int64_t> Erase(const std::string& customer_id, int64_t at_ms,
                         const std::string& requested_by);
   Result<bool> IsErased(const std::string& customer_id);
+
+  // A customer's first name, when they gave one (schema v4 `profiles`).
+  Status SetFirstName(const std::string& customer_id, const std::string& first_name);
+  Result<std::optional<std::string>> FirstName(const std::string& customer_id);
   Status RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn);
   Status RecordVoid(const std::string& pos_txn_id, const std::string& response,
                     const EventKey& event);

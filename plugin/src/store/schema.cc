@@ -169,10 +169,20 @@ CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
   BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
 )sql";
 
+// A first name a customer gave at enrolment, for the cashier panel's greeting. Apart from
+// the customer so erasure deletes it whole; the enrolment event carries it to other tills.
+constexpr const char* kVersion4 = R"sql(
+CREATE TABLE profiles (
+  customer_id TEXT PRIMARY KEY,
+  first_name  TEXT NOT NULL
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kVersion1},
     {2, kVersion2},
     {3, kVersion3},
+    {4, kVersion4},
 };
 
 }  // namespace
