@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -591,6 +593,68 @@ Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& sourc
   return sync;
 }
 
+// "http": {"listen": "127.0.0.1", "port": 8420, "token": {"secret_file": "http.token"},
+// "max_body_bytes": ..., "max_header_bytes": ..., "request_timeout_ms": ...,
+// "idle_timeout_ms": ..., "max_connections": ..., "threads": ...} (docs/http-service.md).
+Result<HttpPolicy> ParseHttp(const FieldReader& parent, const std::string& source) {
+  HttpPolicy http;
+  if (!parent.Has("http")) return http;
+  FieldReader r(parent.Get("http"), parent.PointerTo("http"), kCode);
+  REGULARS_TRY(r.RequireObject("http"));
+  REGULARS_TRY(
+      RequireKnownKeys(r,
+                       {"listen", "port", "token", "max_body_bytes", "max_header_bytes",
+                        "request_timeout_ms", "idle_timeout_ms", "max_connections", "threads"},
+                       "http"));
+  auto listen = r.OptionalString("listen", 64);
+  if (!listen.ok()) return listen.error();
+  if (*listen) {
+    const std::string& a = **listen;
+    if (a.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos) {
+      return r.Fail("listen", "listen is an IP address, such as 127.0.0.1");
+    }
+    http.listen = a;
+  }
+  if (!r.Has("token")) return r.Fail("token", "token is required: {\"secret_file\": ...}");
+  FieldReader t(r.Get("token"), r.PointerTo("token"), kCode);
+  REGULARS_TRY(t.RequireObject("token"));
+  auto secret = ReadSecret(t, source, "the bearer token");
+  if (!secret.ok()) return secret.error();
+  http.token = ToHex(secret->data(), secret->size());
+  OPENSSL_cleanse(secret->data(), secret->size());
+  struct Bound {
+    const char* name;
+    int64_t min, max;
+  };
+  int64_t values[7] = {http.port,
+                       http.max_body_bytes,
+                       http.max_header_bytes,
+                       http.request_timeout_ms,
+                       http.idle_timeout_ms,
+                       http.max_connections,
+                       http.threads};
+  const Bound bounds[7] = {{"port", 1, 65535},
+                           {"max_body_bytes", 1024, 64 << 20},
+                           {"max_header_bytes", 1024, 1 << 20},
+                           {"request_timeout_ms", 100, 600'000},
+                           {"idle_timeout_ms", 100, 3'600'000},
+                           {"max_connections", 1, 10'000},
+                           {"threads", 1, 64}};
+  for (int i = 0; i < 7; ++i) {
+    auto value = r.OptionalInteger(bounds[i].name, bounds[i].min, bounds[i].max);
+    if (!value.ok()) return value.error();
+    if (*value) values[i] = **value;
+  }
+  http.port = static_cast<uint16_t>(values[0]);
+  http.max_body_bytes = values[1];
+  http.max_header_bytes = values[2];
+  http.request_timeout_ms = static_cast<int>(values[3]);
+  http.idle_timeout_ms = static_cast<int>(values[4]);
+  http.max_connections = static_cast<int>(values[5]);
+  http.threads = static_cast<int>(values[6]);
+  return http;
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view text, const std::string& source) {
@@ -684,6 +748,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   auto sync = ParseSync(r, source);
   if (!sync.ok()) return located(sync.error());
   config.sync = std::move(sync).value();
+  auto http = ParseHttp(r, source);
+  if (!http.ok()) return located(http.error());
+  config.http = std::move(http).value();
   return config;
 }
 

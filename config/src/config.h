@@ -68,6 +68,21 @@ struct SyncPolicy {
   bool enabled() const { return !hq_host.empty(); }
 };
 
+// The local HTTP/JSON service, `regulars serve` (docs/http-service.md). Off without a token.
+struct HttpPolicy {
+  std::string listen = "127.0.0.1";  // another address only when configured
+  uint16_t port = 8420;
+  std::string token;  // the bearer token: the hex text of a secret of at least 32 bytes
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_header_bytes = 16 << 10;
+  int request_timeout_ms = 10'000;  // a request must arrive whole within this
+  int idle_timeout_ms = 60'000;     // a keep-alive connection with nothing to say is closed
+  int max_connections = 64;
+  int threads = 2;
+
+  bool enabled() const { return !token.empty(); }
+};
+
 struct Config {
   TillIdentity till;                       // store_id, till_id, currency
   std::vector<std::string> card_prefixes;  // default {"2"}: GS1's in-store range 20-29
@@ -79,6 +94,7 @@ struct Config {
   // Catalogue sentences overridden by this config: key -> text (docs/rules.md).
   std::map<std::string, LocalText> messages;
   SyncPolicy sync;
+  HttpPolicy http;
 };
 
 // `path` as written in the config file `source`: a relative path is relative to its folder.

@@ -29,8 +29,26 @@ int RunCardIssue(const std::map<std::string, std::string>& options);
 // `regulars scan IMAGE`: the codes in the image, and who they recognize.
 int RunScanImage(regulars_till* till, const std::string& path);
 
-// `regulars sync now|status` and `regulars serve` (what: "now", "status" or "serve").
+// `regulars sync now|status` (what: "now" or "status").
 int RunSync(const std::string& what, const std::string& config_path, const std::string& db_path,
             bool quiet);
+
+// The nightly sync of `regulars serve`, on its own ledger connection; never returns.
+void RunNightlySync(const std::string& config_path, const std::string& db_path);
+
+struct ServeOptions {
+  std::string config_path;
+  std::string db_path;
+  int port = -1;          // --port N: instead of the config's (0: any free port)
+  std::string port_file;  // --port-file FILE: where to write the port listened on
+};
+
+// `regulars serve`: the HTTP service and cashier panel (the config's "http"), and the
+// nightly sync (its "sync"), until SIGINT or SIGTERM.
+int RunServe(const ServeOptions& options);
+
+// `regulars scanner --device PATH|-`: each line a scanner sends, to the running service's
+// POST /v1/recognize (which shows it on the panel); one JSON line out per scan.
+int RunScanner(const std::string& config_path, const std::string& device);
 
 }  // namespace regulars_cli

@@ -46,7 +46,11 @@ Commands (all take --config FILE and --db FILE):
   sync now [--quiet]            push this till's events to HQ, then pull the other stores'
                                 (the config's "sync" section); a progress bar on stderr
   sync status                   last success, backlog, oldest unsent event, next run
-  serve                         run the sync every night at the store's time (until stopped)
+  serve [--port N] [--port-file FILE]
+                                the HTTP/JSON service and cashier panel (the config's
+                                "http"), and the nightly sync (its "sync"), until stopped
+  scanner --device PATH|-       read scanner lines (a tty, a file, - for stdin), recognize
+                                each through the running service and show it on the panel
   config check FILE             validate a config file (no --db); errors name FILE#/pointer
   demo [--db FILE] [--keep] [--hq HOST:PORT --pki DIR]
                                 a day at one store on a fresh ledger (no --config needed);
@@ -92,7 +96,7 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
       args->quiet = true;
     } else if (a == "--config" || a == "--db" || a == "--card" || a == "--first" ||
                a == "--count" || a == "--key" || a == "--key-id" || a == "--out" || a == "--hq" ||
-               a == "--pki") {
+               a == "--pki" || a == "--port" || a == "--port-file" || a == "--device") {
       if (i + 1 >= argc) {
         *problem = a + " needs a value";
         return false;
@@ -301,10 +305,36 @@ int Main(int argc, char** argv) {
                    hq == args.options.end() ? "" : hq->second,
                    pki == args.options.end() ? "" : pki->second);
   }
-  if (c == "sync" || c == "serve") {
+  if (c == "serve" || c == "scanner") {
+    if (!args.positional.empty()) return BadUsage(c + " takes no positional argument", c);
+    if (!args.options.count("--config")) return BadUsage("--config FILE is required", "--config");
+    if (c == "scanner") {
+      if (!args.options.count("--device")) {
+        return BadUsage("--device PATH is required (- for standard input)", "--device");
+      }
+      return RunScanner(args.options.at("--config"), args.options.at("--device"));
+    }
+    if (!args.options.count("--db")) return BadUsage("--db FILE is required", "--db");
+    ServeOptions serve;
+    serve.config_path = args.options.at("--config");
+    serve.db_path = args.options.at("--db");
+    if (auto port = args.options.find("--port"); port != args.options.end()) {
+      const std::string& p = port->second;
+      if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(p) > 65535) {
+        return BadUsage("--port is a number from 0 to 65535 (0: any free port)", "--port");
+      }
+      serve.port = std::stoi(p);
+    }
+    if (auto file = args.options.find("--port-file"); file != args.options.end()) {
+      serve.port_file = file->second;
+    }
+    return RunServe(serve);
+  }
+  if (c == "sync") {
     bool now_or_status = args.positional.size() == 1 &&
                          (args.positional[0] == "now" || args.positional[0] == "status");
-    if (c == "sync" ? !now_or_status : !args.positional.empty()) {
+    if (!now_or_status) {
       return BadUsage("usage: regulars sync now|status --config FILE --db FILE", c);
     }
     for (const char* required : {"--config", "--db"}) {
@@ -312,8 +342,8 @@ int Main(int argc, char** argv) {
         return BadUsage(std::string(required) + " FILE is required", required);
       }
     }
-    return RunSync(c == "serve" ? "serve" : args.positional[0], args.options.at("--config"),
-                   args.options.at("--db"), args.quiet);
+    return RunSync(args.positional[0], args.options.at("--config"), args.options.at("--db"),
+                   args.quiet);
   }
   const std::map<std::string, int (*)(regulars_till*, const Args&)> commands = {
       {"enroll", Enroll}, {"checkout", Checkout}, {"void", Void},   {"refund", Refund},

@@ -1,6 +1,6 @@
-// `regulars sync now|status` and `regulars serve`: the till's side of the nightly sync
-// (docs/sync-protocol.md). Operator commands: they open the ledger directly, beside any
-// POS using it through the C ABI (SQLite WAL: checkouts go on meanwhile).
+// `regulars sync now|status` and the nightly loop of `regulars serve`: the till's side of the
+// nightly sync (docs/sync-protocol.md). Operator commands: they open the ledger directly, beside
+// any POS using it through the C ABI (SQLite WAL: checkouts go on meanwhile).
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -130,14 +130,11 @@ int SyncStatus(Opened& opened) {
   return kExitOk;
 }
 
-// Runs the sync every night at the store's time until stopped; a failed night is retried
-// by the runner's backoff, then left to the next night, which goes on from the cursor.
-int Serve(Opened& opened, const std::string& config_path) {
+// Runs the sync every night at the store's time until the process ends; a failed night
+// is retried by the runner's backoff, then left to the next night, which goes on from
+// the cursor.
+void NightlyLoop(Opened& opened, const std::string& config_path) {
   const auto& sync = opened.config.sync;
-  if (!sync.enabled()) {
-    return Fail(Error::BadInput("sync_not_configured", "this till's config has no \"sync\" section",
-                                config_path + "#/sync"));
-  }
   for (;;) {
     int64_t next = regulars::NextNightlyRunMs(NowMs(), sync.nightly_minute, sync.jitter_minutes,
                                               opened.config.till.store_id);
@@ -164,8 +161,16 @@ int RunSync(const std::string& what, const std::string& config_path, const std::
   if (!opened.ok()) return Fail(opened.error());
   if (what == "now") return SyncNow(*opened, config_path, quiet);
   if (what == "status") return SyncStatus(*opened);
-  if (what == "serve") return Serve(*opened, config_path);
   return Fail(Error::BadInput("invalid_arguments", "usage: regulars sync now|status", "sync"));
+}
+
+void RunNightlySync(const std::string& config_path, const std::string& db_path) {
+  auto opened = Open(config_path, db_path);
+  if (!opened.ok()) {
+    Fail(opened.error());
+    return;
+  }
+  NightlyLoop(*opened, config_path);
 }
 
 }  // namespace regulars_cli

@@ -352,7 +352,7 @@ TEST_F(Cli, TheSchemaDescribesEveryFieldTheLoaderReads) {
   // The loader's fields (config/src/config.cc): a field added there must be added here.
   std::set<std::string> loaded = {
       "store_id", "till_id",        "currency", "card_prefixes", "rules_version", "rules", "qr",
-      "scanner",  "payment_tokens", "caps",     "goodwill",      "messages",      "sync"};
+      "scanner",  "payment_tokens", "caps",     "goodwill",      "messages",      "sync",  "http"};
   EXPECT_EQ(described, loaded);
   std::set<std::string> kinds;
   for (const auto& form : schema["$defs"]["rule"]["oneOf"]) {

@@ -1,0 +1,155 @@
+// `regulars serve`: the till's local HTTP/JSON service and cashier panel
+// (docs/http-service.md) through the C ABI, beside the nightly sync, until stopped.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli.h"
+#include "config.h"
+#include "http_server.h"
+#include "outbox.h"
+#include "store/ledger.h"
+#include "sync_state.h"
+#include "till_service.h"
+
+namespace regulars_cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+int Fail(const regulars::Error& e) {
+  std::cerr << Json{{"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}}.dump(
+                   -1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
+  return e.kind == regulars::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
+}
+
+// Readiness and the sync backlog, read on a ledger connection of their own (SQLite WAL:
+// checkouts go on meanwhile).
+class LedgerProbe {
+ public:
+  explicit LedgerProbe(std::unique_ptr<regulars::Ledger> ledger, const regulars::Config& config)
+      : ledger_(std::move(ledger)), config_(config) {}
+
+  std::string Readiness() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    regulars::Outbox outbox(ledger_->db(), config_.till.store_id, config_.till.till_id);
+    auto backlog = outbox.Backlog();
+    return backlog.ok() ? "" : "the ledger cannot be read: " + backlog.error().message;
+  }
+
+  std::string Metrics() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    regulars::Outbox outbox(ledger_->db(), config_.till.store_id, config_.till.till_id);
+    auto backlog = outbox.Backlog();
+    auto success = regulars::ReadSyncNumber(ledger_->db(), "last_success_at_ms");
+    std::string out =
+        "# HELP regulars_sync_backlog_events Events of this till not yet acknowledged by HQ.\n"
+        "# TYPE regulars_sync_backlog_events gauge\n";
+    if (backlog.ok())
+      out += "regulars_sync_backlog_events " + std::to_string(backlog->backlog) + "\n";
+    out +=
+        "# HELP regulars_sync_last_success_timestamp_seconds When the last sync succeeded.\n"
+        "# TYPE regulars_sync_last_success_timestamp_seconds gauge\n";
+    if (success.ok()) {
+      out +=
+          "regulars_sync_last_success_timestamp_seconds " + std::to_string(*success / 1000) + "\n";
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unique_ptr<regulars::Ledger> ledger_;
+  const regulars::Config& config_;
+};
+
+}  // namespace
+
+int RunServe(const ServeOptions& options) {
+  auto config = regulars::LoadConfigFile(options.config_path);
+  if (!config.ok()) return Fail(config.error());
+  if (!config->http.enabled() && !config->sync.enabled()) {
+    return Fail(regulars::Error::BadInput(
+        "nothing_to_serve", "this till's config has neither an \"http\" nor a \"sync\" section",
+        options.config_path));
+  }
+  // SIGINT and SIGTERM are waited for below; blocked before any thread starts, so every
+  // thread inherits the mask and none is interrupted.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  regulars_till* till = nullptr;
+  std::unique_ptr<regulars::http::TillService> service;
+  std::unique_ptr<regulars::http::Server> server;
+  std::unique_ptr<LedgerProbe> probe;
+  if (config->http.enabled()) {
+    char* error = nullptr;
+    int code = regulars_open(&till, options.config_path.c_str(), options.db_path.c_str(), &error);
+    if (code != REGULARS_OK) {
+      std::cerr << (error ? error : "regulars_open failed") << "\n";
+      regulars_free(error);
+      return ExitStatusOf(code);
+    }
+    auto ledger =
+        regulars::Ledger::Open(options.db_path, config->till.store_id, config->till.till_id);
+    if (!ledger.ok()) return Fail(ledger.error());
+    probe = std::make_unique<LedgerProbe>(std::move(ledger).value(), *config);
+    regulars::http::TillServiceOptions service_options;
+    service_options.token = config->http.token;
+    service_options.goodwill_enabled = config->goodwill.enabled;
+    service_options.readiness = [p = probe.get()] { return p->Readiness(); };
+    service_options.extra_metrics = [p = probe.get()] { return p->Metrics(); };
+    service = std::make_unique<regulars::http::TillService>(till, std::move(service_options));
+    const auto& http = config->http;
+    regulars::http::Limits limits{http.max_body_bytes,     http.max_header_bytes,
+                                  http.request_timeout_ms, http.idle_timeout_ms,
+                                  http.max_connections,    http.threads};
+    regulars::http::Observer observer;
+    auto* metrics = &service->metrics();
+    observer.refused = [metrics](std::string_view reason) { metrics->Refused(reason); };
+    observer.connections = [metrics](int open) { metrics->Connections(open); };
+    uint16_t port = options.port >= 0 ? static_cast<uint16_t>(options.port) : http.port;
+    auto started = regulars::http::Server::Start(
+        http.listen, port, limits,
+        [s = service.get()](const regulars::http::Request& r) { return s->Handle(r); },
+        std::move(observer));
+    if (!started.ok()) return Fail(started.error());
+    server = std::move(started).value();
+    if (!options.port_file.empty()) {
+      std::ofstream(options.port_file + ".tmp") << server->port() << "\n";
+      std::rename((options.port_file + ".tmp").c_str(), options.port_file.c_str());
+    }
+    std::cout << Json{{"listening", http.listen + ":" + std::to_string(server->port())},
+                      {"panel", "http://" + http.listen + ":" + std::to_string(server->port()) +
+                                    "/panel/#token=TOKEN&lang=fr"}}
+                     .dump()
+              << std::endl;
+  }
+  bool syncing = config->sync.enabled();
+  if (syncing) {
+    std::thread([config_path = options.config_path, db_path = options.db_path] {
+      RunNightlySync(config_path, db_path);
+    }).detach();
+  }
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  if (server) server->Stop();
+  service.reset();
+  regulars_close(till);
+  std::cout << Json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump() << std::endl;
+  // The nightly sync may be mid-run on its own connection: end the process without
+  // unwinding it. Every ledger write is a whole SQLite transaction, so nothing is half-done.
+  if (syncing) std::_Exit(kExitOk);
+  return kExitOk;
+}
+
+}  // namespace regulars_cli
