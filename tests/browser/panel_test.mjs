@@ -97,6 +97,10 @@ async function main() {
     lines: [{ line: 1, sku: '3400000000001', qty: 1, unit_price: 1290, brand: 'Dodo',
               categories: ['baby/diapers'] }],
   });
+  // The fifth basket also holds bread, so a goodwill gesture has something to come off.
+  const fifthBasket = basket(5);
+  fifthBasket.lines.push({ line: 2, sku: '2000000000015', qty: 1, unit_price: 245,
+                           categories: ['bakery/bread'] });
   for (let n = 1; n <= 4; n++) {
     const receipt = await ok('/v1/commit', basket(n));
     check(receipt.status === 'committed', `visit ${n} was not committed: ${JSON.stringify(receipt)}`);
@@ -126,7 +130,7 @@ async function main() {
   await waitForAttr(page, '#event', 'data-event', 'commit', 'the last commit shown on connect');
 
   // The fifth basket, evaluated through the API: the page follows the stream.
-  const fifth = await ok('/v1/evaluate', basket(5));
+  const fifth = await ok('/v1/evaluate', fifthBasket);
   const freePack = fifth.lines.flatMap((l) => l.discounts || []).find((d) => d.rule === 'diapers-5th');
   check(freePack && freePack.amount === 1290,
         `the fifth basket's receipt has no free pack: ${JSON.stringify(fifth)}`);
@@ -186,6 +190,7 @@ async function main() {
   const grantResponse = await granted;
   check(grantResponse.status() === 200, `the gesture answered ${grantResponse.status()}`);
   const regranted = await grantResponse.json();
+  check(regranted.goodwill.granted === 150, `the gesture granted ${regranted.goodwill.granted}, expected 150`);
   check(regranted.goodwill.budget_left === fifth.goodwill.budget_left - 150,
         `the budget left after 1,50 € is ${regranted.goodwill.budget_left}, ` +
         `expected ${fifth.goodwill.budget_left - 150}`);

@@ -29,6 +29,7 @@
       bad_amount: 'Montant invalide : par exemple 1,50',
       reason_needed: 'Indiquez un motif.',
       granted: 'Geste accordé : {amount}',
+      granted_less: 'Geste accordé : {amount} seulement (le panier ne permettait pas plus).',
       connected: 'Connecté',
       connecting: 'Connexion…',
       offline: 'Connexion perdue, nouvelle tentative…',
@@ -76,6 +77,7 @@
       bad_amount: 'Invalid amount: for example 1.50',
       reason_needed: 'Give a reason.',
       granted: 'Gesture granted: {amount}',
+      granted_less: 'Gesture granted: only {amount} (the basket left no more to take off).',
       connected: 'Connected',
       connecting: 'Connecting…',
       offline: 'Connection lost, retrying…',
@@ -115,7 +117,7 @@
   let state = null;      // the last state shown (the server's panel JSON)
   let lastSeq = -1;      // states older than this on the current stream are ignored
   let connection = 'connecting';
-  let gesture = null;     // the gesture just granted on this basket: {amount, currency}
+  let gesture = null;     // the gesture just granted on this basket: {asked, granted, currency}
 
   const $ = (id) => document.getElementById(id);
 
@@ -322,8 +324,10 @@
     $('goodwill-amount-label').textContent = t('amount', { currency: SYMBOLS[currency] || currency });
     if (!status.enabled) closeGoodwillForm();
     $('goodwill-done').hidden = !gesture;
-    $('goodwill-done').textContent =
-        gesture ? t('granted', { amount: money(gesture.amount, gesture.currency) }) : '';
+    // What the receipt says was granted: a gesture never takes a basket below zero.
+    $('goodwill-done').textContent = !gesture ? ''
+        : t(gesture.granted < gesture.asked ? 'granted_less' : 'granted',
+            { amount: money(gesture.granted, gesture.currency) });
   }
 
   function closeGoodwillForm() {
@@ -373,7 +377,8 @@
       // The answer is the basket's new receipt; the stream will say the same a moment later.
       state = Object.assign({}, state, { event: 'goodwill', receipt: answer,
                                          customer: answer.customer || state.customer });
-      gesture = { amount, currency: receipt.currency };
+      const granted = answer.goodwill ? Number(answer.goodwill.granted) || 0 : amount;
+      gesture = { asked: amount, granted, currency: receipt.currency };
       $('goodwill-form').reset();
       closeGoodwillForm();
       render();
