@@ -210,9 +210,6 @@ async function main() {
   await waitForText(intruder, '#connection', 'Token refused', 'a wrong token refused');
   await intruder.close();
 
-  check(pageErrors.length === 0, `the page threw: ${pageErrors.join('; ')}`);
-  check(outside.length === 0, `the page reached outside the server: ${outside.join(', ')}`);
-
   fs.mkdirSync(path.dirname(screenshot), { recursive: true });
   fs.rmSync(screenshot, { force: true });
   await page.screenshot({ path: screenshot, fullPage: true });
@@ -220,6 +217,18 @@ async function main() {
   check(png.length > 1000 && png.subarray(0, 8).equals(
             Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
         `${screenshot} is not a PNG`);
+
+  // Then a basket with a card nobody enrolled: the page says so, in the cashier's language.
+  const stranger = basket(6);
+  stranger.identifiers = [{ kind: 'card', value: '2900000000025' }];
+  const unknown = await ok('/v1/evaluate', stranger);
+  check(unknown.customer === null && unknown.notices.some((n) => n.code === 'unknown_card'),
+        `an unenrolled card should leave the basket unrecognized: ${JSON.stringify(unknown)}`);
+  await waitForText(page, '#idle-greeting', 'Client non reconnu', 'an unrecognized basket');
+  await waitForText(page, '#notices', 'Carte inconnue', 'the unknown card notice');
+  check(await page.locator('#customer').isHidden(), 'the last customer is still shown');
+  check(pageErrors.length === 0, `the page threw: ${pageErrors.join('; ')}`);
+  check(outside.length === 0, `the page reached outside the server: ${outside.join(', ')}`);
   console.log(`panel_test: all checks passed; screenshot ${screenshot}`);
 }
 
