@@ -49,6 +49,7 @@ int RunServe(const ServeOptions& options);
 
 // `regulars scanner --device PATH|-`: each line a scanner sends, to the running service's
 // POST /v1/recognize (which shows it on the panel); one JSON line out per scan.
-int RunScanner(const std::string& config_path, const std::string& device);
+// `port` >= 0 replaces the config's (a service started with --port).
+int RunScanner(const std::string& config_path, const std::string& device, int port = -1);
 
 }  // namespace regulars_cli

@@ -49,7 +49,8 @@ Commands (all take --config FILE and --db FILE):
   serve [--port N] [--port-file FILE]
                                 the HTTP/JSON service and cashier panel (the config's
                                 "http"), and the nightly sync (its "sync"), until stopped
-  scanner --device PATH|-       read scanner lines (a tty, a file, - for stdin), recognize
+  scanner --device PATH|- [--port N]
+                                read scanner lines (a tty, a file, - for stdin), recognize
                                 each through the running service and show it on the panel
   config check FILE             validate a config file (no --db); errors name FILE#/pointer
   demo [--db FILE] [--keep] [--hq HOST:PORT --pki DIR]
@@ -312,20 +313,24 @@ int Main(int argc, char** argv) {
       if (!args.options.count("--device")) {
         return BadUsage("--device PATH is required (- for standard input)", "--device");
       }
-      return RunScanner(args.options.at("--config"), args.options.at("--device"));
+    }
+    int port = -1;
+    if (auto given = args.options.find("--port"); given != args.options.end()) {
+      const std::string& p = given->second;
+      if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(p) > 65535) {
+        return BadUsage("--port is a number from 0 to 65535 (0: any free port)", "--port");
+      }
+      port = std::stoi(p);
+    }
+    if (c == "scanner") {
+      return RunScanner(args.options.at("--config"), args.options.at("--device"), port);
     }
     if (!args.options.count("--db")) return BadUsage("--db FILE is required", "--db");
     ServeOptions serve;
     serve.config_path = args.options.at("--config");
     serve.db_path = args.options.at("--db");
-    if (auto port = args.options.find("--port"); port != args.options.end()) {
-      const std::string& p = port->second;
-      if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
-          std::stoi(p) > 65535) {
-        return BadUsage("--port is a number from 0 to 65535 (0: any free port)", "--port");
-      }
-      serve.port = std::stoi(p);
-    }
+    serve.port = port;
     if (auto file = args.options.find("--port-file"); file != args.options.end()) {
       serve.port_file = file->second;
     }

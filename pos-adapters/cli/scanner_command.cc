@@ -107,7 +107,7 @@ void MakeRaw(int fd) {
 
 }  // namespace
 
-int RunScanner(const std::string& config_path, const std::string& device) {
+int RunScanner(const std::string& config_path, const std::string& device, int port) {
   auto config = regulars::LoadConfigFile(config_path);
   if (!config.ok()) {
     const auto& e = config.error();
@@ -132,7 +132,8 @@ int RunScanner(const std::string& config_path, const std::string& device) {
   std::string host = config->http.listen;
   if (host == "0.0.0.0") host = "127.0.0.1";
   if (host == "::") host = "::1";
-  ServiceClient client(host, config->http.port, config->http.token);
+  ServiceClient client(host, port >= 0 ? static_cast<uint16_t>(port) : config->http.port,
+                       config->http.token);
 
   int64_t line_number = 0;
   bool unreachable = false;

@@ -77,7 +77,10 @@ Refusal RefusalFor(const beast::error_code& ec, const Limits& limits, bool got_s
 class Session : public std::enable_shared_from_this<Session>, public EventSink {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)), ping_(stream_.get_executor()) {}
+      : stream_(std::move(socket)),
+        shared_(std::move(shared)),
+        ping_(stream_.get_executor()),
+        deadline_(stream_.get_executor()) {}
   ~Session() override {
     if (counted_) shared_->Opened(-1);
   }
@@ -127,15 +130,29 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
                             });
   }
 
-  // Then the whole request must arrive within the request timeout.
+  // Then the whole request must arrive within the request timeout. Its own timer, not the
+  // stream's deadline: that one closes the socket, and a slow client is owed its 408.
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(shared_->limits.max_header_bytes));
     parser_->body_limit(static_cast<uint64_t>(shared_->limits.max_body_bytes));
-    stream_.expires_after(milliseconds(shared_->limits.request_timeout_ms));
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRequest(ec); });
+    stream_.expires_never();
+    timed_out_ = false;
+    deadline_.expires_after(milliseconds(shared_->limits.request_timeout_ms));
+    reading_ = true;
+    deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      // A deadline already due when the read finished must not touch what follows it.
+      if (ec || !self->reading_) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->reading_ = false;
+                        self->deadline_.cancel();
+                        self->OnRequest(self->timed_out_ ? beast::error::timeout : ec);
+                      });
   }
 
   void OnRequest(beast::error_code ec) {
@@ -242,6 +259,7 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
     if (closed_) return;
     closed_ = true;
     ping_.cancel();
+    deadline_.cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
@@ -250,6 +268,9 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
   beast::tcp_stream stream_;
   std::shared_ptr<Shared> shared_;
   asio::steady_timer ping_;
+  asio::steady_timer deadline_;  // of the request being read
+  bool timed_out_ = false;
+  bool reading_ = false;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::deque<std::string> queue_;

@@ -1,0 +1,197 @@
+// Evaluate plus commit through the HTTP service on loopback, with 2 tills at once, next
+// to the same work through the C ABI in-process, in the same run (issue #6). A plain timed
+// program: docs/PERFORMANCE.md, "HTTP service", has the command and the figures.
+//
+//   regulars_http_bench [--dir DIR] [--iterations N] [--rounds R] [--lines L]
+//
+// Each round runs the in-process phase then the HTTP phase (2 threads each, N baskets per
+// thread), so both see the same machine; latencies of all rounds are pooled per phase.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http_server.h"
+#include "regulars/regulars.h"
+#include "till_service.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const std::string kToken(64, 'b');
+constexpr int kTills = 2;
+const char* const kCards[kTills] = {"2900000000018", "2900000000025"};
+
+std::string Basket(const std::string& id, int till, int lines) {
+  Json basket = {
+      {"pos_txn_id", id},      {"store_id", "S001"},
+      {"till_id", "T01"},  // one service per till: two POS lanes share it
+      {"cashier_id", "C07"},   {"at", "2026-11-23T10:15:00+01:00"},
+      {"currency", "EUR"},     {"identifiers", {{{"kind", "card"}, {"value", kCards[till]}}}},
+      {"lines", Json::array()}};
+  for (int l = 0; l < lines; ++l) {
+    basket["lines"].push_back(
+        {{"line", l + 1},
+         {"sku", l == 0 ? "3400000000001" : "34000000" + std::to_string(10000 + l)},
+         {"qty", 1},
+         {"unit_price", 199 + l},
+         {"categories", {l % 2 ? "grocery/coffee" : "bakery/bread"}}});
+  }
+  return basket.dump();
+}
+
+// Nearest rank, in microseconds.
+double Percentile(std::vector<int64_t>& ns, int percent) {
+  std::sort(ns.begin(), ns.end());
+  size_t rank = (ns.size() * static_cast<size_t>(percent) + 99) / 100;
+  return static_cast<double>(ns[std::max<size_t>(rank, 1) - 1]) / 1000.0;
+}
+
+class HttpTill {
+ public:
+  explicit HttpTill(uint16_t port) : stream_(ioc_) {
+    stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  int Post(const std::string& target, const std::string& body) {
+    bhttp::request<bhttp::string_body> request(bhttp::verb::post, target, 11);
+    request.set(bhttp::field::host, "127.0.0.1");
+    request.set(bhttp::field::authorization, "Bearer " + kToken);
+    request.set(bhttp::field::content_type, "application/json");
+    request.keep_alive(true);
+    request.body() = body;
+    request.prepare_payload();
+    bhttp::write(stream_, request);
+    bhttp::response<bhttp::string_body> response;
+    bhttp::read(stream_, buffer_, response);
+    return static_cast<int>(response.result_int());
+  }
+
+ private:
+  asio::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir = "/tmp/regulars-http-bench";
+  int iterations = 500, rounds = 3, lines = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--dir") dir = argv[i + 1];
+    if (a == "--iterations") iterations = std::stoi(argv[i + 1]);
+    if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
+    if (a == "--lines") lines = std::stoi(argv[i + 1]);
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ifstream in(std::string(REGULARS_SOURCE_DIR) + "/config/examples/demo-store.json");
+  Json config = Json::parse(in);
+  std::ofstream(dir + "/store.json") << config.dump();
+  regulars_till* till = nullptr;
+  char* out = nullptr;
+  if (regulars_open(&till, (dir + "/store.json").c_str(), (dir + "/ledger.sqlite").c_str(), &out) !=
+      REGULARS_OK) {
+    std::cerr << (out ? out : "cannot open the till") << "\n";
+    return 1;
+  }
+  for (const char* card : kCards) {
+    regulars_enroll(till, Json{{"card", card}}.dump().c_str(), &out);
+    regulars_free(out);
+  }
+  regulars::http::TillServiceOptions options;
+  options.token = kToken;
+  options.goodwill_enabled = true;  // as a store with goodwill runs it: baskets are parsed
+  regulars::http::TillService service(till, options);
+  regulars::http::Limits limits;  // the defaults: 2 server threads
+  auto server = regulars::http::Server::Start(
+      "127.0.0.1", 0, limits,
+      [&service](const regulars::http::Request& r) { return service.Handle(r); });
+  if (!server.ok()) {
+    std::cerr << server.error().message << "\n";
+    return 1;
+  }
+  uint16_t port = (*server)->port();
+
+  std::vector<int64_t> in_process, over_http;
+  std::mutex mutex;
+  std::atomic<int> failures{0};
+  auto phase = [&](bool http, int round) {
+    std::vector<std::thread> tills;
+    for (int t = 0; t < kTills; ++t) {
+      tills.emplace_back([&, t] {
+        std::vector<int64_t> ns;
+        std::unique_ptr<HttpTill> client;
+        if (http) client = std::make_unique<HttpTill>(port);
+        for (int i = 0; i < iterations; ++i) {
+          std::string id = std::string(http ? "H" : "P") + "-" + std::to_string(round) + "-" +
+                           std::to_string(t) + "-" + std::to_string(i);
+          std::string basket = Basket(id, t, lines);
+          auto start = Clock::now();
+          bool ok;
+          if (http) {
+            ok = client->Post("/v1/evaluate", basket) == 200 &&
+                 client->Post("/v1/commit", basket) == 200;
+          } else {
+            char* answer = nullptr;
+            ok = regulars_evaluate(till, basket.c_str(), &answer) == REGULARS_OK;
+            if (!ok && failures == 0) std::cerr << answer << "\n";
+            regulars_free(answer);
+            answer = nullptr;
+            ok = ok && regulars_commit(till, basket.c_str(), &answer) == REGULARS_OK;
+            regulars_free(answer);
+          }
+          ns.push_back(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+          if (!ok) ++failures;
+        }
+        std::lock_guard<std::mutex> lock(mutex);
+        auto& pool = http ? over_http : in_process;
+        pool.insert(pool.end(), ns.begin(), ns.end());
+      });
+    }
+    for (auto& t : tills) t.join();
+  };
+  for (int round = 0; round < rounds; ++round) {
+    phase(false, round);
+    phase(true, round);
+  }
+  (*server)->Stop();
+  regulars_close(till);
+  if (failures > 0) {
+    std::cerr << failures << " baskets failed\n";
+    return 1;
+  }
+  double p50_local = Percentile(in_process, 50), p99_local = Percentile(in_process, 99);
+  double p50_http = Percentile(over_http, 50), p99_http = Percentile(over_http, 99);
+  std::printf("evaluate+commit, %d lines, %d tills at once, %zu baskets per phase\n", lines, kTills,
+              in_process.size());
+  std::printf("| path | p50 µs | p99 µs | max µs |\n|---|---|---|---|\n");
+  std::printf("| in-process (C ABI) | %.0f | %.0f | %.0f |\n", p50_local, p99_local,
+              Percentile(in_process, 100));
+  std::printf("| HTTP on loopback | %.0f | %.0f | %.0f |\n", p50_http, p99_http,
+              Percentile(over_http, 100));
+  std::printf("HTTP p99 / in-process p99: %.2f (goal < 2); HTTP p99 %.0f µs (goal < 2000)\n",
+              p99_http / p99_local, p99_http);
+  return 0;
+}
