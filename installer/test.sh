@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source installer/deps.sh
+regulars_install_browser_test
 
 jobs="$(nproc)"
 started=$SECONDS
