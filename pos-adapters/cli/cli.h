@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "regulars/regulars.h"
 
@@ -32,5 +33,9 @@ int RunScanImage(regulars_till* till, const std::string& path);
 // `regulars sync now|status` and `regulars serve` (what: "now", "status" or "serve").
 int RunSync(const std::string& what, const std::string& config_path, const std::string& db_path,
             bool quiet);
+
+// `regulars import-poslog FILE --config FILE --db FILE [--offset +HH:MM]`: `args` are the
+// words after the command. Prints the import's report (docs/poslog.md).
+int RunImportPoslog(const std::vector<std::string>& args);
 
 }  // namespace regulars_cli
