@@ -36,6 +36,7 @@ int BadArguments(const std::string& message, const std::string& where) {
 // An error from Till::Import names a basket by its index ("/3/lines/0/qty"): name the
 // transaction and element of the file instead.
 Error InFile(Error e, const regulars::poslog::Log& log, const std::string& file) {
+  if (e.where.empty() || e.where[0] != '/') return e;  // not about one basket
   size_t slash = e.where.find('/', 1);
   std::string index = e.where.substr(1, slash == std::string::npos ? slash : slash - 1);
   std::string rest = slash == std::string::npos ? "" : e.where.substr(slash);

@@ -450,7 +450,8 @@ std::string WhereInLog(const LogSale& sale, const std::string& name, const std::
     auto it = sale.origins.find(prefix);
     if (it != sale.origins.end()) return name + ": " + it->second;
     if (prefix.empty()) return name;
-    prefix.resize(prefix.rfind('/'));
+    size_t slash = prefix.rfind('/');
+    prefix.resize(slash == std::string::npos ? 0 : slash);
   }
 }
 
