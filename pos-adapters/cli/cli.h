@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "regulars/regulars.h"
 
@@ -51,5 +52,9 @@ int RunServe(const ServeOptions& options);
 // POST /v1/recognize (which shows it on the panel); one JSON line out per scan.
 // `port` >= 0 replaces the config's (a service started with --port).
 int RunScanner(const std::string& config_path, const std::string& device, int port = -1);
+
+// `regulars import-poslog FILE --config FILE --db FILE [--offset +HH:MM]`: `args` are the
+// words after the command. Prints the import's report (docs/poslog.md).
+int RunImportPoslog(const std::vector<std::string>& args);
 
 }  // namespace regulars_cli

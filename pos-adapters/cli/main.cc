@@ -38,6 +38,8 @@ Commands (all take --config FILE and --db FILE):
   void POS_TXN_ID               cancel a committed sale
   refund FILE|-                 return lines of a sale (a basket with "refund_of")
   link FILE|-                   link a payment card to a customer, with their consent
+  import-poslog FILE [--offset +HH:MM]
+                                count the sales of an ARTS POSLog file toward rewards
   scan IMAGE                    decode QR codes and barcodes in a PNG or JPEG; recognize
   card issue --first DIGITS --count N --key FILE --key-id N --out DIR
                                 make signed cards as PNG and SVG (HQ; no --config/--db)
@@ -266,6 +268,9 @@ int AuditVerify(regulars_till* till, const Args&) {
 }
 
 int Main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "import-poslog") {
+    return RunImportPoslog(std::vector<std::string>(argv + 2, argv + argc));
+  }
   Args args;
   std::string problem;
   if (!Parse(argc, argv, &args, &problem)) return BadUsage(problem, "");

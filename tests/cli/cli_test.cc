@@ -368,4 +368,76 @@ TEST_F(Cli, TheSchemaDescribesEveryFieldTheLoaderReads) {
   }
 }
 
+// --- import-poslog (docs/poslog.md) ---
+
+std::string PoslogSample(const std::string& name) {
+  return std::string(REGULARS_SOURCE_DIR) + "/tests/data/poslog/" + name;
+}
+
+TEST_F(Cli, ImportPoslogCountsTheLoggedSalesOnceAndTheNextVisitGetsTheReward) {
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  Outcome first = Run("import-poslog " + PoslogSample("week.xml"));
+  ASSERT_EQ(first.status, 0) << first.err;
+  Json report = Json::parse(first.out);
+  EXPECT_EQ(report["file"], PoslogSample("week.xml"));
+  EXPECT_EQ(report["transactions"], 6);
+  EXPECT_EQ(report["imported"], 3);
+  EXPECT_EQ(report["already_imported"], 0);
+  EXPECT_EQ(report["recognized"], 2);
+  EXPECT_EQ(report["unrecognized"], 1);
+  ASSERT_EQ(report["skipped"].size(), 3u);
+  EXPECT_EQ(report["skipped"][0]["index"], 2);
+  EXPECT_EQ(report["skipped"][0]["reason"], "not a retail sale: ControlTransaction");
+
+  Outcome second = Run("import-poslog " + PoslogSample("week.xml"));
+  ASSERT_EQ(second.status, 0) << second.err;
+  EXPECT_EQ(Json::parse(second.out)["imported"], 0);
+  EXPECT_EQ(Json::parse(second.out)["already_imported"], 3);
+
+  Outcome live = Run("checkout " + WriteBasket("live.json", Basket("LIVE-1", 1)));
+  ASSERT_EQ(live.status, 0) << live.err;
+  EXPECT_EQ(Json::parse(live.out)["total_discount"], 1290);
+  EXPECT_EQ(Run("db verify").status, 0);
+}
+
+TEST_F(Cli, ImportPoslogRefusesABadFileWithExit2AndWritesNothing) {
+  Outcome malformed = Run("import-poslog " + PoslogSample("malformed.xml"));
+  EXPECT_EQ(malformed.status, 2);
+  Json error = Json::parse(malformed.err)["error"];
+  EXPECT_EQ(error["code"], "invalid_poslog");
+  EXPECT_EQ(error["where"], PoslogSample("malformed.xml") + ": line 18, column 7");
+  EXPECT_FALSE(std::filesystem::exists(db_)) << "the file is checked before the ledger opens";
+
+  Outcome quantity = Run("import-poslog " + PoslogSample("bad-quantity.xml"));
+  EXPECT_EQ(quantity.status, 2);
+  EXPECT_EQ(Json::parse(quantity.err)["error"]["where"],
+            PoslogSample("bad-quantity.xml") + ": line 40 (Transaction 2, LineItem 2)/Quantity");
+
+  std::string zeros = dir_ + "/zeros.xml";
+  std::ofstream(zeros) << std::string(10, '\0');
+  EXPECT_EQ(Run("import-poslog " + zeros).status, 2);
+  EXPECT_EQ(Run("import-poslog " + dir_ + "/missing.xml").status, 2);
+  EXPECT_EQ(Run("import-poslog").status, 2);
+  EXPECT_EQ(Run("import-poslog a.xml b.xml").status, 2);
+  Outcome offset = Run("import-poslog " + PoslogSample("prefixed.xml") + " --offset 1h");
+  EXPECT_EQ(offset.status, 2);
+  EXPECT_EQ(Json::parse(offset.err)["error"]["where"], "--offset");
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+TEST_F(Cli, ImportPoslogRefusesATransactionIdAlreadyImportedWithOtherContent) {
+  Outcome ok = Run("import-poslog " + PoslogSample("prefixed.xml") + " --offset +01:00");
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(Json::parse(ok.out)["imported"], 1);
+  std::string text = Read(PoslogSample("prefixed.xml"));
+  text.replace(text.find("2.000"), 5, "3");
+  std::string changed = dir_ + "/changed.xml";
+  std::ofstream(changed) << text;
+  Outcome conflict = Run("import-poslog " + changed + " --offset +01:00");
+  EXPECT_EQ(conflict.status, 2);
+  Json error = Json::parse(conflict.err)["error"];
+  EXPECT_EQ(error["code"], "pos_txn_id_conflict");
+  EXPECT_EQ(error["where"], changed + ": line 6 (Transaction 1)/TransactionID");
+}
+
 }  // namespace

@@ -61,5 +61,28 @@ TEST(Money, FormatsForPeopleWithTheCurrencyExponent) {
             "-92233720368547758.08 EUR");
 }
 
+TEST(Money, DecimalTextBecomesExactMinorUnits) {
+  EXPECT_EQ(ParseDecimal("12.90", 2), 1290);
+  EXPECT_EQ(ParseDecimal("12.9", 2), 1290);
+  EXPECT_EQ(ParseDecimal("12", 2), 1200);
+  EXPECT_EQ(ParseDecimal(".5", 2), 50);
+  EXPECT_EQ(ParseDecimal("7.", 2), 700);  // xs:decimal allows it
+  EXPECT_EQ(ParseDecimal("-0.01", 2), -1);
+  EXPECT_EQ(ParseDecimal("+3", 0), 3);
+  EXPECT_EQ(ParseDecimal("2.000", 0), 2);    // trailing zeros are no precision
+  EXPECT_EQ(ParseDecimal("0.532", 3), 532);  // a weight in kilograms, as grams
+  EXPECT_EQ(ParseDecimal("0.1", 1), 1);      // no binary rounding: 0.1 is exactly 1
+  EXPECT_EQ(ParseDecimal("9223372036854775807", 0), kMax);
+  EXPECT_EQ(ParseDecimal("-9223372036854775808", 0), std::numeric_limits<int64_t>::min());
+}
+
+TEST(Money, DecimalTextThatIsNotExactlyAnAmountIsRefused) {
+  for (const char* bad : {"", "-", ".", "1.2.3", "1e3", " 1", "1 ", "12,90", "0x10", "abc", "1.234",
+                          "2.5", "9223372036854775808", "92233720368547758.08"}) {
+    int places = std::string(bad) == "2.5" ? 0 : 2;
+    EXPECT_FALSE(ParseDecimal(bad, places).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace regulars

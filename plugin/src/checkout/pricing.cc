@@ -152,6 +152,11 @@ Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms
   return pricing;
 }
 
+void CountOnly(BasketTerms& terms) {
+  for (auto& t : terms.rules) t.applies = false;
+  terms.goodwill.reset();
+}
+
 Status ChooseInGroups(std::span<const BasketLine> lines, BasketTerms& terms) {
   std::vector<std::string> groups;
   for (const auto& t : terms.rules) {

@@ -94,6 +94,11 @@ struct Pricing {
 // owed). So totals are never negative.
 Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms& terms);
 
+// Makes every rule count but give nothing: an imported sale was paid before Regulars saw
+// it (docs/poslog.md). What it earned stays owed, like a reward a cap held back, and the
+// customer gets it at their next visit.
+void CountOnly(BasketTerms& terms);
+
 // Of each exclusivity group (in order of first appearance), keeps the rule that gives the
 // customer the most on these lines, pricing the basket with each member alone (the first
 // in stacking order on a tie): sets `applies`. The others still count; what they would

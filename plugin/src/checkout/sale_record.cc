@@ -16,6 +16,7 @@ OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal) {
   body["currency"] = basket.currency.code;
   body["rules_version"] = proposal.book->config.rules.version;
   body["day"] = proposal.day.date;
+  if (basket.imported) body["imported"] = true;
   OrderedJson lines = OrderedJson::array();
   for (size_t i = 0; i < basket.lines.size(); ++i) {
     const BasketLine& l = basket.lines[i];
@@ -111,6 +112,7 @@ Result<SaleRecord> ReadSaleRecord(const Json& body) {
       return {t.at("fr").get<std::string>(), t.at("en").get<std::string>()};
     };
     sale.has_visit = body.contains("visit");
+    sale.imported = body.value("imported", false);
     sale.day = body.value("day", body.at("at").get<std::string>().substr(0, 10));
     // Sales written before tiers and milestones existed hold nth_unit terms only.
     for (const auto& a : body.at("applications")) {

@@ -21,6 +21,7 @@ struct SaleRecord {
   std::string recognized_by;
   std::string day;         // the sale's local calendar day
   bool has_visit = false;  // written since visits are kept (ledger schema v2)
+  bool imported = false;   // read from a POS's log: priced without rewards
   std::vector<BasketLine> lines;
   BasketTerms terms;
 };

@@ -314,6 +314,7 @@ Result<Proposal> Till::Propose(Basket& basket) {
         proposal.terms.rules.begin(), proposal.terms.rules.end(),
         [](const RuleTerms& a, const RuleTerms& b) { return Stage(a.kind) < Stage(b.kind); });
     REGULARS_TRY(ChooseInGroups(basket.lines, proposal.terms));
+    if (basket.imported) CountOnly(proposal.terms);
   }
   auto pricing = PriceBasket(basket.lines, proposal.terms);
   if (!pricing.ok()) return pricing.error();
@@ -495,23 +496,54 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
 
   WriteTransaction txn(ledger_->db());
   REGULARS_TRY(txn.Begin());
-  auto existing = ledger_->FindTransaction(basket->pos_txn_id);
+  auto recorded = RecordSale(*basket, digest);
+  if (!recorded.ok()) return recorded.error();
+  if (!recorded->replayed) REGULARS_TRY(txn.Commit());
+  return std::move(recorded->receipt);
+}
+
+Result<std::vector<ImportedSale>> Till::Import(const std::vector<Json>& baskets) {
+  Refresh();
+  WriteTransaction txn(ledger_->db());
+  REGULARS_TRY(txn.Begin());
+  std::vector<ImportedSale> out;
+  out.reserve(baskets.size());
+  for (size_t i = 0; i < baskets.size(); ++i) {
+    auto in_file = [&](Error e) {
+      e.where = JsonPointer("", i) + e.where;
+      return e;
+    };
+    auto basket = ParseBasket(baskets[i], config().till, clock_());
+    if (!basket.ok()) return in_file(basket.error());
+    IdentifierWiper wiper{&basket->identifiers};
+    basket->imported = true;
+    auto recorded = RecordSale(*basket, Digest(baskets[i]));
+    if (!recorded.ok()) return in_file(recorded.error());
+    out.push_back({recorded->replayed, std::move(recorded->customer_id)});
+  }
+  REGULARS_TRY(txn.Commit());
+  return out;
+}
+
+Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& digest) {
+  auto existing = ledger_->FindTransaction(basket.pos_txn_id);
   if (!existing.ok()) return existing.error();
   if (*existing) {
     if ((*existing)->kind != "sale" || (*existing)->request_digest != digest) {
       return Error::Conflict(
           "pos_txn_id_conflict",
-          "pos_txn_id " + basket->pos_txn_id + " was already committed with a different basket",
+          "pos_txn_id " + basket.pos_txn_id + " was already committed with a different basket",
           "/pos_txn_id");
     }
-    return (*existing)->response;  // a retry: same receipt, nothing written
+    // A retry: same receipt, nothing written.
+    return Recorded{(*existing)->response, true, (*existing)->customer_id};
   }
 
-  auto proposal = Propose(*basket);
+  auto proposal = Propose(basket);
   if (!proposal.ok()) return proposal.error();
   if (proposal->who.dynamic_qr_digest) {
     REGULARS_TRY(
-        ledger_->RecordQrUse(*proposal->who.dynamic_qr_digest, basket->pos_txn_id, clock_()));
+        ledger_->RecordQrUse(*proposal->who.dynamic_qr_digest, basket.pos_txn_id, clock_()));
   }
   for (const auto& hash : proposal->who.token_upgrades) {
     auto known = ledger_->CustomerByIdentifier("payment_token", hash);
@@ -522,13 +554,13 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   }
   if (proposal->who.new_profile_token) {
     REGULARS_TRY(
-        StartProfile(*proposal->who.customer_id, *proposal->who.new_profile_token, basket->at_ms));
+        StartProfile(*proposal->who.customer_id, *proposal->who.new_profile_token, basket.at_ms));
   }
   NewEvent event;
   event.kind = "sale";
-  event.at_ms = basket->at_ms;
+  event.at_ms = basket.at_ms;
   event.customer_id = proposal->who.customer_id;
-  event.pos_txn_id = basket->pos_txn_id;
+  event.pos_txn_id = basket.pos_txn_id;
   for (size_t i = 0; i < proposal->terms.rules.size(); ++i) {
     const RuleTerms& t = proposal->terms.rules[i];
     const auto& outcome = proposal->pricing.outcomes[i];
@@ -542,7 +574,7 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
     visit.spend = proposal->pricing.total_net;
     visit.discount = proposal->pricing.rule_discount;
     visit.goodwill = proposal->pricing.goodwill;
-    for (const auto& line : basket->lines) {
+    for (const auto& line : basket.lines) {
       if (std::find(visit.skus.begin(), visit.skus.end(), line.sku) == visit.skus.end()) {
         visit.skus.push_back(line.sku);
       }
@@ -553,20 +585,20 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
     const GoodwillTerms& g = *proposal->terms.goodwill;
     REGULARS_TRY(AppendAudit(
         ledger_->db(), config().goodwill.audit_key,
-        {basket->at_ms, "grant", config().till.store_id, config().till.till_id, g.cashier_id,
-         *proposal->who.customer_id, basket->pos_txn_id, proposal->pricing.goodwill, g.reason}));
+        {basket.at_ms, "grant", config().till.store_id, config().till.till_id, g.cashier_id,
+         *proposal->who.customer_id, basket.pos_txn_id, proposal->pricing.goodwill, g.reason}));
   }
-  event.body = SaleEventBody(*basket, *proposal);
+  event.body = SaleEventBody(basket, *proposal);
   auto key = ledger_->Append(event);
   if (!key.ok()) return key.error();
 
-  OrderedJson receipt = RenderReceipt(*basket, *proposal, "committed");
+  OrderedJson receipt =
+      RenderReceipt(basket, *proposal, basket.imported ? "imported" : "committed");
   receipt["event_id"] = key->ToString();
   std::string response = ToText(receipt);
   REGULARS_TRY(ledger_->RecordTransaction(
-      basket->pos_txn_id, {"sale", digest, response, proposal->who.customer_id, *key}));
-  REGULARS_TRY(txn.Commit());
-  return response;
+      basket.pos_txn_id, {"sale", digest, response, proposal->who.customer_id, *key}));
+  return Recorded{std::move(response), false, proposal->who.customer_id};
 }
 
 Result<std::string> Till::Void(std::string_view request_json) {
@@ -703,9 +735,14 @@ Result<std::string> Till::Reverse(const std::string& sale_txn_id, const std::str
   }
   BasketTerms terms_after = terms_before;
   REGULARS_TRY(ChooseInGroups(before, terms_before));
+  REGULARS_TRY(ChooseInGroups(after, terms_after));
+  if (record->imported) {
+    // What an imported sale keeps still gives nothing: it was paid in full.
+    CountOnly(terms_before);
+    CountOnly(terms_after);
+  }
   auto priced_before = PriceBasket(before, terms_before);
   if (!priced_before.ok()) return priced_before.error();
-  REGULARS_TRY(ChooseInGroups(after, terms_after));
   auto priced_after = PriceBasket(after, terms_after);
   if (!priced_after.ok()) return priced_after.error();
 

@@ -75,6 +75,12 @@ struct Proposal {
 using CustomerLookup = std::function<Result<std::vector<ForeignEvent>>(const std::string& kind,
                                                                        const std::string& value)>;
 
+// What importing one sale did.
+struct ImportedSale {
+  bool already_imported = false;  // recorded before: nothing written
+  std::optional<std::string> customer_id;
+};
+
 // One till's view of its ledger. Not thread-safe: callers serialise (the C ABI does).
 // Every JSON call takes and returns Contract v1 documents; an error is an Error value.
 class Till {
@@ -96,6 +102,14 @@ class Till {
   // same pos_txn_id again returns the first receipt and writes nothing; the same id with
   // a different basket is a conflict.
   Result<std::string> Commit(std::string_view basket_json);
+  // Records sales a POS completed without Regulars, read from its log (docs/poslog.md):
+  // each Contract v1 basket is priced without rewards (nothing can be given after the
+  // fact), while its units, spend and visit count toward the customer's rewards; what it
+  // earned stays owed and is given at their next visit. All baskets in one transaction:
+  // on any error nothing is written, and the error's `where` starts with the basket's
+  // index ("/3/lines/0/qty"). A basket already recorded (same pos_txn_id, same content)
+  // writes nothing and says so; the same id with other content is a conflict.
+  Result<std::vector<ImportedSale>> Import(const std::vector<Json>& baskets);
   // {"pos_txn_id": SALE} -> what was returned. Compensates whatever the sale still holds
   // (after refunds); voiding twice returns the first answer.
   Result<std::string> Void(std::string_view request_json);
@@ -133,6 +147,15 @@ class Till {
         ledger_(std::move(ledger)),
         clock_(std::move(clock)) {}
 
+  // What recording a sale did: its receipt, and whether it was recorded before.
+  struct Recorded {
+    std::string receipt;
+    bool replayed = false;
+    std::optional<std::string> customer_id;
+  };
+  // Commits a parsed basket inside the caller's write transaction, idempotently on its
+  // pos_txn_id (`digest` tells a retry from a conflicting basket).
+  Result<Recorded> RecordSale(Basket& basket, const std::string& digest);
   // Reloads the config file if it changed since it was last read.
   void Refresh();
   // The rule book a basket is priced with: the one it names if still kept, else the

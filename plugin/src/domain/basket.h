@@ -75,6 +75,9 @@ struct Basket {
   // The rule set the POS last evaluated this basket with: a commit after a rule change
   // prices it the same way, so the receipt matches what the customer was shown.
   std::string rules_version;
+  // A sale the POS completed without Regulars, read from its log (Till::Import): never
+  // read from Contract v1 JSON, so no live basket can ask to be priced this way.
+  bool imported = false;
 };
 
 // A basket returning lines of an earlier sale: each line names the sale's line and how

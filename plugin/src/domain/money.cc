@@ -1,5 +1,8 @@
 #include "domain/money.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace regulars {
 namespace {
 
@@ -75,6 +78,49 @@ std::optional<int64_t> PercentOf(int64_t amount, int64_t percent) {
 
 std::optional<int64_t> PriceOfWeight(int64_t grams, int64_t price_per_kg) {
   return DivideHalfUp(grams, price_per_kg, 1000);
+}
+
+std::optional<int64_t> ParseDecimal(std::string_view text, int places) {
+  if (places < 0 || places > 18) return std::nullopt;
+  bool negative = false;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    negative = text[0] == '-';
+    text.remove_prefix(1);
+  }
+  size_t point = text.find('.');
+  std::string_view whole = text.substr(0, point);
+  std::string_view fraction = point == std::string_view::npos ? "" : text.substr(point + 1);
+  if (whole.empty() && fraction.empty()) return std::nullopt;
+  auto digits_only = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits_only(whole) || !digits_only(fraction)) return std::nullopt;
+  // Accumulated as a negative number so INT64_MIN is reachable and nothing else overflows.
+  int64_t value = 0;
+  auto push = [&](char digit) {
+    auto shifted = MulMinor(value, 10);
+    if (!shifted) return false;
+    auto next = AddMinor(*shifted, -(digit - '0'));
+    if (!next) return false;
+    value = *next;
+    return true;
+  };
+  for (char c : whole) {
+    if (!push(c)) return std::nullopt;
+  }
+  for (size_t i = 0; i < fraction.size(); ++i) {
+    if (static_cast<int>(i) < places) {
+      if (!push(fraction[i])) return std::nullopt;
+    } else if (fraction[i] != '0') {
+      return std::nullopt;  // more precision than the unit has
+    }
+  }
+  for (int i = static_cast<int>(fraction.size()); i < places; ++i) {
+    if (!push('0')) return std::nullopt;
+  }
+  if (negative) return value;
+  if (value == std::numeric_limits<int64_t>::min()) return std::nullopt;
+  return -value;
 }
 
 std::string FormatMoney(int64_t minor, const Currency& currency) {

@@ -29,6 +29,12 @@ std::optional<int64_t> PercentOf(int64_t amount, int64_t percent);
 // Price of a weighed line: `grams` at `price_per_kg`, rounded half up like PercentOf.
 std::optional<int64_t> PriceOfWeight(int64_t grams, int64_t price_per_kg);
 
+// Decimal text ("12.90", "-0.5", "2.000") as an integer count of 10^-`places` units: with
+// places 2, "12.90" is 1290; with 3, "0.532" is 532. Exact: no floating point. Trailing
+// zeros beyond `places` are fine ("2.000" with 0 places is 2); other digits there, an
+// exponent, spaces or an overflow give nullopt. For amounts read from text (POSLog).
+std::optional<int64_t> ParseDecimal(std::string_view text, int places);
+
 // "12.90 EUR" for people (receipts, logs); the ledger always keeps the integer.
 std::string FormatMoney(int64_t minor, const Currency& currency);
 
