@@ -87,7 +87,7 @@ async function main() {
         `GET /v1/panel without a token should be 401 with an error JSON: ${denied.status} ${denied.text}`);
 
   // Four visits with a pack each: the fifth pack, in the next basket, is free.
-  const enrolled = await ok('/v1/enroll', { card: CARD });
+  const enrolled = await ok('/v1/enroll', { card: CARD, first_name: 'Amélie' });
   check(enrolled.customer && enrolled.customer.id, `enroll gave no customer: ${JSON.stringify(enrolled)}`);
   const basket = (n) => ({
     pos_txn_id: `S001-T01-${String(n).padStart(6, '0')}`,
@@ -139,7 +139,8 @@ async function main() {
   await waitForAttr(page, '#event', 'data-event', 'evaluate', 'the evaluation of the fifth basket');
 
   const fr = await shown(page);
-  const name = fifth.customer.first_name || 'Client reconnu';
+  check(fifth.customer.first_name === 'Amélie', 'the proposal does not greet Amélie by name');
+  const name = 'Amélie';
   check(fr.name === name, `the customer shown is "${fr.name}", expected "${name}"`);
   check(fifth.customer.tier_status, 'the customer holds no tier after four visits');
   check(fr.tier === fifth.customer.tier_status.name.fr,
@@ -157,7 +158,7 @@ async function main() {
   await page.click('#lang-toggle');
   const en = await shown(page);
   check(en.lang === 'en', 'the language toggle did not switch to English');
-  check(en.name === (fifth.customer.first_name || 'Recognized customer'),
+  check(en.name === 'Amélie',
         `in English the customer is "${en.name}"`);
   check(en.tier === fifth.customer.tier_status.name.en, `in English the tier is "${en.tier}"`);
   check(en.rewards.some((r) => r.text === freePack.text.en && r.amount === '−€12.90'),
@@ -203,6 +204,16 @@ async function main() {
   const afterGesture = await shown(page);
   check(afterGesture.rewards.some((r) => r.text === freePack.text.fr),
         'the free pack disappeared after the gesture');
+
+  // The POS commits the basket: its receipt carries the gesture but no name (receipts are
+  // kept), and the panel still greets Amélie.
+  const paid = await ok('/v1/commit', fifthBasket);
+  check(paid.status === 'committed' && !paid.customer.first_name,
+        `the committed receipt: ${JSON.stringify(paid.customer)}`);
+  check(paid.lines.some((l) => (l.discounts || []).some((d) => d.rule === 'goodwill')),
+        'the gesture made on the panel is not on the committed receipt');
+  await waitForAttr(page, '#event', 'data-event', 'commit', 'the commit of the fifth basket');
+  check((await shown(page)).name === 'Amélie', 'the name went away at the commit');
 
   // A wrong token: the page says so instead of showing anything.
   const intruder = await browser.newPage();

@@ -238,8 +238,14 @@
     closeGoodwillForm();
   }
 
+  // A committed receipt carries no name (it is kept for retries): the name the evaluation
+  // showed stays while the same customer is at the till.
+  let knownName = { id: null, name: null };
+
   function renderCustomer(customer) {
-    $('customer-name').textContent = customer.first_name || t('recognized');
+    if (customer.first_name) knownName = { id: customer.id, name: customer.first_name };
+    const name = customer.first_name || (knownName.id === customer.id ? knownName.name : null);
+    $('customer-name').textContent = name || t('recognized');
     const tier = customer.tier_status;
     $('tier').hidden = !tier;
     if (tier) {
