@@ -73,7 +73,11 @@ REGULARS_API int regulars_config_check(const char *config_path, char **out);
 /* Closes a handle and frees everything it holds. NULL is accepted and ignored. */
 REGULARS_API void regulars_close(regulars_till *handle);
 
-/* Enrols a loyalty card: {"card": "2900000000018"} -> {"customer": {"id": ...}}. */
+/*
+ * Enrols a loyalty card: {"card": "2900000000018"} -> {"customer": {"id": ...}}. An
+ * optional "first_name" is kept for the cashier's greeting: shown on proposals and
+ * recognitions ("customer": {"first_name": ...}), never in a committed receipt.
+ */
 REGULARS_API int regulars_enroll(regulars_till *handle, const char *request_json, char **out);
 
 /* Prices a basket for its customer and proposes a receipt. Writes nothing. */
