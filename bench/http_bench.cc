@@ -1,8 +1,8 @@
-// Evaluate plus commit through the HTTP service on loopback, with 2 tills at once, next
+// Evaluate plus commit through the HTTP service on loopback, with 2 tills at once (--tills), next
 // to the same work through the C ABI in-process, in the same run (issue #6). A plain timed
 // program: docs/PERFORMANCE.md, "HTTP service", has the command and the figures.
 //
-//   regulars_http_bench [--dir DIR] [--iterations N] [--rounds R] [--lines L]
+//   regulars_http_bench [--dir DIR] [--iterations N] [--rounds R] [--lines L] [--tills T]
 //
 // Each round runs the in-process phase then the HTTP phase (2 threads each, N baskets per
 // thread), so both see the same machine; latencies of all rounds are pooled per phase.
@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -38,15 +39,35 @@ using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 const std::string kToken(64, 'b');
-constexpr int kTills = 2;
-const char* const kCards[kTills] = {"2900000000018", "2900000000025"};
+// Customers the baskets rotate through: a real till sees each customer now and then, so
+// no history grows without bound during the run.
+constexpr int kCustomers = 500;
 
-std::string Basket(const std::string& id, int till, int lines) {
+// The i-th loyalty card of the in-store range "29", with its EAN-13 check digit.
+std::string Card(int i) {
+  std::string digits = "29" + std::string(10 - std::to_string(i).size(), '0') + std::to_string(i);
+  int sum = 0;
+  for (size_t d = 0; d < 12; ++d) sum += (digits[d] - '0') * (d % 2 ? 3 : 1);
+  return digits + std::to_string((10 - sum % 10) % 10);
+}
+
+// Now, in RFC 3339: a basket dated before the customer's enrolment would make every
+// commit replay their history (an event arriving out of order), which is not a checkout.
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::string Basket(const std::string& id, int customer, int lines) {
   Json basket = {
       {"pos_txn_id", id},      {"store_id", "S001"},
       {"till_id", "T01"},  // one service per till: two POS lanes share it
-      {"cashier_id", "C07"},   {"at", "2026-11-23T10:15:00+01:00"},
-      {"currency", "EUR"},     {"identifiers", {{{"kind", "card"}, {"value", kCards[till]}}}},
+      {"cashier_id", "C07"},   {"at", Now()},
+      {"currency", "EUR"},     {"identifiers", {{{"kind", "card"}, {"value", Card(customer)}}}},
       {"lines", Json::array()}};
   for (int l = 0; l < lines; ++l) {
     basket["lines"].push_back(
@@ -70,6 +91,7 @@ class HttpTill {
  public:
   explicit HttpTill(uint16_t port) : stream_(ioc_) {
     stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    stream_.socket().set_option(asio::ip::tcp::no_delay(true));
   }
   int Post(const std::string& target, const std::string& body) {
     bhttp::request<bhttp::string_body> request(bhttp::verb::post, target, 11);
@@ -95,13 +117,14 @@ class HttpTill {
 
 int main(int argc, char** argv) {
   std::string dir = "/tmp/regulars-http-bench";
-  int iterations = 500, rounds = 3, lines = 10;
+  int iterations = 500, rounds = 3, lines = 10, tills = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--dir") dir = argv[i + 1];
     if (a == "--iterations") iterations = std::stoi(argv[i + 1]);
     if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
     if (a == "--lines") lines = std::stoi(argv[i + 1]);
+    if (a == "--tills") tills = std::stoi(argv[i + 1]);
   }
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -115,8 +138,12 @@ int main(int argc, char** argv) {
     std::cerr << (out ? out : "cannot open the till") << "\n";
     return 1;
   }
-  for (const char* card : kCards) {
-    regulars_enroll(till, Json{{"card", card}}.dump().c_str(), &out);
+  for (int c = 0; c < kCustomers; ++c) {
+    out = nullptr;
+    if (regulars_enroll(till, Json{{"card", Card(c)}}.dump().c_str(), &out) != REGULARS_OK) {
+      std::cerr << out << "\n";
+      return 1;
+    }
     regulars_free(out);
   }
   regulars::http::TillServiceOptions options;
@@ -137,16 +164,16 @@ int main(int argc, char** argv) {
   std::mutex mutex;
   std::atomic<int> failures{0};
   auto phase = [&](bool http, int round) {
-    std::vector<std::thread> tills;
-    for (int t = 0; t < kTills; ++t) {
-      tills.emplace_back([&, t] {
+    std::vector<std::thread> lanes;
+    for (int t = 0; t < tills; ++t) {
+      lanes.emplace_back([&, t] {
         std::vector<int64_t> ns;
         std::unique_ptr<HttpTill> client;
         if (http) client = std::make_unique<HttpTill>(port);
         for (int i = 0; i < iterations; ++i) {
           std::string id = std::string(http ? "H" : "P") + "-" + std::to_string(round) + "-" +
                            std::to_string(t) + "-" + std::to_string(i);
-          std::string basket = Basket(id, t, lines);
+          std::string basket = Basket(id, (i * tills + t) % kCustomers, lines);
           auto start = Clock::now();
           bool ok;
           if (http) {
@@ -170,7 +197,7 @@ int main(int argc, char** argv) {
         pool.insert(pool.end(), ns.begin(), ns.end());
       });
     }
-    for (auto& t : tills) t.join();
+    for (auto& t : lanes) t.join();
   };
   for (int round = 0; round < rounds; ++round) {
     phase(false, round);
@@ -184,7 +211,7 @@ int main(int argc, char** argv) {
   }
   double p50_local = Percentile(in_process, 50), p99_local = Percentile(in_process, 99);
   double p50_http = Percentile(over_http, 50), p99_http = Percentile(over_http, 99);
-  std::printf("evaluate+commit, %d lines, %d tills at once, %zu baskets per phase\n", lines, kTills,
+  std::printf("evaluate+commit, %d lines, %d tills at once, %zu baskets per phase\n", lines, tills,
               in_process.size());
   std::printf("| path | p50 µs | p99 µs | max µs |\n|---|---|---|---|\n");
   std::printf("| in-process (C ABI) | %.0f | %.0f | %.0f |\n", p50_local, p99_local,

@@ -328,6 +328,9 @@ class ServerImpl final : public Server {
                            [this](beast::error_code ec, tcp::socket socket) {
                              if (ec == asio::error::operation_aborted) return;
                              if (!ec) {
+                               // Answers go out whole: no waiting on Nagle for the last bytes.
+                               beast::error_code ignored;
+                               socket.set_option(tcp::no_delay(true), ignored);
                                auto session = std::make_shared<Session>(std::move(socket), shared_);
                                if (shared_->open.load() >= shared_->limits.max_connections) {
                                  session->Refuse();
