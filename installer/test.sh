@@ -41,7 +41,7 @@ run_fuzz() {
     return 1
   fi
   local failed=0
-  for target in scan_text qr_payload basket_json till_calls sync_messages poslog; do
+  for target in scan_text qr_payload basket_json till_calls sync_messages poslog http_requests; do
     local work
     work="$(mktemp -d)"
     echo "=== fuzz: ${target} for ${FUZZ_SECONDS} s ==="

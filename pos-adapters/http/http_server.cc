@@ -12,7 +12,6 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <deque>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
@@ -350,11 +349,6 @@ class ServerImpl final : public Server {
 };
 
 }  // namespace
-
-std::string ErrorJson(std::string_view code, std::string_view message, std::string_view where) {
-  nlohmann::ordered_json e{{"error", {{"code", code}, {"message", message}, {"where", where}}}};
-  return e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 Result<std::unique_ptr<Server>> Server::Start(const std::string& address, uint16_t port,
                                               const Limits& limits, Handler handler,
