@@ -142,7 +142,9 @@ int RunServe(const ServeOptions& options) {
   }
   int signal = 0;
   sigwait(&stop_signals, &signal);
+  // The server first, whole: its last connections end by telling the service's metrics.
   if (server) server->Stop();
+  server.reset();
   service.reset();
   regulars_close(till);
   std::cout << Json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump() << std::endl;
