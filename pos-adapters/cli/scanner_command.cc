@@ -3,6 +3,8 @@
 // shows the customer on the cashier panel. The plugin strips the configured prefix and
 // suffix (the "scan" identifier kind), so a line goes as the scanner sent it.
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -54,6 +56,15 @@ class ServiceClient {
         stream_->expires_after(kRequestTimeout);
         tcp::endpoint endpoint(asio::ip::make_address(host_, ec), port_);
         if (!ec) stream_->connect(endpoint, ec);
+        if (!ec) {
+          // Blocking calls ignore the stream's deadline: the socket's own timeouts bound
+          // them, so a wedged service ends in an error, not a scanner that hangs.
+          timeval limit{static_cast<time_t>(kRequestTimeout.count()), 0};
+          setsockopt(stream_->socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit,
+                     sizeof limit);
+          setsockopt(stream_->socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &limit,
+                     sizeof limit);
+        }
         if (ec) {
           stream_.reset();
           *problem = "cannot reach the service at " + host_ + ":" + std::to_string(port_) +

@@ -1,5 +1,7 @@
 #include "http_server.h"
 
+#include <openssl/crypto.h>
+
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -7,11 +9,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -29,16 +33,27 @@ constexpr milliseconds kRefusalTimeout{2000};
 // An event stream sends a comment this often: proxies keep it open, a gone client shows.
 constexpr milliseconds kStreamPing{15'000};
 
+// A refused client's rest of request is read and dropped for this long (or this much), so
+// it sees the answer rather than a reset from unread bytes.
+constexpr milliseconds kDrainTime{1000};
+constexpr size_t kDrainBytes = 64 * 1024;
+
 struct Shared {
+  explicit Shared(int workers) : handlers(static_cast<size_t>(std::max(1, workers))) {}
   Limits limits;
   Handler handler;
   Observer observer;
   std::atomic<int> open{0};
+  std::mutex open_mutex;  // so the gauge is told the counts in the order they happened
+  // The handler may block (a durable commit, HQ's look-up): it runs here, never on the
+  // network threads, which keep accepting, timing out and answering health checks.
+  asio::thread_pool handlers;
 
   void Refused(std::string_view reason) const {
     if (observer.refused) observer.refused(reason);
   }
   void Opened(int delta) {
+    std::lock_guard<std::mutex> lock(open_mutex);
     int now = open.fetch_add(delta) + delta;
     if (observer.connections) observer.connections(now);
   }
@@ -150,7 +165,9 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
                       [self = shared_from_this()](beast::error_code ec, size_t) {
                         self->reading_ = false;
                         self->deadline_.cancel();
-                        self->OnRequest(self->timed_out_ ? beast::error::timeout : ec);
+                        // Only a read the deadline cut short is a timeout.
+                        bool cut = self->timed_out_ && ec == asio::error::operation_aborted;
+                        self->OnRequest(cut ? beast::error::timeout : ec);
                       });
   }
 
@@ -174,22 +191,38 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
       request.authorization = std::string(it->value());
     }
     request.body = std::move(message.body());
-    Response response;
-    try {
-      response = shared_->handler(request);
-    } catch (const std::exception& e) {
-      response =
-          Response::Of(500, "application/json", ErrorJson("internal", e.what(), request.path));
-    }
+    unsigned version = message.version();
+    bool keep_alive = message.keep_alive();
+    // To the handlers' pool; the answer comes back to this connection's strand.
+    asio::post(shared_->handlers, [self = shared_from_this(), request = std::move(request), version,
+                                   keep_alive]() mutable {
+      Response response;
+      try {
+        response = self->shared_->handler(request);
+      } catch (const std::exception& e) {
+        response =
+            Response::Of(500, "application/json", ErrorJson("internal", e.what(), request.path));
+      }
+      // The body may hold a card number the library has already hashed and wiped.
+      OPENSSL_cleanse(request.body.data(), request.body.size());
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response), version, keep_alive]() mutable {
+                   self->Answer(std::move(response), version, keep_alive);
+                 });
+    });
+  }
+
+  void Answer(Response response, unsigned version, bool keep_alive) {
+    if (closed_) return;
     if (response.on_stream) return OpenStream(std::move(response));
     auto answer = std::make_shared<bhttp::response<bhttp::string_body>>(
-        static_cast<bhttp::status>(response.status), message.version());
+        static_cast<bhttp::status>(response.status), version);
     answer->set(bhttp::field::server, "regulars");
     answer->set(bhttp::field::content_type, response.content_type);
     answer->set(bhttp::field::cache_control, "no-store");
     for (const auto& [name, value] : response.headers) answer->set(name, value);
     answer->body() = std::move(response.body);
-    answer->keep_alive(message.keep_alive());
+    answer->keep_alive(keep_alive);
     answer->prepare_payload();
     stream_.expires_after(milliseconds(shared_->limits.request_timeout_ms));
     bhttp::async_write(stream_, *answer,
@@ -208,9 +241,31 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
     answer->body() = std::move(body);
     answer->keep_alive(!close);
     answer->prepare_payload();
-    bhttp::async_write(
-        stream_, *answer,
-        [self = shared_from_this(), answer](beast::error_code, size_t) { self->Close(); });
+    bhttp::async_write(stream_, *answer,
+                       [self = shared_from_this(), answer](beast::error_code ec, size_t) {
+                         if (ec) return self->Close();
+                         self->Drain();
+                       });
+  }
+
+  // Ends a refused connection gently: our side is shut, then what the client still sends
+  // is read and dropped a little while, so its unread bytes do not turn into a reset that
+  // would hide the answer.
+  void Drain() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kDrainTime);
+    DrainSome();
+  }
+  void DrainSome() {
+    if (drained_ >= kDrainBytes) return Close();
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->drained_ += n;
+                              self->DrainSome();
+                            });
   }
 
   // An event stream: the header, then messages as they come, until the client goes.
@@ -270,6 +325,7 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
   asio::steady_timer deadline_;  // of the request being read
   bool timed_out_ = false;
   bool reading_ = false;
+  size_t drained_ = 0;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::deque<std::string> queue_;
@@ -310,15 +366,14 @@ class ServerImpl final : public Server {
 
   uint16_t port() const override { return port_; }
 
+  // Stops the network threads, then lets running handlers finish. The connections end
+  // when the server is destroyed (with the io_context that holds them).
   void Stop() override {
     if (threads_.empty()) return;
-    asio::post(acceptor_.get_executor(), [this] {
-      beast::error_code ignored;
-      acceptor_.close(ignored);
-    });
     ioc_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    shared_->handlers.join();
   }
 
  private:
@@ -353,7 +408,7 @@ class ServerImpl final : public Server {
 Result<std::unique_ptr<Server>> Server::Start(const std::string& address, uint16_t port,
                                               const Limits& limits, Handler handler,
                                               Observer observer) {
-  auto shared = std::make_shared<Shared>();
+  auto shared = std::make_shared<Shared>(limits.threads);
   shared->limits = limits;
   shared->handler = std::move(handler);
   shared->observer = std::move(observer);

@@ -180,6 +180,13 @@ Response TillService::CallTill(const char* event, AbiCall call, const std::strin
 Response TillService::EvaluateOrCommit(bool commit, const Request& request) {
   const char* event = commit ? "commit" : "evaluate";
   AbiCall call = commit ? regulars_commit : regulars_evaluate;
+  Response response = ReadBasket(commit, event, call, request);
+  if (commit && response.status == 200) metrics_.Commit();
+  return response;
+}
+
+Response TillService::ReadBasket(bool commit, const char* event, AbiCall call,
+                                 const Request& request) {
   if (!options_.goodwill_enabled) return CallTill(event, call, request.body);
   // With goodwill on, remember the basket for the panel's button, and add a gesture the
   // cashier made there. Bad JSON goes on unchanged: the library names what is wrong.
@@ -188,11 +195,9 @@ Response TillService::EvaluateOrCommit(bool commit, const Request& request) {
     return CallTill(event, call, request.body);
   }
   std::string id = basket["pos_txn_id"].get<std::string>();
-  if (!commit) Remember(id, &request.body, nullptr);
+  if (!commit) Remember(id, &basket, nullptr);
   std::string sent = basket.contains("goodwill") ? request.body : WithGesture(id, request.body);
-  Response response = CallTill(event, call, sent);
-  if (commit && response.status == 200) metrics_.Commit();
-  return response;
+  return CallTill(event, call, sent);
 }
 
 std::string TillService::WithGesture(const std::string& pos_txn_id, const std::string& basket) {
@@ -209,8 +214,29 @@ std::string TillService::WithGesture(const std::string& pos_txn_id, const std::s
   return Dump(with);
 }
 
-void TillService::Remember(const std::string& pos_txn_id, const std::string* basket,
+void TillService::Remember(const std::string& pos_txn_id, Json* basket,
                            const std::string* goodwill) {
+  std::string kept;
+  if (basket != nullptr) {
+    // A payment card's number is never kept here: the library hashes and wipes it. A
+    // basket recognized that way is remembered without it (the button then says so).
+    if (auto ids = basket->find("identifiers"); ids != basket->end() && ids->is_array()) {
+      Json others = Json::array();
+      for (auto& id : *ids) {
+        if (id.is_object() && id.value("kind", "") == "payment_token") {
+          if (auto v = id.find("value"); v != id.end() && v->is_string()) {
+            auto& text = v->get_ref<std::string&>();
+            OPENSSL_cleanse(text.data(), text.size());
+          }
+          (*basket)["payment_card_withheld"] = true;
+          continue;
+        }
+        others.push_back(id);
+      }
+      (*basket)["identifiers"] = std::move(others);
+    }
+    kept = Dump(*basket);
+  }
   std::lock_guard<std::mutex> lock(recent_mutex_);
   auto [it, added] = recent_.try_emplace(pos_txn_id);
   if (added) {
@@ -220,7 +246,7 @@ void TillService::Remember(const std::string& pos_txn_id, const std::string* bas
       recent_order_.pop_front();
     }
   }
-  if (basket != nullptr) it->second.basket = *basket;
+  if (basket != nullptr) it->second.basket = std::move(kept);
   if (goodwill != nullptr) it->second.goodwill = *goodwill;
 }
 
@@ -257,9 +283,28 @@ Response TillService::Goodwill(const Request& request) {
                        "no basket " + id + " was evaluated here lately; evaluate it first",
                        "/pos_txn_id");
   }
+  Json basket = Json::parse(basket_text);
+  if (basket.value("payment_card_withheld", false)) {
+    return ErrorAnswer(409, "goodwill_needs_pos",
+                       "this basket is recognized by a payment card, whose number the service "
+                       "does not keep: the POS adds the gesture to its basket (\"goodwill\")",
+                       "/pos_txn_id");
+  }
+  // A sale already paid takes no gesture: the library answers its stored receipt to the
+  // basket as it was committed (with the gesture made here, if any).
+  for (const std::string& as_sent : {basket_text, WithGesture(id, basket_text)}) {
+    char* stored = nullptr;
+    int code = regulars_evaluate(till_, as_sent.c_str(), &stored);
+    Json answer = code == REGULARS_OK ? Json::parse(stored, nullptr, false) : Json();
+    regulars_free(stored);
+    if (answer.is_object() && answer.value("status", "") == "committed") {
+      return ErrorAnswer(409, "already_committed",
+                         "sale " + id + " is already paid: a gesture now would never reach it",
+                         "/pos_txn_id");
+    }
+  }
   Json gesture{{"amount", body["amount"]}, {"reason", body["reason"]}};
   if (body.contains("cashier_id")) gesture["cashier_id"] = body["cashier_id"];
-  Json basket = Json::parse(basket_text);
   basket["goodwill"] = gesture;
   char* out = nullptr;
   int code = regulars_evaluate(till_, Dump(basket).c_str(), &out);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ class TillService {
   Response Dispatch(const Request& request, std::string& route);
   Response CallTill(const char* event, AbiCall call, const std::string& body);
   Response EvaluateOrCommit(bool commit, const Request& request);
+  Response ReadBasket(bool commit, const char* event, AbiCall call, const Request& request);
   Response Goodwill(const Request& request);
   Response Panel(const Request& request);
   bool Authorized(const Request& request) const;
@@ -64,8 +66,7 @@ class TillService {
     std::string goodwill;  // the gesture's JSON, or ""
   };
   std::string WithGesture(const std::string& pos_txn_id, const std::string& basket);
-  void Remember(const std::string& pos_txn_id, const std::string* basket,
-                const std::string* goodwill);
+  void Remember(const std::string& pos_txn_id, nlohmann::json* basket, const std::string* goodwill);
 
   regulars_till* till_;
   TillServiceOptions options_;

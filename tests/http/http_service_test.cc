@@ -155,10 +155,10 @@ class HttpService : public ::testing::Test {
         << (error ? error : "");
   }
 
-  void Start(Limits limits = {}) {
+  void Start(Limits limits = {}, bool goodwill = true) {
     regulars::http::TillServiceOptions options;
     options.token = kToken;
-    options.goodwill_enabled = true;
+    options.goodwill_enabled = goodwill;
     options.readiness = [this] { return ready_problem_; };
     options.extra_metrics = [] { return std::string("regulars_sync_backlog_events 7\n"); };
     service_ = std::make_unique<regulars::http::TillService>(till_, options);
@@ -471,6 +471,37 @@ TEST_F(HttpService, TheGoodwillButtonAddsAGestureToTheBasketAndItsCommit) {
   EXPECT_EQ(committed.json()["goodwill"]["granted"], 150);
   EXPECT_EQ(committed.json()["total_discount"], 150);
   EXPECT_EQ(client.Post("/v1/commit", basket).json(), committed.json()) << "a retry is the same";
+}
+
+TEST_F(HttpService, APaidSaleOrOneRecognizedByPaymentCardTakesNoGestureFromThePanel) {
+  Start();
+  Client client(port());
+  client.Post("/v1/enroll", {{"card", kCard}});
+  Json basket = Basket("S001-T01-9", 1);
+  ASSERT_EQ(client.Post("/v1/evaluate", basket).status, 200);
+  ASSERT_EQ(client.Post("/v1/commit", basket).status, 200);
+  Answer late = client.Post("/v1/goodwill",
+                            {{"pos_txn_id", "S001-T01-9"}, {"amount", 100}, {"reason", "late"}});
+  EXPECT_EQ(late.status, 409);
+  EXPECT_EQ(late.json()["error"]["code"], "already_committed");
+  EXPECT_EQ(client.Post("/v1/commit", basket).status, 200) << "its retry is still the same";
+  // The service never keeps a payment card's number, so it cannot re-send such a basket.
+  Json paid_by_card = Basket("S001-T01-10", 1, "");
+  paid_by_card["identifiers"] = {{{"kind", "payment_token"}, {"value", "4111111111111111"}}};
+  ASSERT_EQ(client.Post("/v1/evaluate", paid_by_card).status, 200);
+  Answer withheld = client.Post("/v1/goodwill",
+                                {{"pos_txn_id", "S001-T01-10"}, {"amount", 100}, {"reason", "x"}});
+  EXPECT_EQ(withheld.status, 409);
+  EXPECT_EQ(withheld.json()["error"]["code"], "goodwill_needs_pos");
+}
+
+TEST_F(HttpService, CommitsAreCountedWithoutGoodwillToo) {
+  Start({}, false);
+  Client client(port());
+  ASSERT_EQ(client.Post("/v1/commit", Basket("S001-T01-1", 1, "")).status, 200);
+  EXPECT_NE(client.Get("/metrics").body.find("regulars_commits_total 1\n"), std::string::npos);
+  EXPECT_EQ(client.Post("/v1/goodwill", {{"pos_txn_id", "S001-T01-1"}}).json()["error"]["code"],
+            "goodwill_not_configured");
 }
 
 TEST_F(HttpService, MetricsCountRequestsLatencyErrorsAndTheSyncBacklog) {

@@ -142,6 +142,8 @@
 
   // Money arrives as integer minor units: formatted with BigInt division, never a float.
   function money(minor, currency) {
+    // An amount that is not an integer is shown as a dash: one bad field never blanks the page.
+    if (typeof minor !== 'bigint' && !Number.isSafeInteger(minor)) return '—';
     const digits = MINOR_DIGITS[currency] ?? 2;
     let amount = BigInt(minor);
     const sign = amount < 0n ? '−' : '';
