@@ -2,7 +2,7 @@
 // SQLite durable insert on the same disk for comparison. Every iteration is timed on its
 // own, so each benchmark reports its median (p50_us) and p99 (p99_us) in microseconds.
 //
-//   regulars_bench [--ledger=PATH] [--no_autocheckpoint] [--benchmark_...]
+//   regulars_bench [--ledger=PATH] [--benchmark_...]
 //
 // PATH defaults to $REGULARS_BENCH_DB, then /tmp/regulars-bench/ledger.sqlite; the
 // ledger is generated there on the first run (see big_ledger.h) and reused afterwards.
@@ -230,14 +230,11 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const char* env_path = std::getenv("REGULARS_BENCH_DB");
   std::string path = env_path && *env_path ? env_path : "/tmp/regulars-bench/ledger.sqlite";
-  bool no_autocheckpoint = false;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.starts_with("--ledger=")) {
       path = arg.substr(9);
-    } else if (arg == "--no_autocheckpoint") {
-      no_autocheckpoint = true;
     } else {
       argv[kept++] = argv[i];
     }
@@ -267,15 +264,6 @@ int main(int argc, char** argv) {
   if (!till.ok()) {
     std::fprintf(stderr, "cannot open the ledger: %s\n", till.error().message.c_str());
     return 1;
-  }
-  // A diagnosis, not the product: shows what the WAL checkpoints, which SQLite runs
-  // inside a commit every 1000 WAL pages, cost the checkout's tail latency.
-  if (no_autocheckpoint) {
-    if (auto off = (*till)->ledger().db().Exec("PRAGMA wal_autocheckpoint=0"); !off.ok()) {
-      std::fprintf(stderr, "%s\n", off.error().message.c_str());
-      return 1;
-    }
-    benchmark::AddCustomContext("wal_autocheckpoint", "0 (diagnosis)");
   }
   Fixture setup{path, scale, std::move(till).value()};
   fixture = &setup;

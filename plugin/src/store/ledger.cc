@@ -199,8 +199,14 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, std::strin
   auto db = Database::Open(path);
   if (!db.ok()) return db.error();
   REGULARS_TRY(PrepareLedger(**db, LedgerMigrations()));
-  return std::unique_ptr<Ledger>(
+  std::unique_ptr<Ledger> ledger(
       new Ledger(std::move(db).value(), std::move(store_id), std::move(till_id)));
+  if (path != ":memory:") {
+    auto checkpointer = WalCheckpointer::Start(*ledger->db_);
+    if (!checkpointer.ok()) return checkpointer.error();
+    ledger->checkpointer_ = std::move(checkpointer).value();
+  }
+  return ledger;
 }
 
 Result<std::optional<CustomerRef>> Ledger::CustomerByIdentifier(const std::string& kind,

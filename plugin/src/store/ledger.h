@@ -11,6 +11,7 @@
 
 #include "json/json_input.h"
 #include "store/sqlite.h"
+#include "store/wal_checkpointer.h"
 
 namespace regulars {
 
@@ -234,6 +235,7 @@ class Ledger {
   Status VerifyVisits(VerifyReport& report);
 
   std::unique_ptr<Database> db_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // after db_: stops before it closes
   std::string store_id_;
   std::string till_id_;
 };
