@@ -3,9 +3,12 @@
 // program: docs/PERFORMANCE.md, "HTTP service", has the command and the figures.
 //
 //   regulars_http_bench [--dir DIR] [--iterations N] [--rounds R] [--lines L] [--tills T]
+//                       [--shared]
 //
-// Each round runs the in-process phase then the HTTP phase (2 threads each, N baskets per
-// thread), so both see the same machine; latencies of all rounds are pooled per phase.
+// Each till has its own ledger and its own service, as the product is deployed (one
+// service per till); --shared makes the T lanes share one till and one service instead.
+// Each round runs the in-process phase then the HTTP phase (a thread per till, N baskets
+// per thread), so both see the same machine; latencies of all rounds are pooled per phase.
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,13 +65,17 @@ std::string Now() {
   return text;
 }
 
-std::string Basket(const std::string& id, int customer, int lines) {
-  Json basket = {
-      {"pos_txn_id", id},      {"store_id", "S001"},
-      {"till_id", "T01"},  // one service per till: two POS lanes share it
-      {"cashier_id", "C07"},   {"at", Now()},
-      {"currency", "EUR"},     {"identifiers", {{{"kind", "card"}, {"value", Card(customer)}}}},
-      {"lines", Json::array()}};
+std::string TillId(int till) { return "T" + std::to_string(10 + till); }
+
+std::string Basket(const std::string& id, int till, int customer, int lines) {
+  Json basket = {{"pos_txn_id", id},
+                 {"store_id", "S001"},
+                 {"till_id", TillId(till)},
+                 {"cashier_id", "C07"},
+                 {"at", Now()},
+                 {"currency", "EUR"},
+                 {"identifiers", {{{"kind", "card"}, {"value", Card(customer)}}}},
+                 {"lines", Json::array()}};
   for (int l = 0; l < lines; ++l) {
     basket["lines"].push_back(
         {{"line", l + 1},
@@ -113,52 +120,89 @@ class HttpTill {
   beast::flat_buffer buffer_;
 };
 
-}  // namespace
+// A till of the run: its ledger, its C ABI handle and its HTTP service.
+struct BenchTill {
+  regulars_till* till = nullptr;
+  std::unique_ptr<regulars::http::TillService> service;
+  std::unique_ptr<regulars::http::Server> server;
 
-int main(int argc, char** argv) {
-  std::string dir = "/tmp/regulars-http-bench";
-  int iterations = 500, rounds = 3, lines = 10, tills = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--dir") dir = argv[i + 1];
-    if (a == "--iterations") iterations = std::stoi(argv[i + 1]);
-    if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
-    if (a == "--lines") lines = std::stoi(argv[i + 1]);
-    if (a == "--tills") tills = std::stoi(argv[i + 1]);
+  ~BenchTill() {
+    if (server) server->Stop();
+    server.reset();  // before the service its connections report to
+    service.reset();
+    if (till) regulars_close(till);
   }
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+};
+
+// Opens till `index` in `dir` with the demo store's config and kCustomers enrolled, and
+// starts its service on a free port.
+std::unique_ptr<BenchTill> OpenTill(const std::string& dir, int index) {
   std::ifstream in(std::string(REGULARS_SOURCE_DIR) + "/config/examples/demo-store.json");
   Json config = Json::parse(in);
-  std::ofstream(dir + "/store.json") << config.dump();
-  regulars_till* till = nullptr;
+  config["till_id"] = TillId(index);
+  std::string prefix = dir + "/" + TillId(index);
+  std::ofstream(prefix + "-store.json") << config.dump();
+  auto t = std::make_unique<BenchTill>();
   char* out = nullptr;
-  if (regulars_open(&till, (dir + "/store.json").c_str(), (dir + "/ledger.sqlite").c_str(), &out) !=
-      REGULARS_OK) {
+  if (regulars_open(&t->till, (prefix + "-store.json").c_str(), (prefix + "-ledger.sqlite").c_str(),
+                    &out) != REGULARS_OK) {
     std::cerr << (out ? out : "cannot open the till") << "\n";
-    return 1;
+    return nullptr;
   }
   for (int c = 0; c < kCustomers; ++c) {
     out = nullptr;
-    if (regulars_enroll(till, Json{{"card", Card(c)}}.dump().c_str(), &out) != REGULARS_OK) {
+    if (regulars_enroll(t->till, Json{{"card", Card(c)}}.dump().c_str(), &out) != REGULARS_OK) {
       std::cerr << out << "\n";
-      return 1;
+      return nullptr;
     }
     regulars_free(out);
   }
   regulars::http::TillServiceOptions options;
   options.token = kToken;
   options.goodwill_enabled = true;  // as a store with goodwill runs it: baskets are parsed
-  regulars::http::TillService service(till, options);
+  t->service = std::make_unique<regulars::http::TillService>(t->till, options);
   regulars::http::Limits limits;  // the defaults: 2 server threads
   auto server = regulars::http::Server::Start(
-      "127.0.0.1", 0, limits,
-      [&service](const regulars::http::Request& r) { return service.Handle(r); });
+      "127.0.0.1", 0, limits, [service = t->service.get()](const regulars::http::Request& r) {
+        return service->Handle(r);
+      });
   if (!server.ok()) {
     std::cerr << server.error().message << "\n";
-    return 1;
+    return nullptr;
   }
-  uint16_t port = (*server)->port();
+  t->server = std::move(server).value();
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir = "/tmp/regulars-http-bench";
+  int iterations = 500, rounds = 3, lines = 10, tills = 2;
+  bool shared = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--shared") {
+      shared = true;
+      continue;
+    }
+    if (i + 1 >= argc) break;
+    if (a == "--dir") dir = argv[i + 1];
+    if (a == "--iterations") iterations = std::stoi(argv[i + 1]);
+    if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
+    if (a == "--lines") lines = std::stoi(argv[i + 1]);
+    if (a == "--tills") tills = std::stoi(argv[i + 1]);
+    ++i;
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::vector<std::unique_ptr<BenchTill>> opened;
+  for (int t = 0; t < (shared ? 1 : tills); ++t) {
+    opened.push_back(OpenTill(dir, t));
+    if (!opened.back()) return 1;
+  }
+  // The till lane `lane` uses, and the till_id its baskets carry.
+  auto till_of = [&](int lane) { return shared ? 0 : lane; };
 
   std::vector<int64_t> in_process, over_http;
   std::mutex mutex;
@@ -169,11 +213,12 @@ int main(int argc, char** argv) {
       lanes.emplace_back([&, t] {
         std::vector<int64_t> ns;
         std::unique_ptr<HttpTill> client;
-        if (http) client = std::make_unique<HttpTill>(port);
+        BenchTill& mine = *opened[till_of(t)];
+        if (http) client = std::make_unique<HttpTill>(mine.server->port());
         for (int i = 0; i < iterations; ++i) {
           std::string id = std::string(http ? "H" : "P") + "-" + std::to_string(round) + "-" +
                            std::to_string(t) + "-" + std::to_string(i);
-          std::string basket = Basket(id, (i * tills + t) % kCustomers, lines);
+          std::string basket = Basket(id, till_of(t), (i * tills + t) % kCustomers, lines);
           auto start = Clock::now();
           bool ok;
           if (http) {
@@ -181,11 +226,11 @@ int main(int argc, char** argv) {
                  client->Post("/v1/commit", basket) == 200;
           } else {
             char* answer = nullptr;
-            ok = regulars_evaluate(till, basket.c_str(), &answer) == REGULARS_OK;
+            ok = regulars_evaluate(mine.till, basket.c_str(), &answer) == REGULARS_OK;
             if (!ok && failures == 0) std::cerr << answer << "\n";
             regulars_free(answer);
             answer = nullptr;
-            ok = ok && regulars_commit(till, basket.c_str(), &answer) == REGULARS_OK;
+            ok = ok && regulars_commit(mine.till, basket.c_str(), &answer) == REGULARS_OK;
             regulars_free(answer);
           }
           ns.push_back(
@@ -203,15 +248,15 @@ int main(int argc, char** argv) {
     phase(false, round);
     phase(true, round);
   }
-  (*server)->Stop();
-  regulars_close(till);
+  opened.clear();
   if (failures > 0) {
     std::cerr << failures << " baskets failed\n";
     return 1;
   }
   double p50_local = Percentile(in_process, 50), p99_local = Percentile(in_process, 99);
   double p50_http = Percentile(over_http, 50), p99_http = Percentile(over_http, 99);
-  std::printf("evaluate+commit, %d lines, %d tills at once, %zu baskets per phase\n", lines, tills,
+  std::printf("evaluate+commit, %d lines, %d tills at once (%s), %zu baskets per phase\n", lines,
+              tills, shared ? "sharing one till and service" : "each its own ledger and service",
               in_process.size());
   std::printf("| path | p50 µs | p99 µs | max µs |\n|---|---|---|---|\n");
   std::printf("| in-process (C ABI) | %.0f | %.0f | %.0f |\n", p50_local, p99_local,
