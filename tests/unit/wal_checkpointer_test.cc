@@ -37,11 +37,11 @@ void CommitOnePageEach(Database& db, int commits) {
   }
 }
 
-// Waits for the checkpointer (its own thread) to copy what the commits wrote. The limit
-// only ends a broken test; nothing here depends on how fast the machine is.
-bool WaitUntilCaughtUp(const WalCheckpointer& checkpointer) {
+// Waits for the checkpointer (its own thread) to finish what the commits woke it for. The
+// limit only ends a broken test; nothing here depends on how fast the machine is.
+bool WaitUntilIdle(const WalCheckpointer& checkpointer) {
   for (int i = 0; i < 6000; ++i) {
-    if (checkpointer.caught_up()) return true;
+    if (checkpointer.idle()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
@@ -58,16 +58,43 @@ TEST(WalCheckpointer, KeepsTheWalBoundedWithoutTheCommitsCheckpointing) {
 
   for (int round = 0; round < kRounds; ++round) {
     CommitOnePageEach(*db, kCommitsPerRound);
-    ASSERT_TRUE(WaitUntilCaughtUp(**checkpointer)) << "round " << round;
+    ASSERT_TRUE(WaitUntilIdle(**checkpointer)) << "round " << round;
   }
-  EXPECT_GE((*checkpointer)->checkpoints(), kRounds);
+  EXPECT_GE((*checkpointer)->stats().checkpoints, kRounds) << "a round crosses the threshold";
   EXPECT_EQ(*db->QueryInt("SELECT count(*) FROM rows"), kRounds * kCommitsPerRound);
 
-  // The WAL restarts after each complete checkpoint, so it never holds much more than a
-  // round; without checkpoints it would hold every page written (over 2,000).
+  // The WAL starts again after a complete checkpoint, or is restarted once it holds
+  // kRestartFactor thresholds; without checkpoints it would hold every page written
+  // (over 2,000).
   auto wal_bytes = std::filesystem::file_size(path + "-wal");
   auto page = static_cast<uintmax_t>(*db->QueryInt("PRAGMA page_size"));
-  EXPECT_LT(wal_bytes, 3 * kCommitsPerRound * (page + 24)) << wal_bytes << " bytes of WAL";
+  uintmax_t bound = WalCheckpointer::kRestartFactor * kThresholdPages + 3 * kCommitsPerRound;
+  EXPECT_LT(wal_bytes, bound * (page + 24)) << wal_bytes << " bytes of WAL";
+}
+
+TEST(WalCheckpointer, UnderASteadyStreamOfCommitsTheCheckpointerRestartsTheWal) {
+  TempDir dir;
+  std::string path = dir.path() + "/wal.sqlite";
+  auto db = OpenWalDatabase(path);
+  auto checkpointer = WalCheckpointer::Start(*db, kThresholdPages);
+  ASSERT_TRUE(checkpointer.ok());
+  // No pause: commits keep landing while it works, so the WAL is never found fully copied
+  // between two of them, and only a restart brings it back to its beginning.
+  CommitOnePageEach(*db, kRounds * kCommitsPerRound);
+  ASSERT_TRUE(WaitUntilIdle(**checkpointer)) << "a restart owed is retried until done";
+  EXPECT_GE((*checkpointer)->stats().restarts, 1);
+
+  // A restart takes effect at the next write, which starts the WAL again from its
+  // beginning. After it the WAL holds less than a restart's length plus a threshold (the
+  // pages since the last wake-up), against over 2,000 frames had it never restarted.
+  CommitOnePageEach(*db, 1);
+  auto other = Database::Open(path);
+  ASSERT_TRUE(other.ok());
+  auto wal = (*other)->Prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  ASSERT_TRUE(wal.ok());
+  ASSERT_TRUE(*(*wal)->Step());
+  EXPECT_LT((*wal)->Int(1), (WalCheckpointer::kRestartFactor + 1) * kThresholdPages + 2);
+  (*wal)->Reset();
 }
 
 TEST(WalCheckpointer, StoppingGivesTheConnectionBackItsAutomaticCheckpoint) {

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace regulars {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(Database& db, int threshold_pages) {
@@ -11,6 +14,7 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(Database& db, in
   // would do nothing and report success.
   auto tables = (*own)->QueryInt("SELECT count(*) FROM sqlite_schema");
   if (!tables.ok()) return tables.error();
+  sqlite3_busy_timeout((*own)->handle(), 0);  // never wait on the till
   std::unique_ptr<WalCheckpointer> checkpointer(
       new WalCheckpointer(db, std::move(own).value(), threshold_pages));
   sqlite3_wal_hook(db.handle(), &WalCheckpointer::OnCommit, checkpointer.get());
@@ -32,14 +36,21 @@ WalCheckpointer::~WalCheckpointer() {
   thread_.join();
 }
 
+// Runs on the till's thread, after its commit: it only takes a lock and may wake the
+// checkpointer, once per threshold of pages written, as often as SQLite's own would run.
 int WalCheckpointer::OnCommit(void* self, sqlite3*, const char*, int wal_pages) {
   auto* checkpointer = static_cast<WalCheckpointer*>(self);
-  bool due = wal_pages >= checkpointer->threshold_pages_;
+  bool due = false;
   {
     std::lock_guard lock(checkpointer->mutex_);
-    ++checkpointer->commits_;
+    if (wal_pages < checkpointer->last_commit_pages_) {
+      checkpointer->pages_at_last_wake_ = 0;  // the WAL started again from its beginning
+    }
     checkpointer->last_commit_pages_ = wal_pages;
-    if (due) checkpointer->due_ = true;
+    if (wal_pages - checkpointer->pages_at_last_wake_ >= checkpointer->threshold_pages_) {
+      checkpointer->pages_at_last_wake_ = wal_pages;
+      checkpointer->due_ = due = true;
+    }
   }
   if (due) checkpointer->wake_.notify_one();
   return SQLITE_OK;
@@ -47,42 +58,57 @@ int WalCheckpointer::OnCommit(void* self, sqlite3*, const char*, int wal_pages) 
 
 void WalCheckpointer::Run() {
   std::unique_lock lock(mutex_);
+  auto retry_in = std::chrono::milliseconds(0);  // while a restart is owed
   while (true) {
-    wake_.wait(lock, [this] { return due_ || stopping_; });
+    if (retry_in.count() > 0) {
+      wake_.wait_for(lock, retry_in, [this] { return stopping_; });
+    } else {
+      wake_.wait(lock, [this] { return due_ || stopping_; });
+    }
     if (stopping_) return;
     due_ = false;
-    int64_t commits_before = commits_;  // all in the WAL this checkpoint will read
+    running_ = true;
     lock.unlock();
     // PASSIVE never waits on the till: it copies what no reader still needs. Frames it
-    // leaves are copied by the next one, woken by a later commit.
+    // leaves are copied by the next one.
     int wal_frames = 0;
     int copied = 0;
     int rc = sqlite3_wal_checkpoint_v2(own_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                        &wal_frames, &copied);
     bool complete = rc == SQLITE_OK && wal_frames >= 0 && copied == wal_frames;
+    // The WAL starts again from its beginning when the till begins a write with every
+    // frame copied. Under a steady stream of checkouts a commit lands during each
+    // checkpoint, so that moment may not come and the WAL would grow without end. Past
+    // kRestartFactor thresholds, restart it here: RESTART holds writers out while it
+    // copies the few frames PASSIVE left, so it is only tried without waiting (busy
+    // timeout 0), between the till's transactions, and retried soon when it met one.
+    bool owed = wal_frames >= kRestartFactor * threshold_pages_;
+    bool restarted = owed && complete &&
+                     sqlite3_wal_checkpoint_v2(own_->handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                                               nullptr, nullptr) == SQLITE_OK;
     lock.lock();
-    ++checkpoints_;
-    if (complete) {
-      covered_commits_ = commits_before;
+    running_ = false;
+    ++stats_.checkpoints;
+    if (!complete) ++stats_.incomplete;
+    if (restarted) ++stats_.restarts;
+    if (owed && !restarted) {
+      retry_in = std::min(std::max(2 * retry_in, std::chrono::milliseconds(2)),
+                          std::chrono::milliseconds(100));
+      due_ = true;
     } else {
-      ++incomplete_;
+      retry_in = std::chrono::milliseconds(0);
     }
   }
 }
 
-int64_t WalCheckpointer::checkpoints() const {
+WalCheckpointer::Stats WalCheckpointer::stats() const {
   std::lock_guard lock(mutex_);
-  return checkpoints_;
+  return stats_;
 }
 
-bool WalCheckpointer::caught_up() const {
+bool WalCheckpointer::idle() const {
   std::lock_guard lock(mutex_);
-  return last_commit_pages_ < threshold_pages_ || covered_commits_ == commits_;
-}
-
-int64_t WalCheckpointer::incomplete() const {
-  std::lock_guard lock(mutex_);
-  return incomplete_;
+  return !due_ && !running_;
 }
 
 }  // namespace regulars

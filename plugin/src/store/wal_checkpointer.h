@@ -1,16 +1,15 @@
 // Keeps WAL checkpoints off the checkout path. SQLite's automatic checkpoint runs inside
 // the commit that crosses its threshold, so about one checkout in 70 paid for copying the
 // WAL into the database file and fsyncing it (docs/PERFORMANCE.md). The checkpointer
-// replaces that hook on the till's connection: a commit past the threshold only wakes a
-// thread, which checkpoints from a connection of its own. Durability is unchanged: each
-// commit still fsyncs the WAL before it returns.
+// replaces that hook on the till's connection: a commit that has added another threshold
+// of pages only wakes a thread, which checkpoints from a connection of its own.
+// Durability is unchanged: each commit still fsyncs the WAL before it returns.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <thread>
 
 #include "result.h"
@@ -22,6 +21,8 @@ class WalCheckpointer {
  public:
   // SQLite's own default threshold (SQLITE_DEFAULT_WAL_AUTOCHECKPOINT).
   static constexpr int kDefaultThresholdPages = 1000;
+  // How many thresholds long the WAL may grow before the checkpointer restarts it itself.
+  static constexpr int kRestartFactor = 4;
 
   // Takes over `db`'s WAL hook (which turns its automatic checkpoint off) and starts the
   // thread. `db` must outlive the checkpointer.
@@ -32,13 +33,14 @@ class WalCheckpointer {
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
 
-  // Checkpoints run so far, and how many of them could not copy every frame (a reader or
-  // another checkpoint was in the way; the next one carries on).
-  int64_t checkpoints() const;
-  int64_t incomplete() const;
-  // True once a checkpoint has copied every frame the WAL held after the last commit
-  // (or no commit has crossed the threshold yet).
-  bool caught_up() const;
+  struct Stats {
+    int64_t checkpoints = 0;  // PASSIVE checkpoints run
+    int64_t incomplete = 0;   // of which a reader kept some frames back
+    int64_t restarts = 0;     // the WAL restarted by the checkpointer itself
+  };
+  Stats stats() const;
+  // True when no checkpoint is due or running.
+  bool idle() const;
 
  private:
   WalCheckpointer(Database& db, std::unique_ptr<Database> own, int threshold_pages);
@@ -52,12 +54,11 @@ class WalCheckpointer {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool due_ = false;
+  bool running_ = false;
   bool stopping_ = false;
-  int64_t checkpoints_ = 0;
-  int64_t incomplete_ = 0;
-  int64_t commits_ = 0;          // commits seen by the hook
-  int last_commit_pages_ = 0;    // the WAL's size after the last one, in frames
-  int64_t covered_commits_ = 0;  // commits the last complete checkpoint copied in full
+  int last_commit_pages_ = 0;  // the WAL's length after the last commit, in frames
+  int pages_at_last_wake_ = 0;
+  Stats stats_;
   std::thread thread_;
 };
 
