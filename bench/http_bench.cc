@@ -3,7 +3,7 @@
 // program: docs/PERFORMANCE.md, "HTTP service", has the command and the figures.
 //
 //   regulars_http_bench [--dir DIR] [--iterations N] [--rounds R] [--lines L] [--tills T]
-//                       [--shared]
+//                       [--customers C] [--shared]
 //
 // Each till has its own ledger and its own service, as the product is deployed (one
 // service per till); --shared makes the T lanes share one till and one service instead.
@@ -19,6 +19,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -42,9 +43,6 @@ using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 const std::string kToken(64, 'b');
-// Customers the baskets rotate through: a real till sees each customer now and then, so
-// no history grows without bound during the run.
-constexpr int kCustomers = 500;
 
 // The i-th loyalty card of the in-store range "29", with its EAN-13 check digit.
 std::string Card(int i) {
@@ -57,11 +55,14 @@ std::string Card(int i) {
 // Now, in RFC 3339: a basket dated before the customer's enrolment would make every
 // commit replay their history (an event arriving out of order), which is not a checkout.
 std::string Now() {
-  std::time_t t = std::time(nullptr);
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   std::tm utc{};
   gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  char text[40];
+  size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms.count()));
   return text;
 }
 
@@ -134,9 +135,9 @@ struct BenchTill {
   }
 };
 
-// Opens till `index` in `dir` with the demo store's config and kCustomers enrolled, and
+// Opens till `index` in `dir` with the demo store's config and `customers` enrolled, and
 // starts its service on a free port.
-std::unique_ptr<BenchTill> OpenTill(const std::string& dir, int index) {
+std::unique_ptr<BenchTill> OpenTill(const std::string& dir, int index, int customers) {
   std::ifstream in(std::string(REGULARS_SOURCE_DIR) + "/config/examples/demo-store.json");
   Json config = Json::parse(in);
   config["till_id"] = TillId(index);
@@ -149,7 +150,7 @@ std::unique_ptr<BenchTill> OpenTill(const std::string& dir, int index) {
     std::cerr << (out ? out : "cannot open the till") << "\n";
     return nullptr;
   }
-  for (int c = 0; c < kCustomers; ++c) {
+  for (int c = 0; c < customers; ++c) {
     out = nullptr;
     if (regulars_enroll(t->till, Json{{"card", Card(c)}}.dump().c_str(), &out) != REGULARS_OK) {
       std::cerr << out << "\n";
@@ -179,6 +180,10 @@ std::unique_ptr<BenchTill> OpenTill(const std::string& dir, int index) {
 int main(int argc, char** argv) {
   std::string dir = "/tmp/regulars-http-bench";
   int iterations = 500, rounds = 3, lines = 10, tills = 2;
+  // Customers the baskets rotate through: with 500 a real till's mix, each seen now and
+  // then; with 2, each gains thousands of visits during the run, which shows what a long
+  // history costs a checkout.
+  int customers = 500;
   bool shared = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -192,13 +197,14 @@ int main(int argc, char** argv) {
     if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
     if (a == "--lines") lines = std::stoi(argv[i + 1]);
     if (a == "--tills") tills = std::stoi(argv[i + 1]);
+    if (a == "--customers") customers = std::max(1, std::stoi(argv[i + 1]));
     ++i;
   }
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::vector<std::unique_ptr<BenchTill>> opened;
   for (int t = 0; t < (shared ? 1 : tills); ++t) {
-    opened.push_back(OpenTill(dir, t));
+    opened.push_back(OpenTill(dir, t, customers));
     if (!opened.back()) return 1;
   }
   // The till lane `lane` uses, and the till_id its baskets carry.
@@ -218,7 +224,7 @@ int main(int argc, char** argv) {
         for (int i = 0; i < iterations; ++i) {
           std::string id = std::string(http ? "H" : "P") + "-" + std::to_string(round) + "-" +
                            std::to_string(t) + "-" + std::to_string(i);
-          std::string basket = Basket(id, till_of(t), (i * tills + t) % kCustomers, lines);
+          std::string basket = Basket(id, till_of(t), (i * tills + t) % customers, lines);
           auto start = Clock::now();
           bool ok;
           if (http) {

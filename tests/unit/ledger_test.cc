@@ -444,6 +444,26 @@ TEST(Visits, RecentSalesAreNewestFirstAndSkipReversals) {
   EXPECT_EQ(all->size(), 4u);
 }
 
+TEST(Visits, RecentSalesInterleaveAMergedProfilesSalesNewestFirst) {
+  VisitLedger l;
+  l.AddCustomer("c_alice", kAliceCard);
+  l.AddCustomer("p_card", "hash-of-her-payment-card", /*pseudonymous=*/true);
+  l.Append(Event("sale", "p_card", kMonday, SaleVisit("2026-11-23", 100)));
+  l.Append(Event("sale", "c_alice", kMonday + kHour, SaleVisit("2026-11-23", 200)));
+  l.Append(Event("sale", "p_card", kMonday + 2 * kHour, SaleVisit("2026-11-23", 300)));
+  l.Merge("p_card", "c_alice");
+  l.Append(Event("sale", "c_alice", kMonday + 3 * kHour, SaleVisit("2026-11-23", 400)));
+
+  auto recent = l.ledger().RecentSales("c_alice", 3);
+  ASSERT_TRUE(recent.ok()) << recent.error().message;
+  EXPECT_EQ(Times(*recent),
+            (std::vector<int64_t>{kMonday + 3 * kHour, kMonday + 2 * kHour, kMonday + kHour}));
+  auto all = l.ledger().RecentSales("c_alice", 10);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(Times(*all), (std::vector<int64_t>{kMonday + 3 * kHour, kMonday + 2 * kHour,
+                                               kMonday + kHour, kMonday}));
+}
+
 TEST(Visits, AnEventWithoutACustomerWritesNoVisitRow) {
   VisitLedger l;
   EventKey key = l.Append(Event("sale", std::nullopt, kMonday, SaleVisit("2026-11-23", 100)));

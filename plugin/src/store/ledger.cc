@@ -393,11 +393,22 @@ Result<std::vector<VisitRow>> Ledger::RecentSales(const std::string& customer_id
   // A sale voided (or wholly refunded) since is no visit: its reversal's row carries the
   // sale's time. SQLite reads a negative LIMIT as none at all.
   if (limit <= 0) return std::vector<VisitRow>{};
-  auto stmt = db_->Prepare(std::string(kVisitsOfCustomer) +
-                           "AND visits > 0 AND NOT EXISTS (SELECT 1 FROM visits r WHERE "
-                           "r.customer_id = visits.customer_id AND r.at_ms = visits.at_ms AND "
-                           "r.visits < 0) ORDER BY at_ms DESC, store_id DESC, till_id DESC, "
-                           "seq DESC LIMIT ?2");
+  // The customer's own rows and their merged profiles' apart, each newest first with its
+  // own LIMIT: the first walks visits_by_customer backwards and stops after `limit` rows.
+  // One query with `customer_id = ?1 OR customer_id IN (...)` sorted every visit the
+  // customer ever made, each checkout: 25 ms for a customer of 3,000 visits.
+  static const std::string kNewestFirst =
+      " ORDER BY at_ms DESC, store_id DESC, till_id DESC, seq DESC LIMIT ?2";
+  static const std::string kSales =
+      "SELECT at_ms, day, visits, spend, discount, goodwill, skus, store_id, till_id, seq "
+      "FROM visits WHERE visits > 0 AND NOT EXISTS (SELECT 1 FROM visits r WHERE "
+      "r.customer_id = visits.customer_id AND r.at_ms = visits.at_ms AND r.visits < 0) AND ";
+  auto stmt = db_->Prepare(
+      "SELECT at_ms, day, visits, spend, discount, goodwill, skus FROM ("
+      "SELECT * FROM (" +
+      kSales + "customer_id = ?1" + kNewestFirst + ") UNION ALL SELECT * FROM (" + kSales +
+      "customer_id IN (SELECT from_id FROM merges WHERE into_id = ?1)" + kNewestFirst + "))" +
+      kNewestFirst);
   if (!stmt.ok()) return stmt.error();
   (*stmt)->Bind(1, customer_id).Bind(2, static_cast<int64_t>(limit));
   return VisitRows(**stmt);
