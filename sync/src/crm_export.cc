@@ -79,11 +79,9 @@ Result<std::string> StringMember(const Json& object, const char* key, const std:
 // Money and counts are integers, never floats; a value past int64 is corrupt.
 Result<int64_t> IntegerMember(const Json& object, const char* key, const std::string& where) {
   auto it = object.find(key);
-  if (it == object.end() || !it->is_number_integer() ||
-      (it->is_number_unsigned() && it->get<uint64_t>() > INT64_MAX)) {
-    return Malformed(std::string("no integer ") + key, where + "/" + key);
-  }
-  return it->get<int64_t>();
+  auto value = it == object.end() ? std::nullopt : AsInt64(*it);
+  if (!value) return Malformed(std::string("no integer ") + key, where + "/" + key);
+  return *value;
 }
 
 // A JSON value written into a CSV cell: strings as they are, integers in decimal, null

@@ -10,11 +10,8 @@ Error MalformedAnswer(const std::string& what) {
 
 std::optional<int64_t> MemberInt(const Json& object, const char* name) {
   auto it = object.find(name);
-  if (it == object.end() || !it->is_number_integer()) return std::nullopt;
-  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-    return std::nullopt;
-  }
-  return it->get<int64_t>();
+  if (it == object.end()) return std::nullopt;
+  return AsInt64(*it);
 }
 
 std::optional<std::string> MemberText(const Json& object, const char* name) {

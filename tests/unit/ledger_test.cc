@@ -549,3 +549,27 @@ TEST(Visits, VerifyListsFiftyVisitProblemsAndCountsTheRest) {
 
 }  // namespace
 }  // namespace regulars
+
+namespace regulars {
+namespace {
+
+TEST(Ledger, AForeignEventWhoseCountsAreNotIntegersIsRefusedAndNothingStored) {
+  auto ledger = Ledger::Open(":memory:", "S002", "T01");
+  ASSERT_TRUE(ledger.ok());
+  // Found by the sync_messages fuzzer: a float past int64 was cast (undefined behaviour).
+  for (const char* every : {"1e37", "2.5", "18446744073709551615", "\"5\""}) {
+    ForeignEvent event{EventKey{"S001", "T01", 2}, 1795424500000, "sale", "c1"};
+    event.body = Json::parse(std::string(R"({"counts": [{"rule": "r", "every": )") + every +
+                             R"(, "units": 2, "rewards": 0}]})");
+    WriteTransaction txn((*ledger)->db());
+    ASSERT_TRUE(txn.Begin().ok());
+    auto appended = (*ledger)->AppendForeign({event});
+    ASSERT_FALSE(appended.ok()) << every;
+    EXPECT_NE(appended.error().message.find("every is not a 64-bit integer"), std::string::npos)
+        << appended.error().message;
+  }
+  EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM events"), 0);
+}
+
+}  // namespace
+}  // namespace regulars

@@ -1,10 +1,21 @@
 #include "checkout/sale_record.h"
 
 #include <map>
+#include <stdexcept>
 
 #include "checkout/receipt.h"
 
 namespace regulars {
+
+namespace {
+// An integer of a stored body. Json's own get<int64_t>() would cast a float or a large
+// unsigned (undefined past range); this throws like its other accessors instead.
+int64_t Int(const Json& v) {
+  auto n = AsInt64(v);
+  if (!n) throw std::domain_error("a number is not a 64-bit integer");
+  return *n;
+}
+}  // namespace
 
 OrderedJson SaleEventBody(const Basket& basket, const Proposal& proposal) {
   OrderedJson body;
@@ -80,7 +91,7 @@ Result<std::map<int64_t, int64_t>> ReturnedQuantities(const std::vector<Json>& r
   try {
     for (const auto& body : refund_bodies) {
       for (const auto& l : body.at("lines")) {
-        returned[l.at("line").get<int64_t>()] += l.at("qty").get<int64_t>();
+        returned[Int(l.at("line"))] += Int(l.at("qty"));
       }
     }
   } catch (const std::exception& e) {
@@ -98,13 +109,13 @@ Result<SaleRecord> ReadSaleRecord(const Json& body) {
     std::map<int64_t, size_t> index_of;
     for (const auto& l : body.at("lines")) {
       BasketLine line;
-      line.line = l.at("line").get<int64_t>();
+      line.line = Int(l.at("line"));
       line.sku = l.at("sku").get<std::string>();
-      line.qty = l.at("qty").get<int64_t>();
+      line.qty = Int(l.at("qty"));
       line.unit =
           l.at("unit").get<std::string>() == "g" ? QuantityUnit::kGram : QuantityUnit::kEach;
-      line.unit_price = l.at("unit_price").get<int64_t>();
-      line.gross = l.at("gross").get<int64_t>();
+      line.unit_price = Int(l.at("unit_price"));
+      line.gross = Int(l.at("gross"));
       index_of[line.line] = sale.lines.size();
       sale.lines.push_back(std::move(line));
     }
@@ -123,34 +134,33 @@ Result<SaleRecord> ReadSaleRecord(const Json& body) {
                : kind == "milestone" ? RuleKind::kMilestone
                                      : RuleKind::kNthUnit;
       if (t.kind != RuleKind::kTier) {
-        t.every = a.at("every").get<int64_t>();
-        t.progress_before = a.at("progress_before").get<int64_t>();
+        t.every = Int(a.at("every"));
+        t.progress_before = Int(a.at("progress_before"));
         t.counting = a.value("counting", true);
-        if (a.contains("max_per_basket")) t.max_per_basket = a.at("max_per_basket").get<int64_t>();
+        if (a.contains("max_per_basket")) t.max_per_basket = Int(a.at("max_per_basket"));
       }
       if (t.kind == RuleKind::kNthUnit) {
         const auto& reward = a.at("reward");
-        if (reward.contains("percent")) t.reward.percent = reward.at("percent").get<int64_t>();
-        if (reward.contains("amount")) t.reward.amount = reward.at("amount").get<int64_t>();
+        if (reward.contains("percent")) t.reward.percent = Int(reward.at("percent"));
+        if (reward.contains("amount")) t.reward.amount = Int(reward.at("amount"));
         t.unit_name = text_of(a.at("unit_name"));
       }
-      if (t.kind == RuleKind::kMilestone) t.amount = a.at("amount").get<int64_t>();
-      if (a.contains("percent")) t.percent = a.at("percent").get<int64_t>();
+      if (t.kind == RuleKind::kMilestone) t.amount = Int(a.at("amount"));
+      if (a.contains("percent")) t.percent = Int(a.at("percent"));
       t.applies = a.value("applies", true);
       t.group = a.value("group", "");
-      for (const auto& n : a.at("matched_lines"))
-        t.matched.push_back(index_of.at(n.get<int64_t>()));
+      for (const auto& n : a.at("matched_lines")) t.matched.push_back(index_of.at(Int(n)));
       t.text = text_of(a.at("text"));
       sale.terms.rules.push_back(std::move(t));
     }
     if (body.contains("cap") && !body.at("cap").is_null()) {
-      sale.terms.cap = body.at("cap").get<int64_t>();
+      sale.terms.cap = Int(body.at("cap"));
     }
     if (body.contains("goodwill")) {
       const auto& g = body.at("goodwill");
       // The amount given, so a reversal gives back exactly what was given.
       sale.terms.goodwill =
-          GoodwillTerms{g.at("amount").get<int64_t>(), g.at("cashier_id").get<std::string>(),
+          GoodwillTerms{Int(g.at("amount")), g.at("cashier_id").get<std::string>(),
                         g.at("reason").get<std::string>(), text_of(g.at("text"))};
     }
     return sale;

@@ -30,6 +30,18 @@ inline std::string ToText(const OrderedJson& json) {
   return json.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
 }
 
+// `v` as a 64-bit integer, or nothing when it is not an integer in that range. (Json's own
+// get<int64_t>() converts a float or a larger unsigned by a cast, undefined past range.)
+inline std::optional<int64_t> AsInt64(const Json& v) {
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<int64_t>();
+  return std::nullopt;
+}
+
 // Appends one reference token to a JSON pointer, escaping "~" and "/" (RFC 6901).
 std::string JsonPointer(const std::string& base, std::string_view token);
 std::string JsonPointer(const std::string& base, size_t index);

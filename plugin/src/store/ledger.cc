@@ -19,14 +19,24 @@ namespace {
 Result<std::vector<CountDelta>> CountsFromBody(const Json& body) {
   std::vector<CountDelta> counts;
   if (!body.contains("counts")) return counts;
-  try {
-    for (const auto& c : body.at("counts")) {
-      counts.push_back({c.at("rule").get<std::string>(), c.at("every").get<int64_t>(),
-                        c.at("units").get<int64_t>(), c.at("rewards").get<int64_t>()});
+  auto malformed = [](const std::string& what) {
+    return Error::BadInput("database_unreadable", "an event's counts are malformed: " + what);
+  };
+  const Json& list = body.at("counts");
+  if (!list.is_array()) return malformed("counts is not an array");
+  for (const auto& c : list) {
+    if (!c.is_object()) return malformed("a count is not an object");
+    auto rule = c.find("rule");
+    if (rule == c.end() || !rule->is_string()) return malformed("rule is not text");
+    CountDelta delta{rule->get<std::string>()};
+    for (auto [name, field] : {std::pair{"every", &delta.every}, std::pair{"units", &delta.units},
+                               std::pair{"rewards", &delta.rewards}}) {
+      auto it = c.find(name);
+      auto value = it == c.end() ? std::nullopt : AsInt64(*it);
+      if (!value) return malformed(std::string(name) + " is not a 64-bit integer");
+      *field = *value;
     }
-  } catch (const std::exception& e) {
-    return Error::BadInput("database_unreadable",
-                           std::string("an event's counts are malformed: ") + e.what());
+    counts.push_back(std::move(delta));
   }
   return counts;
 }
@@ -58,20 +68,14 @@ Result<VisitDelta> VisitFromJson(const Json& visit) {
        {std::pair{"visits", &v.visits}, std::pair{"spend", &v.spend},
         std::pair{"discount", &v.discount}, std::pair{"goodwill", &v.goodwill}}) {
     auto it = visit.find(name);
-    if (it == visit.end() || !it->is_number_integer() ||
-        (it->is_number_unsigned() &&
-         it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
-      return MalformedVisit(std::string(name) + " is not a 64-bit integer");
-    }
-    *field = it->get<int64_t>();
+    auto value = it == visit.end() ? std::nullopt : AsInt64(*it);
+    if (!value) return MalformedVisit(std::string(name) + " is not a 64-bit integer");
+    *field = *value;
   }
   if (auto at = visit.find("at_ms"); at != visit.end()) {
-    if (!at->is_number_integer() ||
-        (at->is_number_unsigned() &&
-         at->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
-      return MalformedVisit("at_ms is not a 64-bit integer");
-    }
-    v.at_ms = at->get<int64_t>();
+    auto value = AsInt64(*at);
+    if (!value) return MalformedVisit("at_ms is not a 64-bit integer");
+    v.at_ms = *value;
   }
   auto skus = visit.find("skus");
   if (skus == visit.end() || !skus->is_array()) return MalformedVisit("skus is not an array");
