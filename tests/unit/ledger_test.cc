@@ -558,7 +558,11 @@ TEST(Ledger, AForeignEventWhoseCountsAreNotIntegersIsRefusedAndNothingStored) {
   ASSERT_TRUE(ledger.ok());
   // Found by the sync_messages fuzzer: a float past int64 was cast (undefined behaviour).
   for (const char* every : {"1e37", "2.5", "18446744073709551615", "\"5\""}) {
-    ForeignEvent event{EventKey{"S001", "T01", 2}, 1795424500000, "sale", "c1"};
+    ForeignEvent event;
+    event.key = EventKey{"S001", "T01", 2};
+    event.at_ms = 1795424500000;
+    event.kind = "sale";
+    event.customer_id = "c1";
     event.body = Json::parse(std::string(R"({"counts": [{"rule": "r", "every": )") + every +
                              R"(, "units": 2, "rewards": 0}]})");
     WriteTransaction txn((*ledger)->db());
