@@ -26,6 +26,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# wait_for_port PORT_FILE LOG NAME: waits up to 10 s for a server to write its port.
+wait_for_port() {
+  for _ in $(seq 100); do [[ -s "$1" ]] && return 0; sleep 0.1; done
+  cat "$2" >&2
+  echo "$3 did not start" >&2
+  exit 1
+}
+
 ./installer/provision-pki.sh "$work/pki" ca >/dev/null
 ./installer/provision-pki.sh "$work/pki" hq localhost 127.0.0.1 >/dev/null
 ./installer/provision-pki.sh "$work/pki" store S001 >/dev/null
@@ -33,12 +41,7 @@ trap cleanup EXIT
   --ca "$work/pki/ca.pem" --cert "$work/pki/hq.pem" --key "$work/pki/hq.key" \
   --port-file "$work/hq.port" >"$work/hq.log" 2>&1 &
 hq_pid=$!
-for _ in $(seq 100); do [[ -s "$work/hq.port" ]] && break; sleep 0.1; done
-if [[ ! -s "$work/hq.port" ]]; then
-  cat "$work/hq.log" >&2
-  echo "regulars-hq did not start" >&2
-  exit 1
-fi
+wait_for_port "$work/hq.port" "$work/hq.log" regulars-hq
 
 "$bin/pos-adapters/cli/regulars" demo --hq "127.0.0.1:$(cat "$work/hq.port")" --pki "$work/pki" "$@"
 
@@ -57,12 +60,7 @@ sed '1s/^{/{"http": {"listen": "127.0.0.1", "token": {"secret_hex": "'"$token"'"
 "$bin/pos-adapters/cli/regulars" serve --config "$work/http-store.json" --db "$work/http-ledger.sqlite" --port 0 \
   --port-file "$work/http.port" >"$work/serve.log" 2>&1 &
 serve_pid=$!
-for _ in $(seq 100); do [[ -s "$work/http.port" ]] && break; sleep 0.1; done
-if [[ ! -s "$work/http.port" ]]; then
-  cat "$work/serve.log" >&2
-  echo "regulars serve did not start" >&2
-  exit 1
-fi
+wait_for_port "$work/http.port" "$work/serve.log" "regulars serve"
 base="http://127.0.0.1:$(cat "$work/http.port")"
 post() {  # post PATH JSON: prints the answer, fails on an HTTP error
   curl -sS --fail-with-body -H "Authorization: Bearer $token" \
