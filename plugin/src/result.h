@@ -86,3 +86,15 @@ class [[nodiscard]] Status {
     auto&& regulars_try_ = (expr);                         \
     if (!regulars_try_.ok()) return regulars_try_.error(); \
   } while (0)
+
+// Evaluates `rexpr` (a Result<T>); on failure returns its error from the enclosing
+// function, else assigns (or declares, with `auto name`) `lhs` from its value:
+//   REGULARS_ASSIGN_OR_RETURN(auto counters, ledger.CountersOf(id));
+#define REGULARS_ASSIGN_OR_RETURN(lhs, rexpr) \
+  REGULARS_ASSIGN_OR_RETURN_IMPL_(REGULARS_CONCAT_(regulars_result_, __COUNTER__), lhs, rexpr)
+#define REGULARS_CONCAT_INNER_(a, b) a##b
+#define REGULARS_CONCAT_(a, b) REGULARS_CONCAT_INNER_(a, b)
+#define REGULARS_ASSIGN_OR_RETURN_IMPL_(result, lhs, rexpr) \
+  auto&& result = (rexpr);                                  \
+  if (!result.ok()) return result.error();                  \
+  lhs = std::move(result).value()

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "checkout/till.h"
+#include "checkout/propose.h"
 #include "json/json_input.h"
 
 namespace regulars {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "checkout/pricing.h"
-#include "checkout/till.h"
+#include "checkout/propose.h"
 #include "json/json_input.h"
 
 namespace regulars {

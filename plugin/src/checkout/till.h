@@ -1,4 +1,6 @@
-// The checkout lifecycle at one till: recognize, evaluate, commit, void, refund.
+// The checkout lifecycle at one till: recognize, evaluate, commit, void, refund. The front:
+// it reads the Contract v1 requests and hands each step to its module (checkout/propose.h
+// prices, checkout/customer_state.h reads, checkout/reversal.h and checkout/membership.h).
 #pragma once
 
 #include <cstdint>
@@ -9,16 +11,12 @@
 #include <string_view>
 #include <vector>
 
-#include "checkout/pricing.h"
+#include "checkout/membership.h"
+#include "checkout/propose.h"
+#include "checkout/rule_book.h"
 #include "config.h"
 #include "domain/basket.h"
-#include "domain/timestamp.h"
-#include "recognition/recognize.h"
 #include "result.h"
-#include "rewards/messages.h"
-#include "rewards/rule_index.h"
-#include "rewards/suggestions.h"
-#include "rewards/tier.h"
 #include "store/ledger.h"
 
 namespace regulars {
@@ -26,48 +24,6 @@ namespace regulars {
 // Milliseconds since the Unix epoch, UTC. A seam so tests and the demo control time.
 using Clock = std::function<int64_t()>;
 int64_t SystemClockMs();
-
-struct EnrolledCustomer {
-  std::string id;
-  bool created = false;  // false when the card was already enrolled
-};
-
-// A config and what is derived from it once: the rule index and the message catalogue.
-// Immutable, shared: a basket priced with one keeps it alive whatever is reloaded.
-struct RuleBook {
-  explicit RuleBook(Config c);
-  Config config;
-  RuleIndex index;
-  MessageCatalogue messages;
-  std::vector<LocalText> discount_texts;  // parallel to config.rules.rules
-};
-
-// The tier a customer holds, as the receipt and the cashier show it.
-struct HeldTier {
-  const Rule* rule = nullptr;
-  TierStanding standing;
-};
-
-// How far a customer is from a tier they do not hold (after this basket).
-struct TierProgress {
-  const Rule* rule = nullptr;
-  int64_t have = 0;
-  int64_t need = 0;
-  bool by_spend = false;
-};
-
-// A basket priced for its customer: what evaluate proposes and commit records.
-struct Proposal {
-  std::shared_ptr<const RuleBook> book;  // the rules it was priced with
-  Recognition who;
-  BasketTerms terms;
-  Pricing pricing;
-  LocalDay day;
-  std::optional<HeldTier> tier;
-  std::vector<TierProgress> tier_progress;
-  std::vector<Suggestion> suggestions;
-  std::optional<int64_t> goodwill_left;  // the gesture budget left before this basket
-};
 
 // Asks headquarters who an identifier the till does not know belongs to (the online
 // look-up, sync/src/customer_lookup.h): their events from other stores, or none. Bounded
@@ -129,7 +85,8 @@ class Till {
   Result<VerifyReport> Verify() { return ledger_->Verify(); }
 
   // Typed evaluate, for tests and benchmarks: the proposal for a parsed basket. Payment
-  // card values in the basket are wiped once hashed.
+  // card values in the basket are wiped once hashed. Recognizes the customer and reads
+  // their state in one read transaction (or the caller's), then prices with no I/O.
   Result<Proposal> Propose(Basket& basket);
 
   // Turns the online look-up on: evaluate and commit ask it about a loyalty card this till
@@ -137,15 +94,13 @@ class Till {
   // failure becomes a notice and the sale goes on.
   void SetCustomerLookup(CustomerLookup lookup) { lookup_ = std::move(lookup); }
 
-  const Config& config() const { return book_->config; }
+  const Config& config() const { return books_.current()->config; }
   Ledger& ledger() { return *ledger_; }
   int64_t now_ms() const { return clock_(); }
 
  private:
-  Till(Config config, std::unique_ptr<Ledger> ledger, Clock clock)
-      : book_(std::make_shared<const RuleBook>(std::move(config))),
-        ledger_(std::move(ledger)),
-        clock_(std::move(clock)) {}
+  Till(RuleBooks books, std::unique_ptr<Ledger> ledger, Clock clock)
+      : books_(std::move(books)), ledger_(std::move(ledger)), clock_(std::move(clock)) {}
 
   // What recording a sale did: its receipt, and whether it was recorded before.
   struct Recorded {
@@ -156,28 +111,15 @@ class Till {
   // Commits a parsed basket inside the caller's write transaction, idempotently on its
   // pos_txn_id (`digest` tells a retry from a conflicting basket).
   Result<Recorded> RecordSale(Basket& basket, const std::string& digest);
-  // Reloads the config file if it changed since it was last read.
-  void Refresh();
-  // The rule book a basket is priced with: the one it names if still kept, else the
-  // current one.
-  std::shared_ptr<const RuleBook> BookFor(const std::string& rules_version) const;
-  // Tiers, caps, goodwill budget and suggestions of a recognized customer.
-  Status AddCustomerTerms(const Basket& basket, Proposal& proposal);
-  // The customer's progress toward each configured rule, from the stored counters.
-  Result<OrderedJson> StoredProgress(const std::string& customer_id);
+  // Writes what recognition learnt (a dynamic QR code's use, a payment card's newer hash,
+  // a new pseudonymous profile), inside the caller's write transaction.
+  Status RecordRecognition(const Basket& basket, const Recognition& who);
+  // The notices the till adds to a basket's: a refused reload, an unknown rules version.
+  void AddTillNotices(const Basket& basket, const RuleBook& book, Recognition& who) const;
   // The online look-up of the basket's loyalty cards this till does not know.
   void LookUpUnknownCards(Basket& basket);
-  // Creates the pseudonymous profile a payment card is first recognized as.
-  Status StartProfile(const std::string& id, const std::string& token_hash, int64_t at_ms);
-  Result<std::string> Reverse(const std::string& sale_txn_id, const std::string& where,
-                              const std::string& kind, const RefundRequest* refund, int64_t at_ms,
-                              const std::string& request_digest);
 
-  std::shared_ptr<const RuleBook> book_;
-  std::vector<std::shared_ptr<const RuleBook>> previous_;  // newest first, a few kept
-  std::string config_path_;                                // empty: no reloading
-  std::string config_stamp_;  // what the file looked like when last read
-  std::optional<Error> reload_error_;
+  RuleBooks books_;
   std::unique_ptr<Ledger> ledger_;
   Clock clock_;
   CustomerLookup lookup_;

@@ -140,9 +140,17 @@ Status Transaction::Start() {
 }
 
 Status Transaction::Commit() {
+  if (!open_) return Status::Ok();
   REGULARS_TRY(db_.Exec("COMMIT"));
   open_ = false;
   return Status::Ok();
 }
+
+Status ReadTransaction::BeginUnlessOpen() {
+  if (database().InTransaction()) return Status::Ok();
+  return Start();
+}
+
+bool Database::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 }  // namespace regulars

@@ -68,6 +68,8 @@ class Database {
   Error LastError(std::string_view doing) const;
 
   const std::string& path() const { return path_; }
+  // True inside BEGIN ... COMMIT.
+  bool InTransaction() const;
   sqlite3* handle() { return db_; }
 
  private:
@@ -86,6 +88,7 @@ class Transaction {
  protected:
   Transaction(Database& db, const char* begin) : db_(db), begin_(begin) {}
   Status Start();
+  Database& database() { return db_; }
 
  private:
   Database& db_;
@@ -105,6 +108,9 @@ class ReadTransaction : public Transaction {
  public:
   explicit ReadTransaction(Database& db) : Transaction(db, "BEGIN") {}
   Status Begin() { return Start(); }
+  // Begins unless the connection is already inside a transaction, whose snapshot the
+  // reads then share (Commit() is then a no-op): a commit prices inside its write.
+  Status BeginUnlessOpen();
 };
 
 }  // namespace regulars

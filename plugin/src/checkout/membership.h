@@ -1,0 +1,36 @@
+// Who the till's customers are: enrolment by loyalty card, the pseudonymous profile a
+// payment card starts, and linking a payment card to an enrolled customer who consents.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "config.h"
+#include "json/json_input.h"
+#include "result.h"
+#include "store/ledger.h"
+
+namespace regulars {
+
+struct EnrolledCustomer {
+  std::string id;
+  bool created = false;  // false when the card was already enrolled
+};
+
+// Enrols a loyalty card (idempotent per card) at `now_ms`, in its own write transaction.
+// `first_name`, when not empty, is kept for the cashier panel's greeting.
+Result<EnrolledCustomer> EnrollCard(Ledger& ledger, const Config& config, const std::string& number,
+                                    const std::string& first_name, int64_t now_ms);
+
+// Creates the pseudonymous profile a payment card is first recognized as, inside the
+// caller's write transaction.
+Status StartProfile(Ledger& ledger, const std::string& id, const std::string& token_hash,
+                    int64_t at_ms);
+
+// Links a payment card to a customer who is present and consents (Till::Link gives the
+// request's shape), in its own write transaction. Reads the card value out of `request`
+// and wipes it there. A pseudonymous profile of that card merges into the customer.
+Result<std::string> LinkPaymentCard(Ledger& ledger, const Config& config, Json& request,
+                                    int64_t now_ms);
+
+}  // namespace regulars

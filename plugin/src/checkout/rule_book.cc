@@ -1,0 +1,122 @@
+#include "checkout/rule_book.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "domain/money.h"
+
+namespace regulars {
+namespace {
+
+constexpr size_t kKeptRuleBooks = 3;
+
+// What identifies a file's content without reading it: a changed file (even rewritten in
+// the same second, or replaced by a rename) gets a different stamp.
+std::string FileStamp(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return "missing";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+LocalText DiscountText(const Rule& rule, const MessageCatalogue& messages,
+                       const Currency& currency) {
+  if (!rule.text.empty()) return rule.text;
+  switch (rule.kind) {
+    case RuleKind::kNthUnit: {
+      MessageArgs args{{"nth", OrdinalText(rule.every)},
+                       {"unit", rule.unit_name},
+                       {"every", std::to_string(rule.every)}};
+      if (rule.reward.IsFree()) return messages.Format("nth_unit.discount.free", args);
+      if (rule.reward.percent) {
+        args.push_back({"percent", std::to_string(*rule.reward.percent)});
+        return messages.Format("nth_unit.discount.percent", args);
+      }
+      args.push_back({"amount", MoneyText(rule.reward.amount.value_or(0), currency)});
+      return messages.Format("nth_unit.discount.amount", args);
+    }
+    case RuleKind::kMilestone:
+      return messages.Format("milestone.discount", {{"amount", MoneyText(rule.amount, currency)},
+                                                    {"step", MoneyText(rule.every, currency)}});
+    case RuleKind::kTier:
+      return messages.Format(
+          "tier.discount",
+          {{"tier", rule.tier.name}, {"percent", std::to_string(rule.tier.percent.value_or(0))}});
+  }
+  return {};
+}
+
+// Why a reloaded config cannot replace the one in force, if it cannot.
+std::optional<Error> RefusedReload(const Config& next, const Config& now, const std::string& path) {
+  if (next.till.store_id != now.till.store_id || next.till.till_id != now.till.till_id ||
+      next.till.currency.code != now.till.currency.code) {
+    return Error::BadInput("invalid_config",
+                           "store, till and currency cannot change while the till is open", path);
+  }
+  if (next.rules.version == now.rules.version && next.rules.digest != now.rules.digest) {
+    // A basket shown one set and committed under its version must get that same set.
+    return Error::BadInput("invalid_config",
+                           "the rules changed but rules_version is still " + next.rules.version +
+                               ": give changed rules a new version",
+                           path + "#/rules_version");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+RuleBook::RuleBook(Config c)
+    : config(std::move(c)), index(config.rules.rules), messages(config.messages) {
+  // Sentences are the same for every basket: written once per rule set.
+  discount_texts.reserve(config.rules.rules.size());
+  for (const Rule& rule : config.rules.rules) {
+    discount_texts.push_back(DiscountText(rule, messages, config.till.currency));
+  }
+}
+
+RuleBooks::RuleBooks(Config config)
+    : current_(std::make_shared<const RuleBook>(std::move(config))) {}
+
+Result<RuleBooks> RuleBooks::Load(const std::string& path) {
+  // Stamped before reading: a file changed while it is read is read again next time.
+  std::string stamp = FileStamp(path);
+  auto config = LoadConfigFile(path);
+  if (!config.ok()) return config.error();
+  RuleBooks books(std::move(config).value());
+  books.config_path_ = path;
+  books.config_stamp_ = std::move(stamp);
+  return books;
+}
+
+void RuleBooks::Refresh() {
+  if (config_path_.empty()) return;
+  std::string stamp = FileStamp(config_path_);
+  if (stamp == config_stamp_) return;
+  config_stamp_ = stamp;
+  auto config = LoadConfigFile(config_path_);
+  if (!config.ok()) {
+    reload_error_ = config.error();
+    return;
+  }
+  reload_error_ = RefusedReload(*config, current_->config, config_path_);
+  if (reload_error_) return;
+  if (config->rules.version != current_->config.rules.version) {
+    std::erase_if(previous_, [&](const auto& book) {
+      return book->config.rules.version == config->rules.version;
+    });
+    previous_.insert(previous_.begin(), current_);
+    if (previous_.size() > kKeptRuleBooks) previous_.resize(kKeptRuleBooks);
+  }
+  current_ = std::make_shared<const RuleBook>(std::move(config).value());
+}
+
+std::shared_ptr<const RuleBook> RuleBooks::For(const std::string& rules_version) const {
+  if (rules_version.empty() || rules_version == current_->config.rules.version) return current_;
+  for (const auto& book : previous_) {
+    if (book->config.rules.version == rules_version) return book;
+  }
+  return current_;
+}
+
+}  // namespace regulars

@@ -1,0 +1,54 @@
+// The rules a till prices with: the config and what is derived from it once, and the few
+// rule sets a till keeps so that a basket shown under one is committed under the same.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "result.h"
+#include "rewards/messages.h"
+#include "rewards/rule_index.h"
+
+namespace regulars {
+
+// A config and what is derived from it once: the rule index and the message catalogue.
+// Immutable, shared: a basket priced with one keeps it alive whatever is reloaded.
+struct RuleBook {
+  explicit RuleBook(Config c);
+  Config config;
+  RuleIndex index;
+  MessageCatalogue messages;
+  std::vector<LocalText> discount_texts;  // parallel to config.rules.rules
+};
+
+// The rule book in force and the last few before it (docs/rules.md, "Changing rules").
+// When opened on a file, Refresh() picks up a changed file: a bad one is refused whole,
+// the rules in force stay, and reload_error() says why until it is fixed. Not
+// thread-safe: the till serialises its calls.
+class RuleBooks {
+ public:
+  // Rules that are never reloaded.
+  explicit RuleBooks(Config config);
+  // The rules of the config file at `path`, reloaded by Refresh() when the file changes.
+  static Result<RuleBooks> Load(const std::string& path);
+
+  // Reloads the config file if it changed since it was last read.
+  void Refresh();
+  // The rule book a basket is priced with: the one it names if still kept, else the
+  // current one.
+  std::shared_ptr<const RuleBook> For(const std::string& rules_version) const;
+  const std::shared_ptr<const RuleBook>& current() const { return current_; }
+  const std::optional<Error>& reload_error() const { return reload_error_; }
+
+ private:
+  std::shared_ptr<const RuleBook> current_;
+  std::vector<std::shared_ptr<const RuleBook>> previous_;  // newest first, a few kept
+  std::string config_path_;                                // empty: no reloading
+  std::string config_stamp_;  // what the file looked like when last read
+  std::optional<Error> reload_error_;
+};
+
+}  // namespace regulars
