@@ -267,6 +267,39 @@ int AuditVerify(regulars_till* till, const Args&) {
   return PrintVerifyReport(code, out);
 }
 
+// `regulars serve` and `regulars scanner`: their arguments checked, then run.
+int ServeOrScanner(const Args& args) {
+  const std::string& c = args.command;
+  if (!args.positional.empty()) return BadUsage(c + " takes no positional argument", c);
+  if (!args.options.count("--config")) return BadUsage("--config FILE is required", "--config");
+  if (c == "scanner") {
+    if (!args.options.count("--device")) {
+      return BadUsage("--device PATH is required (- for standard input)", "--device");
+    }
+  }
+  int port = -1;
+  if (auto given = args.options.find("--port"); given != args.options.end()) {
+    const std::string& p = given->second;
+    if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(p) > 65535) {
+      return BadUsage("--port is a number from 0 to 65535 (0: any free port)", "--port");
+    }
+    port = std::stoi(p);
+  }
+  if (c == "scanner") {
+    return RunScanner(args.options.at("--config"), args.options.at("--device"), port);
+  }
+  if (!args.options.count("--db")) return BadUsage("--db FILE is required", "--db");
+  ServeOptions serve;
+  serve.config_path = args.options.at("--config");
+  serve.db_path = args.options.at("--db");
+  serve.port = port;
+  if (auto file = args.options.find("--port-file"); file != args.options.end()) {
+    serve.port_file = file->second;
+  }
+  return RunServe(serve);
+}
+
 int Main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "import-poslog") {
     return RunImportPoslog(std::vector<std::string>(argv + 2, argv + argc));
@@ -311,36 +344,7 @@ int Main(int argc, char** argv) {
                    hq == args.options.end() ? "" : hq->second,
                    pki == args.options.end() ? "" : pki->second);
   }
-  if (c == "serve" || c == "scanner") {
-    if (!args.positional.empty()) return BadUsage(c + " takes no positional argument", c);
-    if (!args.options.count("--config")) return BadUsage("--config FILE is required", "--config");
-    if (c == "scanner") {
-      if (!args.options.count("--device")) {
-        return BadUsage("--device PATH is required (- for standard input)", "--device");
-      }
-    }
-    int port = -1;
-    if (auto given = args.options.find("--port"); given != args.options.end()) {
-      const std::string& p = given->second;
-      if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
-          std::stoi(p) > 65535) {
-        return BadUsage("--port is a number from 0 to 65535 (0: any free port)", "--port");
-      }
-      port = std::stoi(p);
-    }
-    if (c == "scanner") {
-      return RunScanner(args.options.at("--config"), args.options.at("--device"), port);
-    }
-    if (!args.options.count("--db")) return BadUsage("--db FILE is required", "--db");
-    ServeOptions serve;
-    serve.config_path = args.options.at("--config");
-    serve.db_path = args.options.at("--db");
-    serve.port = port;
-    if (auto file = args.options.find("--port-file"); file != args.options.end()) {
-      serve.port_file = file->second;
-    }
-    return RunServe(serve);
-  }
+  if (c == "serve" || c == "scanner") return ServeOrScanner(args);
   if (c == "sync") {
     bool now_or_status = args.positional.size() == 1 &&
                          (args.positional[0] == "now" || args.positional[0] == "status");

@@ -272,6 +272,87 @@ class Reader {
     return ids;
   }
 
+  // Units, or grams for goods sold by weight.
+  struct LineQuantity {
+    int64_t qty = 1;
+    bool weighed = false;
+    int64_t per_kg_factor = 1;  // a price per gram is 1000 times less than per kilogram
+  };
+
+  Status ReadQuantity(pugi::xml_node sale, const std::string& path, const std::string& pointer,
+                      LineQuantity& quantity, LogSale& out) {
+    if (pugi::xml_node q = Child(sale, "Quantity")) {
+      std::string where = Place(q, path, "Quantity");
+      std::string unit = Attribute(q, "UnitOfMeasureCode");
+      std::transform(unit.begin(), unit.end(), unit.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      int places = 0;
+      if (unit == "KGM" || unit == "KG") {
+        quantity.weighed = true;
+        places = 3;
+      } else if (unit == "GRM" || unit == "G") {
+        quantity.weighed = true;
+        quantity.per_kg_factor = 1000;
+      } else if (!unit.empty() && unit != "EA" && unit != "EACH" && unit != "PCE" &&
+                 unit != "PCS" && unit != "C62" && unit != "UNIT") {
+        return Fail(where, "unit of measure '" + Attribute(q, "UnitOfMeasureCode") +
+                               "' is not supported (EA, KGM or GRM)");
+      }
+      auto n = ParseDecimal(Text(q), places);
+      if (!n) {
+        return Fail(where, std::string("Quantity must be ") +
+                               (quantity.weighed ? "a weight" : "a whole number of units") +
+                               ", not '" + Text(q) + "'");
+      }
+      if (*n <= 0) {
+        return Fail(where,
+                    "Quantity must be positive, not '" + Text(q) + "' (returns are not imported)");
+      }
+      quantity.qty = *n;
+      out.origins[pointer + "/qty"] = where;
+    }
+    return Status::Ok();
+  }
+
+  // What the customer was charged per unit; without a unit price, the line's amount.
+  Result<int64_t> ReadUnitPrice(pugi::xml_node sale, const std::string& path,
+                                const std::string& pointer, const Currency& currency,
+                                const LineQuantity& q, LogSale& out) {
+    std::optional<int64_t> price;
+    for (const char* local : {"ActualSalesUnitPrice", "RegularSalesUnitPrice"}) {
+      pugi::xml_node p = Child(sale, local);
+      if (!p) continue;
+      std::string where = Place(p, path, local);
+      auto amount = ParseDecimal(Text(p), currency.minor_units);
+      auto scaled = amount ? MulMinor(*amount, q.per_kg_factor) : std::nullopt;
+      if (!scaled || *scaled < 0) {
+        return Fail(where, std::string(local) + " must be an amount in " + currency.code +
+                               " with at most " + std::to_string(currency.minor_units) +
+                               " decimals, not '" + Text(p) + "'");
+      }
+      price = *scaled;
+      out.origins[pointer + "/unit_price"] = where;
+      break;
+    }
+    if (!price) {
+      pugi::xml_node extended = Child(sale, "ExtendedAmount");
+      std::string where = Place(extended ? extended : sale, path, "ExtendedAmount");
+      if (!extended || q.weighed) {
+        return Fail(where, "a sale line needs its RegularSalesUnitPrice" +
+                               std::string(q.weighed ? " (per unit of measure)" : "") +
+                               (q.weighed ? "" : " or ExtendedAmount"));
+      }
+      auto amount = ParseDecimal(Text(extended), currency.minor_units);
+      if (!amount || *amount < 0 || *amount % q.qty != 0) {
+        return Fail(where, "ExtendedAmount '" + Text(extended) + "' is not " +
+                               std::to_string(q.qty) + " times a unit price in " + currency.code);
+      }
+      price = *amount / q.qty;
+      out.origins[pointer + "/unit_price"] = where;
+    }
+    return *price;
+  }
+
   Status ReadLine(pugi::xml_node item, const std::string& path, size_t ordinal,
                   const Currency& currency, LogSale& out) {
     pugi::xml_node sale = Child(item, "Sale");
@@ -301,77 +382,15 @@ class Reader {
     line["sku"] = Text(sku);
     out.origins[pointer + "/sku"] = Place(sku, path, sku_name);
 
-    // Units, or grams for goods sold by weight.
-    int64_t qty = 1;
-    bool weighed = false;
-    int64_t per_kg_factor = 1;  // a price per gram is 1000 times less than per kilogram
-    if (pugi::xml_node q = Child(sale, "Quantity")) {
-      std::string where = Place(q, path, "Quantity");
-      std::string unit = Attribute(q, "UnitOfMeasureCode");
-      std::transform(unit.begin(), unit.end(), unit.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-      int places = 0;
-      if (unit == "KGM" || unit == "KG") {
-        weighed = true;
-        places = 3;
-      } else if (unit == "GRM" || unit == "G") {
-        weighed = true;
-        per_kg_factor = 1000;
-      } else if (!unit.empty() && unit != "EA" && unit != "EACH" && unit != "PCE" &&
-                 unit != "PCS" && unit != "C62" && unit != "UNIT") {
-        return Fail(where, "unit of measure '" + Attribute(q, "UnitOfMeasureCode") +
-                               "' is not supported (EA, KGM or GRM)");
-      }
-      auto n = ParseDecimal(Text(q), places);
-      if (!n) {
-        return Fail(where, std::string("Quantity must be ") +
-                               (weighed ? "a weight" : "a whole number of units") + ", not '" +
-                               Text(q) + "'");
-      }
-      if (*n <= 0) {
-        return Fail(where,
-                    "Quantity must be positive, not '" + Text(q) + "' (returns are not imported)");
-      }
-      qty = *n;
-      out.origins[pointer + "/qty"] = where;
-    }
+    LineQuantity q;
+    REGULARS_TRY(ReadQuantity(sale, path, pointer, q, out));
+    int64_t qty = q.qty;
+    bool weighed = q.weighed;
     line["qty"] = qty;
     if (weighed) line["unit"] = "g";
 
-    // What the customer was charged per unit; without a unit price, the line's amount.
-    std::optional<int64_t> price;
-    for (const char* local : {"ActualSalesUnitPrice", "RegularSalesUnitPrice"}) {
-      pugi::xml_node p = Child(sale, local);
-      if (!p) continue;
-      std::string where = Place(p, path, local);
-      auto amount = ParseDecimal(Text(p), currency.minor_units);
-      auto scaled = amount ? MulMinor(*amount, per_kg_factor) : std::nullopt;
-      if (!scaled || *scaled < 0) {
-        return Fail(where, std::string(local) + " must be an amount in " + currency.code +
-                               " with at most " + std::to_string(currency.minor_units) +
-                               " decimals, not '" + Text(p) + "'");
-      }
-      price = *scaled;
-      out.origins[pointer + "/unit_price"] = where;
-      break;
-    }
-    if (!price) {
-      pugi::xml_node extended = Child(sale, "ExtendedAmount");
-      std::string where = Place(extended ? extended : sale, path, "ExtendedAmount");
-      if (!extended || weighed) {
-        return Fail(where, "a sale line needs its RegularSalesUnitPrice" +
-                               std::string(weighed ? " (per unit of measure)" : "") +
-                               (weighed ? "" : " or ExtendedAmount"));
-      }
-      auto amount = ParseDecimal(Text(extended), currency.minor_units);
-      if (!amount || *amount < 0 || *amount % qty != 0) {
-        return Fail(where, "ExtendedAmount '" + Text(extended) + "' is not " + std::to_string(qty) +
-                               " times a unit price in " + currency.code);
-      }
-      price = *amount / qty;
-      out.origins[pointer + "/unit_price"] = where;
-    }
-    line["unit_price"] = *price;
+    REGULARS_ASSIGN_OR_RETURN(auto price, ReadUnitPrice(sale, path, pointer, currency, q, out));
+    line["unit_price"] = price;
 
     if (pugi::xml_node brand = Child(sale, "Brand"); !Text(brand).empty()) {
       line["brand"] = Text(brand);

@@ -209,43 +209,117 @@ Result<AuditReport> VerifyAudit(Database& db, std::span<const unsigned char> key
   return VerifyAudit(db, std::span<const AuditKey>(&only, 1));
 }
 
-Result<AuditReport> VerifyAudit(Database& db, std::span<const AuditKey> keys) {
-  for (const auto& key : keys) REGULARS_TRY(CheckKey(key.secret));
-  auto key_of = [&](const AuditRow& row) -> const AuditKey* {
+namespace {
+
+// The chain as read, each row classified under the keys this config holds.
+struct ReadChainState {
+  std::span<const AuditKey> keys;
+  std::vector<AuditRow> rows;
+  std::vector<bool> genuine;  // its MAC holds under its own seq: the genuine entry of that seq
+  std::vector<bool> keyless;  // written under a key this config does not hold
+  std::map<std::string, size_t> by_mac, by_prev_mac;
+
+  const AuditKey* KeyOf(const AuditRow& row) const {
     for (const auto& key : keys) {
       if (key.version == row.key_version) return &key;
     }
     return nullptr;
-  };
-  std::vector<AuditRow> rows;
+  }
+};
+
+Status Classify(ReadChainState& chain) {
+  const auto& rows = chain.rows;
+  chain.genuine.assign(rows.size(), false);
+  chain.keyless.assign(rows.size(), false);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const AuditKey* key = chain.KeyOf(rows[i]);
+    chain.keyless[i] = key == nullptr;
+    if (key) {
+      REGULARS_ASSIGN_OR_RETURN(auto mac,
+                                MacOf(*key, rows[i].seq, rows[i].entry, rows[i].prev_mac));
+      chain.genuine[i] = SameMac(mac, rows[i].mac);
+    }
+    chain.by_mac.emplace(rows[i].mac, i);
+    chain.by_prev_mac.emplace(rows[i].prev_mac, i);
+  }
+  return Status::Ok();
+}
+
+// Where the entry at row `i` was written, if it was moved: one after the entry its
+// prev_mac names, or one before the entry naming its mac (for swapped neighbours only
+// the second works). A candidate counts only if the MAC holds under it.
+Result<std::optional<int64_t>> WrittenAt(const ReadChainState& chain, size_t i) {
+  const AuditRow& row = chain.rows[i];
+  std::vector<std::optional<int64_t>> candidates;
+  if (row.prev_mac.empty()) {
+    candidates.push_back(1);
+  } else if (auto p = chain.by_mac.find(row.prev_mac); p != chain.by_mac.end()) {
+    candidates.push_back(Step(chain.rows[p->second].seq, 1));
+  }
+  if (auto n = chain.by_prev_mac.find(row.mac); n != chain.by_prev_mac.end()) {
+    candidates.push_back(Step(chain.rows[n->second].seq, -1));
+  }
+  const AuditKey* key = chain.KeyOf(row);
+  if (!key) return std::optional<int64_t>();
+  for (auto seq : candidates) {
+    if (!seq || *seq < 1 || *seq == row.seq) continue;
+    REGULARS_ASSIGN_OR_RETURN(auto mac, MacOf(*key, *seq, row.entry, row.prev_mac));
+    if (SameMac(mac, row.mac)) return seq;
+  }
+  return std::optional<int64_t>();
+}
+
+// What is wrong with row `i` itself, given that `gap` entries are missing before it.
+Status ReportRow(const ReadChainState& chain, size_t i, bool gap, AuditReport& report) {
+  const AuditRow& row = chain.rows[i];
+  const std::string at = std::to_string(row.seq);
+  if (chain.keyless[i]) {
+    report.problems.push_back(
+        {row.seq, "entry " + at + " was written under audit key version " +
+                      std::to_string(row.key_version) +
+                      ", which this config does not hold (add it to retired_audit_keys)"});
+  } else if (!chain.genuine[i]) {
+    REGULARS_ASSIGN_OR_RETURN(auto from, WrittenAt(chain, i));
+    if (from) {
+      report.problems.push_back(
+          {row.seq, "entries out of order at " + at + ": it holds entry " + std::to_string(*from)});
+    } else {
+      report.problems.push_back({row.seq, "entry " + at + " was altered (its MAC does not match)"});
+    }
+  } else if (!gap) {
+    // Re-anchored on the stored MAC: only a link between two genuine neighbours is
+    // checked, so one bad entry is reported once, not again at the entry after it.
+    if (i == 0 && row.seq == 1 && !row.prev_mac.empty()) {
+      report.problems.push_back({row.seq, "entry 1 does not start the chain"});
+    } else if (i > 0 && chain.genuine[i - 1] && row.prev_mac != chain.rows[i - 1].mac) {
+      report.problems.push_back({row.seq, "entry " + at + " does not follow entry " +
+                                              std::to_string(chain.rows[i - 1].seq) +
+                                              " (the chain is broken)"});
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<AuditReport> VerifyAudit(Database& db, std::span<const AuditKey> keys) {
+  for (const auto& key : keys) REGULARS_TRY(CheckKey(key.secret));
+  ReadChainState chain;
+  chain.keys = keys;
   {
     // One snapshot: an entry appended meanwhile by another till must not look like damage.
     ReadTransaction snapshot(db);
     REGULARS_TRY(snapshot.Begin());
-    auto read = ReadChain(db);
-    if (!read.ok()) return read.error();
-    rows = std::move(read).value();
+    REGULARS_ASSIGN_OR_RETURN(chain.rows, ReadChain(db));
   }
+  REGULARS_TRY(Classify(chain));
   AuditReport report;
-  report.entries = static_cast<int64_t>(rows.size());
-
-  // A row whose MAC holds under its own seq is the genuine entry of that seq.
-  std::vector<bool> genuine(rows.size());
-  std::vector<bool> keyless(rows.size());  // written under a key this config does not hold
-  std::map<std::string, size_t> by_mac, by_prev_mac;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const AuditKey* key = key_of(rows[i]);
-    keyless[i] = key == nullptr;
-    if (key) {
-      auto mac = MacOf(*key, rows[i].seq, rows[i].entry, rows[i].prev_mac);
-      if (!mac.ok()) return mac.error();
-      genuine[i] = SameMac(*mac, rows[i].mac);
-    }
-    by_mac.emplace(rows[i].mac, i);
-    by_prev_mac.emplace(rows[i].prev_mac, i);
-  }
-  bool any_keyed = std::find(keyless.begin(), keyless.end(), false) != keyless.end();
-  if (any_keyed && std::none_of(genuine.begin(), genuine.end(), [](bool g) { return g; })) {
+  report.entries = static_cast<int64_t>(chain.rows.size());
+  const auto& rows = chain.rows;
+  bool any_keyed =
+      std::find(chain.keyless.begin(), chain.keyless.end(), false) != chain.keyless.end();
+  if (any_keyed &&
+      std::none_of(chain.genuine.begin(), chain.genuine.end(), [](bool g) { return g; })) {
     // Nothing verifies: far more likely another key than every entry forged.
     for (const auto& row : rows) {
       report.problems.push_back({row.seq, "entry " + std::to_string(row.seq) +
@@ -254,65 +328,12 @@ Result<AuditReport> VerifyAudit(Database& db, std::span<const AuditKey> keys) {
     }
     return report;
   }
-
-  // Where the entry at row `i` was written, if it was moved: one after the entry its
-  // prev_mac names, or one before the entry naming its mac (for swapped neighbours only
-  // the second works). A candidate counts only if the MAC holds under it.
-  auto written_at = [&](size_t i) -> Result<std::optional<int64_t>> {
-    const AuditRow& row = rows[i];
-    std::vector<std::optional<int64_t>> candidates;
-    if (row.prev_mac.empty()) {
-      candidates.push_back(1);
-    } else if (auto p = by_mac.find(row.prev_mac); p != by_mac.end()) {
-      candidates.push_back(Step(rows[p->second].seq, 1));
-    }
-    if (auto n = by_prev_mac.find(row.mac); n != by_prev_mac.end()) {
-      candidates.push_back(Step(rows[n->second].seq, -1));
-    }
-    const AuditKey* key = key_of(row);
-    if (!key) return std::optional<int64_t>();
-    for (auto seq : candidates) {
-      if (!seq || *seq < 1 || *seq == row.seq) continue;
-      auto mac = MacOf(*key, *seq, row.entry, row.prev_mac);
-      if (!mac.ok()) return mac.error();
-      if (SameMac(*mac, row.mac)) return seq;
-    }
-    return std::optional<int64_t>();
-  };
-
   int64_t next = 1;  // the seq the next row should have
   for (size_t i = 0; i < rows.size(); ++i) {
-    const AuditRow& row = rows[i];
-    const std::string at = std::to_string(row.seq);
-    bool gap = row.seq > next;
-    if (gap) report.problems.push_back({next, Missing(next, row.seq - 1)});
-    if (keyless[i]) {
-      report.problems.push_back(
-          {row.seq, "entry " + at + " was written under audit key version " +
-                        std::to_string(row.key_version) +
-                        ", which this config does not hold (add it to retired_audit_keys)"});
-    } else if (!genuine[i]) {
-      auto from = written_at(i);
-      if (!from.ok()) return from.error();
-      if (*from) {
-        report.problems.push_back({row.seq, "entries out of order at " + at + ": it holds entry " +
-                                                std::to_string(**from)});
-      } else {
-        report.problems.push_back(
-            {row.seq, "entry " + at + " was altered (its MAC does not match)"});
-      }
-    } else if (!gap) {
-      // Re-anchored on the stored MAC: only a link between two genuine neighbours is
-      // checked, so one bad entry is reported once, not again at the entry after it.
-      if (i == 0 && row.seq == 1 && !row.prev_mac.empty()) {
-        report.problems.push_back({row.seq, "entry 1 does not start the chain"});
-      } else if (i > 0 && genuine[i - 1] && row.prev_mac != rows[i - 1].mac) {
-        report.problems.push_back({row.seq, "entry " + at + " does not follow entry " +
-                                                std::to_string(rows[i - 1].seq) +
-                                                " (the chain is broken)"});
-      }
-    }
-    next = std::max(next, Step(row.seq, 1).value_or(row.seq));
+    bool gap = rows[i].seq > next;
+    if (gap) report.problems.push_back({next, Missing(next, rows[i].seq - 1)});
+    REGULARS_TRY(ReportRow(chain, i, gap, report));
+    next = std::max(next, Step(rows[i].seq, 1).value_or(rows[i].seq));
   }
   return report;
 }

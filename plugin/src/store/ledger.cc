@@ -578,19 +578,83 @@ std::optional<std::string> TextMember(const Json& object, const char* name) {
 
 }  // namespace
 
+Result<bool> Ledger::InsertForeign(const ForeignEvent& e, bool erased) {
+  REGULARS_ASSIGN_OR_RETURN(
+      Statement * insert,
+      db_->Prepare("INSERT INTO events (store_id, till_id, seq, at_ms, kind, customer_id, "
+                   "pos_txn_id, ref_pos_txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                   "ON CONFLICT DO NOTHING"));
+  Json body = e.body;
+  if (erased) RedactIdentity(body);
+  Statement& s = *insert;
+  s.Bind(1, e.key.store_id).Bind(2, e.key.till_id).Bind(3, e.key.seq).Bind(4, e.at_ms);
+  s.Bind(5, e.kind);
+  e.customer_id ? s.Bind(6, *e.customer_id) : s.BindNull(6);
+  e.pos_txn_id ? s.Bind(7, *e.pos_txn_id) : s.BindNull(7);
+  e.ref_pos_txn_id ? s.Bind(8, *e.ref_pos_txn_id) : s.BindNull(8);
+  s.Bind(9, body.dump(-1, ' ', false, Json::error_handler_t::replace));
+  REGULARS_TRY(s.Run());
+  return sqlite3_changes(db_->handle()) != 0;
+}
+
+Status Ledger::AddForeignCustomer(const std::string& id, int64_t at_ms, const std::string& store_id,
+                                  bool pseudonymous) {
+  REGULARS_ASSIGN_OR_RETURN(
+      Statement * add,
+      db_->Prepare("INSERT INTO customers (id, created_at_ms, store_id, pseudonymous) "
+                   "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"));
+  return add->Bind(1, id).Bind(2, at_ms).Bind(3, store_id).Bind(4, pseudonymous ? 1 : 0).Run();
+}
+
+Status Ledger::ApplyForeignIdentity(const ForeignEvent& e, std::set<std::string>& touched) {
+  auto identifier = e.body.find("identifier");
+  std::optional<std::string> id_kind, id_value;
+  if (identifier != e.body.end() && identifier->is_object()) {
+    id_kind = TextMember(*identifier, "kind");
+    id_value = TextMember(*identifier, "value");
+  }
+  if (e.kind == "enroll" && e.customer_id) {
+    REGULARS_TRY(AddForeignCustomer(*e.customer_id, e.at_ms, e.key.store_id,
+                                    e.body.value("pseudonymous", false)));
+    if (auto name = TextMember(e.body, "first_name"); name && *name != kErased) {
+      REGULARS_TRY(SetFirstName(*e.customer_id, *name));
+    }
+  }
+  if ((e.kind == "enroll" || e.kind == "link") && e.customer_id && id_kind && id_value) {
+    REGULARS_ASSIGN_OR_RETURN(
+        Statement * add,
+        db_->Prepare("INSERT INTO identifiers (kind, value, customer_id) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT DO NOTHING"));
+    REGULARS_TRY(add->Bind(1, *id_kind).Bind(2, *id_value).Bind(3, *e.customer_id).Run());
+  }
+  if (e.kind == "link" && e.customer_id) {
+    if (auto c = e.body.find("consent"); c != e.body.end() && c->is_object()) {
+      Consent consent{*e.customer_id,
+                      TextMember(*c, "purpose").value_or(""),
+                      TextMember(*c, "text").value_or(""),
+                      e.at_ms,
+                      TextMember(*c, "cashier_id").value_or(""),
+                      e.key.store_id,
+                      e.key.till_id};
+      REGULARS_TRY(AddConsent(consent));
+    }
+  }
+  if (e.kind != "merge") return Status::Ok();
+  auto from = TextMember(e.body, "from");
+  auto into = TextMember(e.body, "into");
+  if (!from || !into) return BadForeign(e.key, "a merge names no \"from\" and \"into\"");
+  REGULARS_ASSIGN_OR_RETURN(auto merged,
+                            TextByKey("SELECT into_id FROM merges WHERE from_id = ?1", *from));
+  if (merged) return Status::Ok();
+  for (const auto& id : {*from, *into}) {
+    REGULARS_TRY(AddForeignCustomer(id, e.at_ms, e.key.store_id, id == *from));
+  }
+  REGULARS_TRY(Merge(*from, *into, e.at_ms));
+  touched.insert(*into);
+  return Status::Ok();
+}
+
 Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
-  auto insert = db_->Prepare(
-      "INSERT INTO events (store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
-      "ref_pos_txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING");
-  if (!insert.ok()) return insert.error();
-  auto add_customer = db_->Prepare(
-      "INSERT INTO customers (id, created_at_ms, store_id, pseudonymous) VALUES (?1, ?2, ?3, ?4) "
-      "ON CONFLICT DO NOTHING");
-  if (!add_customer.ok()) return add_customer.error();
-  auto add_identifier = db_->Prepare(
-      "INSERT INTO identifiers (kind, value, customer_id) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT DO NOTHING");
-  if (!add_identifier.ok()) return add_identifier.error();
   int64_t appended = 0;
   std::set<std::string> touched;
   for (const auto& e : events) {
@@ -606,103 +670,31 @@ Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
       if (!parsed.ok()) return BadForeign(e.key, parsed.error().message);
       visit = std::move(parsed).value();
     }
-
     // A customer erased here stays erased, whatever arrives late about them.
     bool erased = false;
     if (e.customer_id) {
-      auto is_erased = IsErased(*e.customer_id);
-      if (!is_erased.ok()) return is_erased.error();
-      erased = *is_erased;
+      REGULARS_ASSIGN_OR_RETURN(erased, IsErased(*e.customer_id));
     }
-    Json body = e.body;
-    if (erased) RedactIdentity(body);
-    Statement& s = **insert;
-    s.Bind(1, e.key.store_id).Bind(2, e.key.till_id).Bind(3, e.key.seq).Bind(4, e.at_ms);
-    s.Bind(5, e.kind);
-    e.customer_id ? s.Bind(6, *e.customer_id) : s.BindNull(6);
-    e.pos_txn_id ? s.Bind(7, *e.pos_txn_id) : s.BindNull(7);
-    e.ref_pos_txn_id ? s.Bind(8, *e.ref_pos_txn_id) : s.BindNull(8);
-    s.Bind(9, body.dump(-1, ' ', false, Json::error_handler_t::replace));
-    REGULARS_TRY(s.Run());
-    if (sqlite3_changes(db_->handle()) == 0) continue;  // held already
+    REGULARS_ASSIGN_OR_RETURN(bool is_new, InsertForeign(e, erased));
+    if (!is_new) continue;  // held already
     ++appended;
     if (e.kind == "erase" && e.customer_id) {
-      auto erasure = Erase(*e.customer_id, e.at_ms, e.key.ToString());
-      if (!erasure.ok()) return erasure.error();
+      REGULARS_TRY(Erase(*e.customer_id, e.at_ms, e.key.ToString()));
       continue;
     }
     if (erased) continue;  // no identifier or consent of theirs comes back
-
     // Who the customer is: an enrolment, a link or a merge made at another store.
-    auto identifier = e.body.find("identifier");
-    std::optional<std::string> id_kind, id_value;
-    if (identifier != e.body.end() && identifier->is_object()) {
-      id_kind = TextMember(*identifier, "kind");
-      id_value = TextMember(*identifier, "value");
-    }
-    if (e.kind == "enroll" && e.customer_id) {
-      REGULARS_TRY((*add_customer)
-                       ->Bind(1, *e.customer_id)
-                       .Bind(2, e.at_ms)
-                       .Bind(3, e.key.store_id)
-                       .Bind(4, e.body.value("pseudonymous", false) ? 1 : 0)
-                       .Run());
-    }
-    if (e.kind == "enroll" && e.customer_id) {
-      if (auto name = TextMember(e.body, "first_name"); name && *name != kErased) {
-        REGULARS_TRY(SetFirstName(*e.customer_id, *name));
-      }
-    }
-    if ((e.kind == "enroll" || e.kind == "link") && e.customer_id && id_kind && id_value) {
-      REGULARS_TRY(
-          (*add_identifier)->Bind(1, *id_kind).Bind(2, *id_value).Bind(3, *e.customer_id).Run());
-    }
-    if (e.kind == "link" && e.customer_id) {
-      if (auto c = e.body.find("consent"); c != e.body.end() && c->is_object()) {
-        Consent consent{*e.customer_id,
-                        TextMember(*c, "purpose").value_or(""),
-                        TextMember(*c, "text").value_or(""),
-                        e.at_ms,
-                        TextMember(*c, "cashier_id").value_or(""),
-                        e.key.store_id,
-                        e.key.till_id};
-        auto added = AddConsent(consent);
-        if (!added.ok()) return added.error();
-      }
-    }
-    if (e.kind == "merge") {
-      auto from = TextMember(e.body, "from");
-      auto into = TextMember(e.body, "into");
-      if (!from || !into) return BadForeign(e.key, "a merge names no \"from\" and \"into\"");
-      auto merged = TextByKey("SELECT into_id FROM merges WHERE from_id = ?1", *from);
-      if (!merged.ok()) return merged.error();
-      if (!*merged) {
-        for (const auto& id : {*from, *into}) {
-          REGULARS_TRY((*add_customer)
-                           ->Bind(1, id)
-                           .Bind(2, e.at_ms)
-                           .Bind(3, e.key.store_id)
-                           .Bind(4, id == *from ? 1 : 0)
-                           .Run());
-        }
-        REGULARS_TRY(Merge(*from, *into, e.at_ms));
-        touched.insert(*into);
-      }
-    }
-
+    REGULARS_TRY(ApplyForeignIdentity(e, touched));
     if (!e.customer_id) continue;
-    auto root = RootOf(*e.customer_id);
-    if (!root.ok()) return root.error();
-    if (visit) REGULARS_TRY(InsertVisit(e.key, *root, e.at_ms, *visit));
-    if (!counts->empty()) touched.insert(*root);
+    REGULARS_ASSIGN_OR_RETURN(auto root, RootOf(*e.customer_id));
+    if (visit) REGULARS_TRY(InsertVisit(e.key, root, e.at_ms, *visit));
+    if (!counts->empty()) touched.insert(root);
   }
   // Counters are a function of the set of events in canonical order: replay each once.
   for (const auto& customer : touched) {
-    auto root = RootOf(customer);
-    if (!root.ok()) return root.error();
-    auto replayed = Replay(*root);
-    if (!replayed.ok()) return replayed.error();
-    for (const auto& [rule, counter] : *replayed) REGULARS_TRY(StoreCounter(*root, rule, counter));
+    REGULARS_ASSIGN_OR_RETURN(auto root, RootOf(customer));
+    REGULARS_ASSIGN_OR_RETURN(auto replayed, Replay(root));
+    for (const auto& [rule, counter] : replayed) REGULARS_TRY(StoreCounter(root, rule, counter));
   }
   return appended;
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -231,6 +232,14 @@ class Ledger {
   // The `visits` row of event `key`, for its customer.
   Status InsertVisit(const EventKey& key, const std::string& customer_id, int64_t at_ms,
                      const VisitDelta& visit);
+  // Inserts another till's event unless its id is held; true when it was new. An erased
+  // customer's identifying values are redacted on the way in.
+  Result<bool> InsertForeign(const ForeignEvent& event, bool erased);
+  Status AddForeignCustomer(const std::string& id, int64_t at_ms, const std::string& store_id,
+                            bool pseudonymous);
+  // What another store's enrolment, link or merge says of who a customer is. Adds to
+  // `touched` the customers whose counters a merge changes.
+  Status ApplyForeignIdentity(const ForeignEvent& event, std::set<std::string>& touched);
   // Adds to `report` each visit row that differs from its event, or has none.
   Status VerifyVisits(VerifyReport& report);
 
