@@ -34,12 +34,12 @@
 #include "big_ledger.h"
 #include "checkout/till.h"
 #include "domain/timestamp.h"
-#include "hq_service.h"
-#include "hq_store.h"
-#include "outbox.h"
-#include "pg_hq_store.h"
-#include "sync_client.h"
-#include "tls_transport.h"
+#include "hq/hq_service.h"
+#include "hq/hq_store.h"
+#include "hq/pg_hq_store.h"
+#include "till/outbox.h"
+#include "till/sync_client.h"
+#include "wire/tls_transport.h"
 
 namespace regulars::bench {
 namespace {

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "crm_export.h"
-#include "hq_service.h"
-#include "hq_store.h"
-#include "pg_hq_store.h"
-#include "tls_transport.h"
-#include "webhook.h"
+#include "hq/crm_export.h"
+#include "hq/hq_service.h"
+#include "hq/hq_store.h"
+#include "hq/pg_hq_store.h"
+#include "hq/webhook.h"
+#include "wire/tls_transport.h"
 
 namespace regulars {
 namespace {

@@ -70,7 +70,7 @@ struct Proposal {
 };
 
 // Asks headquarters who an identifier the till does not know belongs to (the online
-// look-up, sync/src/customer_lookup.h): their events from other stores, or none. Bounded
+// look-up, sync/till/customer_lookup.h): their events from other stores, or none. Bounded
 // in time by whoever makes it.
 using CustomerLookup = std::function<Result<std::vector<ForeignEvent>>(const std::string& kind,
                                                                        const std::string& value)>;

@@ -1,4 +1,4 @@
-#include "tls_transport.h"
+#include "wire/tls_transport.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
