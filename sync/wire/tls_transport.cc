@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -288,7 +289,8 @@ class Server final : public TlsServer {
   explicit Server(std::shared_ptr<Shared> shared)
       : shared_(std::move(shared)),
         workers_(shared_->options.workers, shared_->options.max_queued_requests),
-        acceptor_(ioc_) {
+        acceptor_(ioc_),
+        retry_(ioc_) {
     shared_->workers = &workers_;
   }
   ~Server() override { Stop(); }
@@ -352,8 +354,13 @@ class Server final : public TlsServer {
               shared_->sessions.push_back(session);
             }
             session->Start();
+            return Accept();
           }
-          Accept();
+          // Out of file descriptors, say: try again shortly rather than spin on the error.
+          retry_.expires_after(std::chrono::milliseconds(50));
+          retry_.async_wait([this](beast::error_code waited) {
+            if (!waited && !stopping_) Accept();
+          });
         });
   }
 
@@ -362,6 +369,7 @@ class Server final : public TlsServer {
   WorkerPool workers_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_;  // after a failed accept
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
