@@ -119,6 +119,7 @@ TEST_F(HqServer, ThreeHundredConcurrentStoresAreServedOrRefusedCleanly) {
   for (auto& t : threads) t.join();
 
   EXPECT_EQ(connect_failures, 0);
+  RecordProperty("server_threads_with_300_stores", during - before - kClientThreads);
   // The server's own: its network threads and workers, whatever the number of stores.
   EXPECT_LE(during - before, options.network_threads + options.workers + kClientThreads + 2)
       << "threads before " << before << ", with 300 stores connected " << during;
