@@ -5,7 +5,7 @@
 
 #include "checkout/till.h"
 #ifdef REGULARS_WITH_SYNC
-#include "customer_lookup.h"
+#include "till/customer_lookup.h"
 #endif
 #include "config.h"
 #include "regulars/regulars.h"

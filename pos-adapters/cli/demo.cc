@@ -17,7 +17,7 @@
 #include "config.h"
 #include "recognition/qr_code.h"
 #include "store/ledger.h"
-#include "sync_client.h"
+#include "till/sync_client.h"
 
 namespace regulars_cli {
 namespace {

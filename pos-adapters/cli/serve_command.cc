@@ -12,9 +12,9 @@
 #include "cli.h"
 #include "config.h"
 #include "http_server.h"
-#include "outbox.h"
 #include "store/ledger.h"
-#include "sync_state.h"
+#include "till/outbox.h"
+#include "till/sync_state.h"
 #include "till_service.h"
 
 namespace regulars_cli {

@@ -9,11 +9,11 @@
 #include "cli.h"
 #include "config.h"
 #include "domain/timestamp.h"
-#include "outbox.h"
-#include "schedule.h"
 #include "store/ledger.h"
-#include "sync_client.h"
-#include "sync_state.h"
+#include "till/outbox.h"
+#include "till/schedule.h"
+#include "till/sync_client.h"
+#include "till/sync_state.h"
 
 namespace regulars_cli {
 namespace {

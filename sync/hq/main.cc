@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "crm_export.h"
-#include "hq_service.h"
-#include "hq_store.h"
-#include "pg_hq_store.h"
-#include "tls_transport.h"
-#include "webhook.h"
+#include "hq/crm_export.h"
+#include "hq/hq_service.h"
+#include "hq/hq_store.h"
+#include "hq/pg_hq_store.h"
+#include "hq/webhook.h"
+#include "wire/tls_transport.h"
 
 namespace regulars {
 namespace {
@@ -32,6 +32,17 @@ password out of it, in ~/.pgpass or PGPASSWORD; see docs/hq-storage.md):
         SIGINT or SIGTERM; port 0 picks a free port (written to --port-file)
         [--webhook https://HOST[:PORT]/PATH --webhook-ca FILE [--webhook-cert F --webhook-key F]]
         also forward every stored event to the CRM's webhook, in order, at least once
+        [--max-connections N]  open connections at once (256); one more gets 503
+                               too_many_connections and is closed
+        [--network-threads N]  threads for TLS and HTTP (2), whatever the connections
+        [--workers N] [--max-queued N]
+                               threads storing batches (4), and requests waiting for
+                               one (64); one more gets 503 hq_busy and is closed
+        [--handshake-timeout-ms MS] [--request-timeout-ms MS] [--idle-timeout-ms MS]
+        [--shutdown-timeout-ms MS]
+                               deadlines: TLS handshake (10000), a whole request and its
+                               answer (60000), a quiet keep-alive connection (60000),
+                               TLS close (2000); see docs/sync-protocol.md
   export --since CURSOR [--format ndjson|csv] [--table customers|purchases|rewards|consents]
          [--limit N]            the events stored after CURSOR (0: all) for the CRM, on
                                 stdout; NDJSON is every event, CSV one table (--table);
@@ -60,10 +71,32 @@ struct Args {
   std::map<std::string, std::string> options;
 };
 
-const std::vector<std::string> kValueOptions = {
-    "--db",      "--pg",         "--listen",       "--ca",          "--cert",     "--key",
-    "--rules",   "--port-file",  "--since",        "--limit",       "--format",   "--table",
-    "--webhook", "--webhook-ca", "--webhook-cert", "--webhook-key", "--customer", "--reason"};
+const std::vector<std::string> kValueOptions = {"--db",
+                                                "--pg",
+                                                "--listen",
+                                                "--ca",
+                                                "--cert",
+                                                "--key",
+                                                "--rules",
+                                                "--port-file",
+                                                "--since",
+                                                "--limit",
+                                                "--format",
+                                                "--table",
+                                                "--webhook",
+                                                "--webhook-ca",
+                                                "--webhook-cert",
+                                                "--webhook-key",
+                                                "--customer",
+                                                "--reason",
+                                                "--max-connections",
+                                                "--network-threads",
+                                                "--workers",
+                                                "--max-queued",
+                                                "--handshake-timeout-ms",
+                                                "--request-timeout-ms",
+                                                "--idle-timeout-ms",
+                                                "--shutdown-timeout-ms"};
 
 bool Parse(int argc, char** argv, Args* args, std::string* problem) {
   for (int i = 1; i < argc; ++i) {
@@ -106,6 +139,51 @@ Result<std::unique_ptr<HqStore>> OpenStore(const Args& args) {
   return std::unique_ptr<HqStore>(std::move(store).value());
 }
 
+// Whole number option `name`, or `fallback` when absent.
+Result<int64_t> NumberOption(const Args& args, const std::string& name, int64_t fallback) {
+  auto it = args.options.find(name);
+  if (it == args.options.end()) return fallback;
+  const std::string& text = it->second;
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return Error::BadInput("invalid_arguments", name + " is a whole number", name);
+  }
+  return std::stoll(text);
+}
+
+// The server's limits and deadlines from `serve`'s flags, each within its range (a bad
+// value names its flag); an absent flag keeps TlsServerOptions' default.
+Result<TlsServerOptions> ServerOptions(const Args& args) {
+  TlsServerOptions options;
+  struct Flag {
+    const char* name;
+    int* field;
+    int64_t min;
+    int64_t max;
+  };
+  const Flag flags[] = {
+      {"--max-connections", &options.max_connections, 1, 100'000},
+      {"--network-threads", &options.network_threads, 1, 64},
+      {"--workers", &options.workers, 1, 256},
+      {"--max-queued", &options.max_queued_requests, 1, 100'000},
+      {"--handshake-timeout-ms", &options.handshake_timeout_ms, 1, 3'600'000},
+      {"--request-timeout-ms", &options.request_timeout_ms, 1, 3'600'000},
+      {"--idle-timeout-ms", &options.idle_timeout_ms, 1, 3'600'000},
+      {"--shutdown-timeout-ms", &options.shutdown_timeout_ms, 1, 3'600'000},
+  };
+  for (const Flag& flag : flags) {
+    auto value = NumberOption(args, flag.name, *flag.field);
+    if (!value.ok() || *value < flag.min || *value > flag.max) {
+      return Error::BadInput("invalid_arguments",
+                             std::string(flag.name) + " is a whole number from " +
+                                 std::to_string(flag.min) + " to " + std::to_string(flag.max),
+                             flag.name);
+    }
+    *flag.field = static_cast<int>(*value);
+  }
+  return options;
+}
+
 int Serve(const Args& args) {
   for (const char* required : {"--listen", "--ca", "--cert", "--key"}) {
     if (!args.options.count(required)) {
@@ -122,6 +200,8 @@ int Serve(const Args& args) {
   if (colon == 0 || port < 0 || port > 65535) {
     return BadUsage("--listen is ADDRESS:PORT, such as 127.0.0.1:8443", "--listen");
   }
+  auto server_options = ServerOptions(args);
+  if (!server_options.ok()) return Report(server_options.error());
   auto store = OpenStore(args);
   if (!store.ok()) return Report(store.error());
   auto rules = args.options.find("--rules");
@@ -150,7 +230,7 @@ int Serve(const Args& args) {
     service.OnAccepted([&webhook](const HqBatch&, const IngestResult&) { webhook->Notify(); });
   }
 
-  // Signals are taken by this thread alone (sigwait), never by a connection's thread.
+  // Signals are taken by this thread alone (sigwait), never by the server's threads.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -160,7 +240,7 @@ int Serve(const Args& args) {
   auto server = TlsServer::Start(
       listen.substr(0, colon), static_cast<uint16_t>(port),
       {args.options.at("--ca"), args.options.at("--cert"), args.options.at("--key")},
-      [&service](const HttpRequest& request) { return service.Handle(request); });
+      [&service](const HttpRequest& request) { return service.Handle(request); }, *server_options);
   if (!server.ok()) return Report(server.error());
   if (webhook) {
     webhook->Start();
@@ -183,18 +263,6 @@ int Serve(const Args& args) {
   std::cout << nlohmann::json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump()
             << std::endl;
   return kExitOk;
-}
-
-// Whole number option `name`, or `fallback` when absent.
-Result<int64_t> NumberOption(const Args& args, const std::string& name, int64_t fallback) {
-  auto it = args.options.find(name);
-  if (it == args.options.end()) return fallback;
-  const std::string& text = it->second;
-  if (text.empty() || text.size() > 18 ||
-      text.find_first_not_of("0123456789") != std::string::npos) {
-    return Error::BadInput("invalid_arguments", name + " is a whole number", name);
-  }
-  return std::stoll(text);
 }
 
 int Export(const Args& args) {

@@ -291,6 +291,27 @@ TEST_F(Cli, RegularsHqChecksItsArgumentsAndStatusCountsEvents) {
   EXPECT_EQ(Json::parse(exported.err)["next_since"], 1);
 }
 
+TEST_F(Cli, RegularsHqServeRefusesAServerLimitOutOfRangeNamingTheFlag) {
+  std::string base = std::string(REGULARS_HQ) +
+                     " serve --listen 127.0.0.1:0 --ca a --cert b --key c --db " + dir_ +
+                     "/hq.sqlite ";
+  for (const char* flag :
+       {"--max-connections 0", "--workers -1", "--max-queued many", "--network-threads 1000",
+        "--handshake-timeout-ms 0", "--request-timeout-ms 1.5", "--idle-timeout-ms ''",
+        "--shutdown-timeout-ms 99999999999"}) {
+    std::string command = base + flag + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+    int raw = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(raw)) << flag;
+    EXPECT_EQ(WEXITSTATUS(raw), 2) << flag;
+    Json error = Json::parse(Read(dir_ + "/stderr"))["error"];
+    std::string name(flag);
+    name = name.substr(0, name.find(' '));
+    EXPECT_EQ(error["code"], "invalid_arguments") << flag;
+    EXPECT_EQ(error["where"], name) << flag;
+    EXPECT_NE(error["message"].get<std::string>().find(name), std::string::npos) << flag;
+  }
+}
+
 TEST_F(Cli, HeadquartersIssuesSignedCardsThatATillRecognizesFromAPhoto) {
   std::string keys = REGULARS_KEYS;
   std::string key_file = dir_ + "/hq-qr-1.key";

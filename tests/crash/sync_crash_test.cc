@@ -17,8 +17,8 @@
 
 #include "checkout/till.h"
 #include "config.h"
-#include "hq_store.h"
-#include "outbox.h"
+#include "hq/hq_store.h"
+#include "till/outbox.h"
 
 namespace regulars {
 namespace {

@@ -10,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "foreign_events.h"
-#include "hq_service.h"
-#include "hq_store.h"
+#include "hq/hq_service.h"
+#include "hq/hq_store.h"
 #include "store/ledger.h"
+#include "till/foreign_events.h"
 
 namespace {
 

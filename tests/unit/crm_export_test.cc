@@ -1,15 +1,15 @@
 // HQ's export to the CRM: events a real till wrote, pushed through its outbox and stored
 // at HQ, then exported as NDJSON and as CSV tables (docs/crm-export.md).
-#include "crm_export.h"
+#include "hq/crm_export.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <sstream>
 
-#include "hq_store.h"
-#include "outbox.h"
+#include "hq/hq_store.h"
 #include "test_till.h"
+#include "till/outbox.h"
 
 namespace regulars::testing {
 namespace {

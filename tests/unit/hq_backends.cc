@@ -7,7 +7,7 @@
 #include <random>
 #include <string_view>
 
-#include "pg_hq_store.h"
+#include "hq/pg_hq_store.h"
 
 namespace regulars::testing {
 namespace {

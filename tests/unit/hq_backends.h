@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "hq_store.h"
+#include "hq/hq_store.h"
 #include "result.h"
 
 namespace regulars::testing {

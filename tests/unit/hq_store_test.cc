@@ -1,6 +1,6 @@
 // The suite every HQ storage backend passes (SQLite and PostgreSQL): ingest each event
 // once, in order, and the pull window (docs/sync-protocol.md).
-#include "hq_store.h"
+#include "hq/hq_store.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
 // The till's outbox for the nightly sync: this till's events HQ has not acknowledged, in
 // bounded batches, acknowledged monotonically (docs/sync-protocol.md).
-#include "outbox.h"
+#include "till/outbox.h"
 
 #include <gtest/gtest.h>
 
-#include "hq_store.h"
+#include "hq/hq_store.h"
 #include "test_till.h"
 
 namespace regulars::testing {

@@ -1,7 +1,7 @@
 // What only the PostgreSQL backend has: a server that may be away, several connections
 // (several regulars-hq) writing one database, and a schema version kept in the database.
 // The shared semantics are in hq_store_test.cc.
-#include "pg_hq_store.h"
+#include "hq/pg_hq_store.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>

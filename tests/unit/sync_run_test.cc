@@ -9,17 +9,17 @@
 #include <fstream>
 #include <thread>
 
-#include "customer_lookup.h"
+#include "hq/hq_service.h"
+#include "hq/hq_store.h"
 #include "hq_backends.h"
-#include "hq_service.h"
-#include "hq_store.h"
-#include "outbox.h"
-#include "schedule.h"
-#include "sync_client.h"
-#include "sync_state.h"
 #include "test_certificates.h"
 #include "test_till.h"
-#include "tls_transport.h"
+#include "till/customer_lookup.h"
+#include "till/outbox.h"
+#include "till/schedule.h"
+#include "till/sync_client.h"
+#include "till/sync_state.h"
+#include "wire/tls_transport.h"
 
 namespace regulars::testing {
 namespace {

@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <thread>
 
-#include "hq_store.h"
-#include "outbox.h"
+#include "hq/hq_store.h"
 #include "test_certificates.h"
 #include "test_till.h"
-#include "tls_transport.h"
+#include "till/outbox.h"
+#include "wire/tls_transport.h"
 
 namespace regulars::testing {
 namespace {

@@ -1,6 +1,6 @@
 // The CRM webhook: HQ's events forwarded in order, at least once, over HTTPS, with a
 // durable cursor (docs/crm-export.md).
-#include "webhook.h"
+#include "hq/webhook.h"
 
 #include <gtest/gtest.h>
 

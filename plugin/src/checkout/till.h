@@ -26,7 +26,7 @@ using Clock = std::function<int64_t()>;
 int64_t SystemClockMs();
 
 // Asks headquarters who an identifier the till does not know belongs to (the online
-// look-up, sync/src/customer_lookup.h): their events from other stores, or none. Bounded
+// look-up, sync/till/customer_lookup.h): their events from other stores, or none. Bounded
 // in time by whoever makes it.
 using CustomerLookup = std::function<Result<std::vector<ForeignEvent>>(const std::string& kind,
                                                                        const std::string& value)>;

@@ -8,8 +8,8 @@
 #include <mutex>
 #include <string>
 
-#include "hq_store.h"
-#include "tls_transport.h"
+#include "hq/hq_store.h"
+#include "wire/tls_transport.h"
 
 namespace regulars {
 

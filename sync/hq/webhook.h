@@ -12,8 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "hq_store.h"
-#include "tls_transport.h"
+#include "hq/hq_store.h"
+#include "wire/tls_transport.h"
 
 namespace regulars {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "hq_store.h"
+#include "hq/hq_store.h"
 #include "result.h"
 
 struct pg_conn;  // libpq's PGconn, kept out of this header

@@ -1,4 +1,4 @@
-#include "pg_hq_store.h"
+#include "hq/pg_hq_store.h"
 
 #include <libpq-fe.h>
 

@@ -1,13 +1,13 @@
-#include "webhook.h"
+#include "hq/webhook.h"
 
 #include <charconv>
 #include <chrono>
 #include <iostream>
 #include <random>
 
-#include "crm_export.h"
-#include "hq_service.h"
-#include "schedule.h"
+#include "hq/crm_export.h"
+#include "hq/hq_service.h"
+#include "wire/backoff.h"
 
 namespace regulars {
 

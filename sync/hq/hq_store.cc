@@ -1,4 +1,4 @@
-#include "hq_store.h"
+#include "hq/hq_store.h"
 
 #include <sqlite3.h>
 

@@ -1,7 +1,7 @@
-#include "outbox.h"
+#include "till/outbox.h"
 
 #include "json/json_input.h"
-#include "sync_state.h"
+#include "till/sync_state.h"
 
 namespace regulars {
 namespace {

@@ -1,9 +1,9 @@
-#include "customer_lookup.h"
+#include "till/customer_lookup.h"
 
 #include <nlohmann/json.hpp>
 
-#include "foreign_events.h"
-#include "tls_transport.h"
+#include "till/foreign_events.h"
+#include "wire/tls_transport.h"
 
 namespace regulars {
 

@@ -1,4 +1,4 @@
-#include "sync_state.h"
+#include "till/sync_state.h"
 
 #include <charconv>
 

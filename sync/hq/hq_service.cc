@@ -1,4 +1,4 @@
-#include "hq_service.h"
+#include "hq/hq_service.h"
 
 #include <algorithm>
 #include <cctype>

@@ -30,20 +30,41 @@ struct HttpRequest {
   std::string body;
 };
 
-// One request in, one answer out. Called on the connection's thread.
+// One request in, one answer out. Called on one of the server's workers, never on a
+// network thread, so it may take its time (storing a batch); several run at once.
 using HttpHandler = std::function<HttpAnswer(const HttpRequest&)>;
 
+// How a TlsServer shares itself among the stores. The deadlines' defaults are those the
+// server always had; past a limit a store gets a clean 503 and retries with backoff.
+struct TlsServerOptions {
+  int network_threads = 2;  // share one io_context: accept, handshake, read, write
+  int workers = 4;          // run the handler
+  // Requests waiting for a worker; one more is answered 503 "hq_busy" and closed.
+  int max_queued_requests = 64;
+  // Open connections; one more is answered 503 "too_many_connections" (after the TLS
+  // handshake, so the store can read why) and closed.
+  int max_connections = 256;
+  int handshake_timeout_ms = 10'000;  // from accept to a finished TLS handshake
+  int request_timeout_ms = 60'000;    // a whole request in, and its answer out
+  int idle_timeout_ms = 60'000;       // a quiet keep-alive connection is closed
+  int shutdown_timeout_ms = 2'000;    // for the TLS close_notify exchange
+};
+
 // A mutual-TLS HTTPS server on `address`:`port` (0: any free port), TLS 1.2 at least; a
-// client without a certificate of the chain CA naming a store is refused at the handshake.
+// client without a certificate of the chain CA is refused at the handshake, and one whose
+// certificate names no store gets 403 "unknown_store".
 class TlsServer {
  public:
   static Result<std::unique_ptr<TlsServer>> Start(const std::string& address, uint16_t port,
-                                                  const TlsFiles& files, HttpHandler handler);
+                                                  const TlsFiles& files, HttpHandler handler,
+                                                  const TlsServerOptions& options = {});
   virtual ~TlsServer() = default;
   virtual uint16_t port() const = 0;
-  // TCP connections accepted so far (each one a TLS handshake): keep-alive shows as 1 per
-  // till and night. For the sync benchmark.
+  // TCP connections accepted so far (each one a TLS handshake), refused ones included:
+  // keep-alive shows as 1 per till and night. For the sync benchmark.
   virtual int64_t connections() const = 0;
+  // Stops accepting, joins the network threads and the workers (a running handler
+  // finishes; its answer is not sent) and closes every connection.
   virtual void Stop() = 0;
 };
 

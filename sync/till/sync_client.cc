@@ -1,4 +1,4 @@
-#include "sync_client.h"
+#include "till/sync_client.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,11 +11,11 @@
 #include <random>
 #include <thread>
 
-#include "foreign_events.h"
-#include "outbox.h"
-#include "schedule.h"
-#include "sync_state.h"
-#include "tls_transport.h"
+#include "till/foreign_events.h"
+#include "till/outbox.h"
+#include "till/sync_state.h"
+#include "wire/backoff.h"
+#include "wire/tls_transport.h"
 
 namespace regulars {
 namespace {

@@ -1,5 +1,6 @@
 // When the nightly sync runs: at the configured local time plus this store's own offset
-// in the jitter window, so a thousand stores do not reach HQ in the same second.
+// in the jitter window, so a thousand stores do not reach HQ in the same second. The
+// backoff after a failure is shared with HQ's webhook (wire/backoff.h).
 #pragma once
 
 #include <cstdint>
@@ -16,9 +17,5 @@ int64_t StoreJitterSeconds(const std::string& store_id, int jitter_minutes);
 // are handled by the C library's mktime.
 int64_t NextNightlyRunMs(int64_t now_ms, int nightly_minute, int jitter_minutes,
                          const std::string& store_id);
-
-// The wait before retry number `attempt` (0-based): uniform in [0, min(max_ms,
-// initial_ms * 2^attempt)] ("full jitter"), so clients that failed together spread out.
-int64_t FullJitterBackoffMs(int64_t initial_ms, int64_t max_ms, int attempt, uint64_t random);
 
 }  // namespace regulars

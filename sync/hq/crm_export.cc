@@ -1,4 +1,4 @@
-#include "crm_export.h"
+#include "hq/crm_export.h"
 
 #include <algorithm>
 #include <map>

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hq_store.h"
+#include "hq/hq_store.h"
 #include "result.h"
 
 namespace regulars {

@@ -1,4 +1,4 @@
-#include "foreign_events.h"
+#include "till/foreign_events.h"
 
 #include <cstdint>
 

@@ -1,0 +1,17 @@
+# Fails when one of the sync's programs includes the other's code: till/ and hq/ share
+# only wire/ (and the core plugin), and wire/ includes neither.
+foreach(rule "till;hq" "hq;till" "wire;till" "wire;hq")
+  list(GET rule 0 folder)
+  list(GET rule 1 forbidden)
+  file(GLOB sources ${SOURCE_DIR}/sync/${folder}/*.h ${SOURCE_DIR}/sync/${folder}/*.cc)
+  foreach(source ${sources})
+    file(STRINGS ${source} hits REGEX "#include \"${forbidden}/")
+    if(hits)
+      list(APPEND broken "${source}: ${hits}")
+    endif()
+  endforeach()
+endforeach()
+if(broken)
+  list(JOIN broken "\n" text)
+  message(FATAL_ERROR "sync/: a folder includes one it must not (see sync/README.md):\n${text}")
+endif()
