@@ -7,7 +7,7 @@
 #ifdef REGULARS_WITH_SYNC
 #include "customer_lookup.h"
 #endif
-#include "config.h"
+#include "config/config.h"
 #include "regulars/regulars.h"
 #include "store/audit_chain.h"
 

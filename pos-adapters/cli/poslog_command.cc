@@ -7,7 +7,7 @@
 
 #include "checkout/till.h"
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 #include "poslog.h"
 
 namespace regulars_cli {

@@ -19,7 +19,7 @@
 #include <optional>
 
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 
 namespace regulars_cli {
 namespace {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 #include "http_server.h"
 #include "outbox.h"
 #include "store/ledger.h"

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 #include "domain/timestamp.h"
 #include "outbox.h"
 #include "schedule.h"

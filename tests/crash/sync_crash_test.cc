@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "checkout/till.h"
-#include "config.h"
+#include "config/config.h"
 #include "hq_store.h"
 #include "outbox.h"
 

@@ -214,8 +214,8 @@ Result<Proposal> Till::Propose(Basket& basket) {
   int64_t now = clock_();
   std::optional<int64_t> presented;
   if (basket.at_ms <= now && now - basket.at_ms <= 15 * 60 * 1000) presented = basket.at_ms;
-  auto who =
-      Recognize(*ledger_, book_->config, basket.identifiers, {basket.pos_txn_id, now, presented});
+  auto who = Recognize(*ledger_, book_->config.recognition(), basket.identifiers,
+                       {basket.pos_txn_id, now, presented});
   if (!who.ok()) return who.error();
   proposal.who = std::move(who).value();
   if (proposal.who.customer_id) {
@@ -884,7 +884,8 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
   WipeIdentifierValues(shaped);
   if (!basket.ok()) return basket.error();
   IdentifierWiper wiper{&basket->identifiers};
-  auto who = Recognize(*ledger_, config(), basket->identifiers, {"", clock_(), std::nullopt});
+  auto who = Recognize(*ledger_, config().recognition(), basket->identifiers,
+                       {"", clock_(), std::nullopt});
   if (!who.ok()) return who.error();
   who->notices.insert(who->notices.begin(), basket->notices.begin(), basket->notices.end());
   if (who->customer_id) {

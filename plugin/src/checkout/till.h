@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "checkout/pricing.h"
-#include "config.h"
+#include "config/config.h"
 #include "domain/basket.h"
 #include "domain/timestamp.h"
 #include "recognition/recognize.h"
