@@ -6,6 +6,7 @@
 #include "checkout/customer_lookup_provider.h"
 #include "checkout/till.h"
 #include "config/config.h"
+#include "json/error_json.h"
 #include "regulars/regulars.h"
 #include "regulars_version.h"
 #include "store/audit_chain.h"
@@ -42,18 +43,12 @@ int CodeOf(ErrorKind kind) {
   return REGULARS_E_INTERNAL;
 }
 
-std::string ErrorJson(const Error& e) {
-  regulars::OrderedJson json{
-      {"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}};
-  return regulars::ToText(json);
-}
-
 // Never throws: it runs inside catch handlers too. Without memory for the message, the
 // code still tells the caller what happened and *out stays NULL.
 int Fail(const Error& e, char** out) noexcept {
   if (out != nullptr) {
     try {
-      *out = Copy(ErrorJson(e));
+      *out = Copy(regulars::ErrorJson(e));
     } catch (...) {
       *out = nullptr;
     }

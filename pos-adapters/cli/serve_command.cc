@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "config/config.h"
 #include "http_server.h"
+#include "json/error_json.h"
 #include "outbox.h"
 #include "store/ledger.h"
 #include "sync_state.h"
@@ -23,9 +24,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 int Fail(const regulars::Error& e) {
-  std::cerr << Json{{"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}}.dump(
-                   -1, ' ', false, nlohmann::json::error_handler_t::replace)
-            << "\n";
+  std::cerr << regulars::ErrorJson(e) << "\n";
   return e.kind == regulars::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
 }
 
