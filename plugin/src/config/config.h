@@ -98,7 +98,8 @@ Result<Config> LoadConfigFile(const std::string& path);
 // The same from text already in memory; `source` names it in errors.
 Result<Config> ParseConfig(std::string_view text, const std::string& source);
 
-// Validates one rule object (Contract v1's rule form); `pointer` locates it in errors.
+// Validates one rule object (Contract v1's rule form, rules.cc); `pointer` locates it in
+// errors.
 Result<Rule> ParseRule(const Json& json, const std::string& pointer);
 
 }  // namespace regulars
