@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "checkout/till.h"
-#include "config.h"
+#include "config/config.h"
 #include "domain/timestamp.h"
 #include "latencies.h"
 

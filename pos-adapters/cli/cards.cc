@@ -10,19 +10,14 @@
 #include "cli.h"
 #include "domain/card_number.h"
 #include "image_scan.h"
+#include "json/error_json.h"
 #include "recognition/qr_code.h"
 
 namespace regulars_cli {
 namespace {
 
-std::string ErrorText(const std::string& code, const std::string& message,
-                      const std::string& where) {
-  return nlohmann::ordered_json{{"error", {{"code", code}, {"message", message}, {"where", where}}}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 int Bad(const std::string& message, const std::string& where) {
-  std::cerr << ErrorText("invalid_arguments", message, where) << "\n";
+  std::cerr << regulars::ErrorJson("invalid_arguments", message, where) << "\n";
   return kExitBadInput;
 }
 
@@ -73,7 +68,7 @@ int RunCardIssue(const std::map<std::string, std::string>& options) {
     if (!qr.ok()) return Bad(qr.error().message, "--first");
     auto images = regulars::DrawCard(number, *qr);
     if (!images.ok()) {
-      std::cerr << ErrorText(images.error().code, images.error().message, number) << "\n";
+      std::cerr << regulars::ErrorJson(images.error().code, images.error().message, number) << "\n";
       return kExitFailure;
     }
     std::string png = out_dir + "/" + number + ".png", svg = out_dir + "/" + number + ".svg";
@@ -83,7 +78,7 @@ int RunCardIssue(const std::map<std::string, std::string>& options) {
     png_file.close();
     svg_file.close();
     if (!png_file || !svg_file) {
-      std::cerr << ErrorText("io_error", "cannot write the card images", out_dir) << "\n";
+      std::cerr << regulars::ErrorJson("io_error", "cannot write the card images", out_dir) << "\n";
       return kExitFailure;
     }
     issued.push_back({{"card", number},
@@ -99,7 +94,7 @@ int RunCardIssue(const std::map<std::string, std::string>& options) {
 int RunScanImage(regulars_till* till, const std::string& path) {
   auto codes = regulars::ScanImageFile(path);
   if (!codes.ok()) {
-    std::cerr << ErrorText(codes.error().code, codes.error().message, codes.error().where) << "\n";
+    std::cerr << regulars::ErrorJson(codes.error()) << "\n";
     return codes.error().kind == regulars::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
   }
   nlohmann::json identifiers = nlohmann::json::array();

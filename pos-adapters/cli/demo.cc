@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 #include "recognition/qr_code.h"
 #include "store/ledger.h"
 #include "till/sync_client.h"

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "domain/timestamp.h"
+#include "json/error_json.h"
 #include "recognition/qr_code.h"
 
 namespace {
@@ -32,8 +33,7 @@ Exit status: 0 success, 2 bad input, 1 any other failure.
 
 int Fail(int status, const std::string& code, const std::string& message,
          const std::string& where) {
-  nlohmann::ordered_json e{{"error", {{"code", code}, {"message", message}, {"where", where}}}};
-  std::cerr << e.dump() << "\n";
+  std::cerr << regulars::ErrorJson(code, message, where) << "\n";
   return status;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "json/error_json.h"
 
 namespace regulars_cli {
 
@@ -65,11 +66,7 @@ Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on std
 
 constexpr size_t kMaxInputBytes = 16 * 1024 * 1024;
 
-std::string ErrorJson(const std::string& code, const std::string& message,
-                      const std::string& where) {
-  nlohmann::ordered_json e{{"error", {{"code", code}, {"message", message}, {"where", where}}}};
-  return e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+using regulars::ErrorJson;
 
 int BadUsage(const std::string& message, const std::string& where) {
   std::cerr << ErrorJson("invalid_arguments", message, where) << "\n";

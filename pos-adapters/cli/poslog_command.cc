@@ -7,7 +7,8 @@
 
 #include "checkout/till.h"
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
+#include "json/error_json.h"
 #include "poslog.h"
 
 namespace regulars_cli {
@@ -20,9 +21,7 @@ constexpr const char* kUsage =
     "usage: regulars import-poslog FILE --config FILE --db FILE [--offset +HH:MM]";
 
 int Fail(const Error& e) {
-  std::cerr << Json{{"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}}.dump(
-                   -1, ' ', false, nlohmann::json::error_handler_t::replace)
-            << "\n";
+  std::cerr << regulars::ErrorJson(e) << "\n";
   bool bad_input = e.kind == regulars::ErrorKind::kBadInput ||
                    e.kind == regulars::ErrorKind::kConflict ||
                    e.kind == regulars::ErrorKind::kNotFound;

@@ -19,7 +19,8 @@
 #include <optional>
 
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
+#include "json/error_json.h"
 
 namespace regulars_cli {
 namespace {
@@ -33,12 +34,6 @@ using Json = nlohmann::ordered_json;
 // A scan longer than this is not a code: it is refused and skipped to its line's end.
 constexpr size_t kMaxScanBytes = 4096;
 constexpr std::chrono::seconds kRequestTimeout{5};
-
-std::string ErrorLine(const std::string& code, const std::string& message,
-                      const std::string& where) {
-  return Json{{"error", {{"code", code}, {"message", message}, {"where", where}}}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 // One keep-alive connection to the service, opened again when it drops.
 class ServiceClient {
@@ -122,20 +117,22 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
   auto config = regulars::LoadConfigFile(config_path);
   if (!config.ok()) {
     const auto& e = config.error();
-    std::cerr << ErrorLine(e.code, e.message, e.where) << "\n";
+    std::cerr << regulars::ErrorJson(e) << "\n";
     return kExitBadInput;
   }
   if (!config->http.enabled()) {
-    std::cerr << ErrorLine("http_not_configured",
-                           "the scanner talks to regulars serve: the config needs an \"http\" "
-                           "section",
-                           config_path + "#/http")
+    std::cerr << regulars::ErrorJson(
+                     "http_not_configured",
+                     "the scanner talks to regulars serve: the config needs an \"http\" "
+                     "section",
+                     config_path + "#/http")
               << "\n";
     return kExitBadInput;
   }
   int fd = device == "-" ? STDIN_FILENO : open(device.c_str(), O_RDONLY | O_NOCTTY);
   if (fd < 0) {
-    std::cerr << ErrorLine("invalid_arguments", "cannot open " + device, "--device") << "\n";
+    std::cerr << regulars::ErrorJson("invalid_arguments", "cannot open " + device, "--device")
+              << "\n";
     return kExitBadInput;
   }
   if (isatty(fd) && device != "-") MakeRaw(fd);
@@ -154,7 +151,7 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
   auto scan = [&](const std::string& text) {
     ++line_number;
     if (overlong) {
-      std::cerr << ErrorLine(
+      std::cerr << regulars::ErrorJson(
                        "invalid_scan",
                        "a scan longer than " + std::to_string(kMaxScanBytes) + " bytes was skipped",
                        device + ": scan " + std::to_string(line_number))
@@ -168,8 +165,8 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
                      request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                      &status, &answer, &problem)) {
       unreachable = true;
-      std::cerr << ErrorLine("service_unavailable", problem,
-                             device + ": scan " + std::to_string(line_number))
+      std::cerr << regulars::ErrorJson("service_unavailable", problem,
+                                       device + ": scan " + std::to_string(line_number))
                 << "\n";
       return;
     }

@@ -10,8 +10,9 @@
 #include <thread>
 
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 #include "http_server.h"
+#include "json/error_json.h"
 #include "store/ledger.h"
 #include "till/outbox.h"
 #include "till/sync_state.h"
@@ -23,9 +24,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 int Fail(const regulars::Error& e) {
-  std::cerr << Json{{"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}}.dump(
-                   -1, ' ', false, nlohmann::json::error_handler_t::replace)
-            << "\n";
+  std::cerr << regulars::ErrorJson(e) << "\n";
   return e.kind == regulars::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
 }
 

@@ -7,8 +7,9 @@
 #include <thread>
 
 #include "cli.h"
-#include "config.h"
+#include "config/config.h"
 #include "domain/timestamp.h"
+#include "json/error_json.h"
 #include "store/ledger.h"
 #include "till/outbox.h"
 #include "till/schedule.h"
@@ -22,9 +23,7 @@ using regulars::Error;
 using Json = nlohmann::ordered_json;
 
 int Fail(const Error& e) {
-  std::cerr << Json{{"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}}.dump(
-                   -1, ' ', false, nlohmann::json::error_handler_t::replace)
-            << "\n";
+  std::cerr << regulars::ErrorJson(e) << "\n";
   return e.kind == regulars::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
 }
 

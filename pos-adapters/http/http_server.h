@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "json/error_json.h"  // the Contract v1 error JSON, for routes and the server
 #include "result.h"
 
 namespace regulars::http {
@@ -79,8 +80,5 @@ class Server {
   // Stops accepting, ends every connection and joins the threads.
   virtual void Stop() = 0;
 };
-
-// The Contract v1 error JSON.
-std::string ErrorJson(std::string_view code, std::string_view message, std::string_view where);
 
 }  // namespace regulars::http

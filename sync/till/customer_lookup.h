@@ -5,7 +5,7 @@
 #pragma once
 
 #include "checkout/till.h"
-#include "config.h"
+#include "config/config.h"
 
 namespace regulars {
 

@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "config.h"
+#include "config/config.h"
 #include "result.h"
 #include "store/ledger.h"
 

@@ -370,7 +370,7 @@ TEST_F(Cli, TheSchemaDescribesEveryFieldTheLoaderReads) {
       Json::parse(Read(std::string(REGULARS_SOURCE_DIR) + "/config/schema/config.schema.json"));
   std::set<std::string> described;
   for (const auto& [key, value] : schema["properties"].items()) described.insert(key);
-  // The loader's fields (config/src/config.cc): a field added there must be added here.
+  // The loader's fields (plugin/src/config/): a field added there must be added here.
   std::set<std::string> loaded = {
       "store_id", "till_id",        "currency", "card_prefixes", "rules_version", "rules", "qr",
       "scanner",  "payment_tokens", "caps",     "goodwill",      "messages",      "sync",  "http"};

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "checkout/till.h"
-#include "config.h"
+#include "config/config.h"
 
 namespace regulars {
 namespace {

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "checkout/till.h"
-#include "config.h"
+#include "config/config.h"
 #include "hq/hq_store.h"
 #include "till/outbox.h"
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "checkout/till.h"
-#include "config.h"
+#include "config/config.h"
 
 namespace {
 

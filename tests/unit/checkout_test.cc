@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "config.h"
+#include "config/config.h"
 #include "test_till.h"
 
 namespace regulars {

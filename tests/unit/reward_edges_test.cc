@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "checkout/pricing.h"
-#include "config.h"
+#include "config/config.h"
 #include "rewards/rule_index.h"
 #include "store/audit_chain.h"
 #include "test_till.h"

@@ -10,7 +10,7 @@
 #include <random>
 #include <utility>
 
-#include "config.h"
+#include "config/config.h"
 #include "domain/timestamp.h"
 #include "test_till.h"
 

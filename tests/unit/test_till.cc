@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "config.h"
+#include "config/config.h"
 
 namespace regulars::testing {
 

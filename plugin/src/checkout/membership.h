@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "config.h"
+#include "config/config.h"
 #include "json/json_input.h"
 #include "result.h"
 #include "store/ledger.h"

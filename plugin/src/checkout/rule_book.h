@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "config/config.h"
 #include "result.h"
 #include "rewards/messages.h"
 #include "rewards/rule_index.h"

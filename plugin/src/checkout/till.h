@@ -14,7 +14,7 @@
 #include "checkout/membership.h"
 #include "checkout/propose.h"
 #include "checkout/rule_book.h"
-#include "config.h"
+#include "config/config.h"
 #include "domain/basket.h"
 #include "result.h"
 #include "store/ledger.h"

@@ -39,9 +39,9 @@ Resolved NotRecognized(std::string code, std::string message, const std::string&
   return r;
 }
 
-Result<Resolved> ResolveCard(Ledger& ledger, const Config& config, const std::string& number,
-                             const std::string& where) {
-  auto card = ValidateCardNumber(number, config.card_prefixes);
+Result<Resolved> ResolveCard(Ledger& ledger, const RecognitionPolicy& policy,
+                             const std::string& number, const std::string& where) {
+  auto card = ValidateCardNumber(number, policy.card_prefixes);
   if (!card.ok()) {
     return NotRecognized("invalid_card", "customer not recognized: " + card.error().message, where);
   }
@@ -56,18 +56,18 @@ Result<Resolved> ResolveCard(Ledger& ledger, const Config& config, const std::st
   return r;
 }
 
-Result<Resolved> ResolveQr(Ledger& ledger, const Config& config, const std::string& text,
+Result<Resolved> ResolveQr(Ledger& ledger, const RecognitionPolicy& policy, const std::string& text,
                            const std::string& where, const RecognitionContext& context) {
-  if (config.qr.public_keys.empty()) {
+  if (policy.qr.public_keys.empty()) {
     return NotRecognized("qr_not_configured",
                          "recognition by QR code is not configured at this till", where);
   }
-  auto payload = VerifyQr(text, config.qr, context.presented_ms.value_or(context.now_ms));
+  auto payload = VerifyQr(text, policy.qr, context.presented_ms.value_or(context.now_ms));
   if (!payload.ok()) {
     return NotRecognized(payload.error().code,
                          "customer not recognized: " + payload.error().message, where);
   }
-  auto resolved = ResolveCard(ledger, config, payload->card_number, where);
+  auto resolved = ResolveCard(ledger, policy, payload->card_number, where);
   if (!resolved.ok() || !payload->time_step || !resolved->customer) return resolved;
   // A dynamic code recognizes one basket: the same code for another basket is refused.
   std::string digest = Sha256Hex(text);
@@ -83,8 +83,9 @@ Result<Resolved> ResolveQr(Ledger& ledger, const Config& config, const std::stri
   return resolved;
 }
 
-Result<Resolved> ResolvePaymentCard(Ledger& ledger, const Config& config, Identifier& id) {
-  auto found = LookUpPaymentCard(ledger, config.payment_tokens, id.value, id.source);
+Result<Resolved> ResolvePaymentCard(Ledger& ledger, const RecognitionPolicy& policy,
+                                    Identifier& id) {
+  auto found = LookUpPaymentCard(ledger, policy.payment_tokens, id.value, id.source);
   if (!found.ok()) {
     if (found.error().kind != ErrorKind::kBadInput) return found.error();
     return NotRecognized(found.error().code, found.error().message, id.where);
@@ -93,7 +94,7 @@ Result<Resolved> ResolvePaymentCard(Ledger& ledger, const Config& config, Identi
   if (found->customer) {
     r.customer = found->customer;
     if (found->matched_hash != found->current_hash) r.token_upgrade = found->current_hash;
-  } else if (config.payment_tokens.pseudonymous_profiles) {
+  } else if (policy.payment_tokens.pseudonymous_profiles) {
     r.customer = CustomerRef{PseudonymFor(found->current_hash), true};
     r.new_profile_token = found->current_hash;
   } else {
@@ -150,13 +151,13 @@ Result<PaymentCardLookup> LookUpPaymentCard(Ledger& ledger, const PaymentTokenPo
   return lookup;
 }
 
-Result<Recognition> Recognize(Ledger& ledger, const Config& config,
+Result<Recognition> Recognize(Ledger& ledger, const RecognitionPolicy& policy,
                               std::vector<Identifier>& identifiers,
                               const RecognitionContext& context) {
   // Scanner text is whatever it turns out to be: a QR code, a card, or neither.
   for (auto& id : identifiers) {
     if (id.kind != "scan") continue;
-    std::string text = Unframe(id.value, config.scanner);
+    std::string text = Unframe(id.value, policy.scanner);
     // Spaces are part of a QR code's alphabet; around a card number they are noise.
     if (!LooksLikeQr(text)) {
       auto first = text.find_first_not_of(' ');
@@ -181,11 +182,11 @@ Result<Recognition> Recognize(Ledger& ledger, const Config& config,
     Identifier& id = identifiers[index];
     Result<Resolved> resolved = Resolved{};
     if (id.kind == "card") {
-      resolved = ResolveCard(ledger, config, id.value, id.where);
+      resolved = ResolveCard(ledger, policy, id.value, id.where);
     } else if (id.kind == "qr") {
-      resolved = ResolveQr(ledger, config, id.value, id.where, context);
+      resolved = ResolveQr(ledger, policy, id.value, id.where, context);
     } else if (id.kind == "payment_token") {
-      resolved = ResolvePaymentCard(ledger, config, id);
+      resolved = ResolvePaymentCard(ledger, policy, id);
     } else if (id.kind == "unrecognized_scan") {
       resolved = NotRecognized("unrecognized_scan",
                                "the scanned code is neither a loyalty card nor a Regulars QR code",

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
 #include "domain/basket.h"
+#include "recognition/recognition_policy.h"
 #include "result.h"
 #include "store/ledger.h"
 
@@ -64,7 +64,7 @@ std::string PseudonymFor(const std::string& token_hash);
 // "conflicting_identifiers" notice for the cashier. A pseudonymous profile that does not
 // exist yet is only a fallback: it never outranks anyone, nor conflicts. Problems never
 // fail the sale: they become notices. Payment card values are wiped once hashed.
-Result<Recognition> Recognize(Ledger& ledger, const Config& config,
+Result<Recognition> Recognize(Ledger& ledger, const RecognitionPolicy& policy,
                               std::vector<Identifier>& identifiers,
                               const RecognitionContext& context);
 

@@ -3,12 +3,12 @@
 #include <cstring>
 #include <mutex>
 
+#include "checkout/customer_lookup_provider.h"
 #include "checkout/till.h"
-#ifdef REGULARS_WITH_SYNC
-#include "till/customer_lookup.h"
-#endif
-#include "config.h"
+#include "config/config.h"
+#include "json/error_json.h"
 #include "regulars/regulars.h"
+#include "regulars_version.h"
 #include "store/audit_chain.h"
 
 struct regulars_till {
@@ -43,18 +43,12 @@ int CodeOf(ErrorKind kind) {
   return REGULARS_E_INTERNAL;
 }
 
-std::string ErrorJson(const Error& e) {
-  regulars::OrderedJson json{
-      {"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}};
-  return regulars::ToText(json);
-}
-
 // Never throws: it runs inside catch handlers too. Without memory for the message, the
 // code still tells the caller what happened and *out stays NULL.
 int Fail(const Error& e, char** out) noexcept {
   if (out != nullptr) {
     try {
-      *out = Copy(ErrorJson(e));
+      *out = Copy(regulars::ErrorJson(e));
     } catch (...) {
       *out = nullptr;
     }
@@ -105,7 +99,7 @@ extern "C" {
 
 int regulars_abi_version(void) { return REGULARS_ABI_VERSION; }
 
-const char* regulars_version(void) { return "0.1.0"; }
+const char* regulars_version(void) { return REGULARS_VERSION_STRING; }
 
 int regulars_open(regulars_till** out_handle, const char* config_path, const char* db_path,
                   char** error) {
@@ -120,13 +114,10 @@ int regulars_open(regulars_till** out_handle, const char* config_path, const cha
     }
     auto till = regulars::Till::OpenFile(config_path, db_path);
     if (!till.ok()) return Fail(till.error(), error);
-#ifdef REGULARS_WITH_SYNC
-    // The online look-up of unknown loyalty cards, when the config's sync section has one.
-    const regulars::SyncPolicy& sync = (*till)->config().sync;
-    if (sync.enabled() && sync.lookup_timeout_ms > 0) {
-      (*till)->SetCustomerLookup(regulars::MakeHqLookup(sync));
+    // The online look-up of unknown loyalty cards, when this build and the config have one.
+    if (auto lookup = regulars::MakeCustomerLookup((*till)->config())) {
+      (*till)->SetCustomerLookup(std::move(lookup));
     }
-#endif
     auto* handle = new regulars_till();
     handle->till = std::move(till).value();
     *out_handle = handle;

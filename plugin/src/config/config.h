@@ -8,25 +8,13 @@
 
 #include "domain/basket.h"
 #include "json/json_input.h"
-#include "recognition/payment_token.h"
 #include "recognition/qr_code.h"
+#include "recognition/recognition_policy.h"
 #include "result.h"
 #include "rewards/rule.h"
 #include "store/audit_chain.h"
 
 namespace regulars {
-
-// Recognition by the card a customer pays with (docs/recognition.md).
-struct PaymentTokenPolicy {
-  std::vector<TokenKey> keys;          // newest version first; empty: not configured
-  bool pseudonymous_profiles = false;  // may an unknown card start a profile? Off by default
-};
-
-// What a keyboard-wedge or serial scanner adds around the code it read.
-struct ScannerFraming {
-  std::string prefix;
-  std::string suffix;
-};
 
 // Staff latitude (docs/goodwill.md): what a cashier may give a customer per day, by the
 // customer's tier ("" for a recognized customer without one), and per cashier per day.
@@ -95,6 +83,9 @@ struct Config {
   std::map<std::string, LocalText> messages;
   SyncPolicy sync;
   HttpPolicy http;
+
+  // A view of the policies recognition reads; valid while this config lives.
+  RecognitionPolicy recognition() const { return {card_prefixes, payment_tokens, qr, scanner}; }
 };
 
 // `path` as written in the config file `source`: a relative path is relative to its folder.
@@ -107,7 +98,8 @@ Result<Config> LoadConfigFile(const std::string& path);
 // The same from text already in memory; `source` names it in errors.
 Result<Config> ParseConfig(std::string_view text, const std::string& source);
 
-// Validates one rule object (Contract v1's rule form); `pointer` locates it in errors.
+// Validates one rule object (Contract v1's rule form, rules.cc); `pointer` locates it in
+// errors.
 Result<Rule> ParseRule(const Json& json, const std::string& pointer);
 
 }  // namespace regulars

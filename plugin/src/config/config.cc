@@ -1,4 +1,4 @@
-#include "config.h"
+#include "config/config.h"
 
 #include <openssl/crypto.h>
 
@@ -8,6 +8,7 @@
 #include <limits>
 #include <set>
 
+#include "config/config_fields.h"
 #include "domain/hex.h"
 #include "domain/timestamp.h"
 #include "rewards/messages.h"
@@ -15,47 +16,13 @@
 namespace regulars {
 namespace {
 
-constexpr const char* kCode = "invalid_config";
+using config_fields::IsIdChar;
+using config_fields::kCode;
+using config_fields::kMaxMoney;
+using config_fields::ParseText;
+using config_fields::RequireKnownKeys;
+
 constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;
-
-bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
-}
-
-Result<LocalText> ParseText(const FieldReader& parent, std::string_view key) {
-  FieldReader r(parent.Get(key), parent.PointerTo(key), kCode);
-  REGULARS_TRY(r.RequireObject(std::string(key)));
-  auto fr = r.String("fr", 200);
-  if (!fr.ok()) return fr.error();
-  auto en = r.String("en", 200);
-  if (!en.ok()) return en.error();
-  return LocalText{*fr, *en};
-}
-
-Result<UnitReward> ParseReward(const FieldReader& parent) {
-  if (!parent.Has("reward")) return parent.Fail("reward", "reward is required");
-  FieldReader r(parent.Get("reward"), parent.PointerTo("reward"), kCode);
-  REGULARS_TRY(r.RequireObject("reward"));
-  int given = (r.Has("percent") ? 1 : 0) + (r.Has("amount") ? 1 : 0) + (r.Has("free") ? 1 : 0);
-  if (given != 1) {
-    return Error::BadInput(kCode, "reward has exactly one of percent, amount or free", r.pointer());
-  }
-  UnitReward reward;
-  if (r.Has("free")) {
-    if (r.Get("free") != true) return r.Fail("free", "free must be true when given");
-    reward.percent = 100;
-  } else if (r.Has("percent")) {
-    auto p = r.Integer("percent", 1, 100);
-    if (!p.ok()) return p.error();
-    reward.percent = *p;
-  } else {
-    auto a = r.Integer("amount", 1, std::numeric_limits<int64_t>::max());
-    if (!a.ok()) return a.error();
-    reward.amount = *a;
-  }
-  return reward;
-}
 
 std::string RulesVersion(const Json& rules) {
   // A digest of the rules as written, so two tills with the same rules agree on it.
@@ -200,96 +167,6 @@ Result<ScannerFraming> ParseScanner(const FieldReader& parent) {
   return framing;
 }
 
-// Amounts in a config: far above any price, far below overflow in any sum of a day.
-constexpr int64_t kMaxMoney = 1'000'000'000'000;
-
-// Fails on a field the object does not define, naming it and the known ones.
-Status RequireKnownKeys(const FieldReader& r, const std::vector<std::string>& known,
-                        const std::string& what) {
-  for (const auto& [key, value] : r.object().items()) {
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    return r.Fail(key, "unknown field '" + key + "' in " + what + " (known: " + list + ")");
-  }
-  return Status::Ok();
-}
-
-// {"skus": [...], "brands": [...], "categories": [...], "exclude": {same three}}.
-Result<Match> ParseMatch(const FieldReader& parent) {
-  FieldReader m(parent.Get("match"), parent.PointerTo("match"), kCode);
-  REGULARS_TRY(m.RequireObject("match"));
-  REGULARS_TRY(RequireKnownKeys(m, {"skus", "brands", "categories", "exclude"}, "match"));
-  Match match;
-  for (auto [key, field] : {std::pair{"skus", &match.skus}, std::pair{"brands", &match.brands},
-                            std::pair{"categories", &match.categories}}) {
-    auto list = m.OptionalStrings(key);
-    if (!list.ok()) return list.error();
-    *field = std::move(list).value();
-  }
-  if (m.Has("exclude")) {
-    FieldReader x(m.Get("exclude"), m.PointerTo("exclude"), kCode);
-    REGULARS_TRY(x.RequireObject("exclude"));
-    REGULARS_TRY(RequireKnownKeys(x, {"skus", "brands", "categories"}, "exclude"));
-    for (auto [key, field] :
-         {std::pair{"skus", &match.exclude_skus}, std::pair{"brands", &match.exclude_brands},
-          std::pair{"categories", &match.exclude_categories}}) {
-      auto list = x.OptionalStrings(key);
-      if (!list.ok()) return list.error();
-      *field = std::move(list).value();
-    }
-  }
-  return match;
-}
-
-// "rank": 2, "name": {"fr": "Or", "en": "Gold"},
-// "reach": {"purchases": 10, "spend": 50000, "window_days": 365}, "grace_days": 30,
-// "benefits": {"percent": 5, "services": ["free_delivery"]}.
-Result<TierTerms> ParseTier(const FieldReader& r) {
-  TierTerms tier;
-  auto rank = r.Integer("rank", 1, 1000);
-  if (!rank.ok()) return rank.error();
-  tier.rank = *rank;
-  if (!r.Has("name")) return r.Fail("name", "a tier has a name: {\"fr\": ..., \"en\": ...}");
-  auto name = ParseText(r, "name");
-  if (!name.ok()) return name.error();
-  tier.name = *name;
-  if (!r.Has("reach")) return r.Fail("reach", "reach is required: purchases and/or spend");
-  FieldReader reach(r.Get("reach"), r.PointerTo("reach"), kCode);
-  REGULARS_TRY(reach.RequireObject("reach"));
-  REGULARS_TRY(RequireKnownKeys(reach, {"purchases", "spend", "window_days"}, "reach"));
-  auto purchases = reach.OptionalInteger("purchases", 1, 100000);
-  if (!purchases.ok()) return purchases.error();
-  tier.purchases = *purchases;
-  auto spend = reach.OptionalInteger("spend", 1, kMaxMoney);
-  if (!spend.ok()) return spend.error();
-  tier.spend = *spend;
-  if (!tier.purchases && !tier.spend) {
-    return Error::BadInput(kCode, "reach needs purchases, spend or both", reach.pointer());
-  }
-  auto window = reach.OptionalInteger("window_days", 1, 3660);
-  if (!window.ok()) return window.error();
-  tier.window_days = window->value_or(365);
-  auto grace = r.OptionalInteger("grace_days", 0, 3660);
-  if (!grace.ok()) return grace.error();
-  tier.grace_days = grace->value_or(30);
-  if (!r.Has("benefits"))
-    return r.Fail("benefits", "benefits is required: percent and/or services");
-  FieldReader b(r.Get("benefits"), r.PointerTo("benefits"), kCode);
-  REGULARS_TRY(b.RequireObject("benefits"));
-  REGULARS_TRY(RequireKnownKeys(b, {"percent", "services"}, "benefits"));
-  auto percent = b.OptionalInteger("percent", 1, 100);
-  if (!percent.ok()) return percent.error();
-  tier.percent = *percent;
-  auto services = b.OptionalStrings("services");
-  if (!services.ok()) return services.error();
-  tier.services = *services;
-  if (!tier.percent && tier.services.empty()) {
-    return Error::BadInput(kCode, "benefits needs a percent, services or both", b.pointer());
-  }
-  return tier;
-}
-
 // "caps": {"per_basket": 2000, "per_day": 5000}, per customer, minor units.
 Result<Caps> ParseCaps(const FieldReader& parent) {
   Caps caps;
@@ -393,122 +270,6 @@ Result<std::map<std::string, LocalText>> ParseMessages(const FieldReader& parent
   }
   return messages;
 }
-
-}  // namespace
-
-Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
-  FieldReader r(json, pointer, kCode);
-  REGULARS_TRY(r.RequireObject("a rule"));
-  Rule rule;
-  auto id = r.String("id", 64);
-  if (!id.ok()) return id.error();
-  for (char c : *id) {
-    if (!IsIdChar(c)) return r.Fail("id", "a rule id uses only letters, digits, '-', '_' and '.'");
-  }
-  rule.id = *id;
-  auto kind = r.String("kind", 32);
-  if (!kind.ok()) return kind.error();
-  if (*kind == "nth_unit") {
-    rule.kind = RuleKind::kNthUnit;
-  } else if (*kind == "tier") {
-    rule.kind = RuleKind::kTier;
-  } else if (*kind == "milestone") {
-    rule.kind = RuleKind::kMilestone;
-  } else {
-    return r.Fail("kind", "rule kind '" + *kind +
-                              "' is not supported (supported: nth_unit, tier, milestone)");
-  }
-  // A misspelt field would otherwise be silently ignored and the rule behave otherwise.
-  std::vector<std::string> known = {"id",   "kind",       "match",       "group",
-                                    "text", "valid_from", "valid_until", "description"};
-  auto add = [&](std::initializer_list<const char*> keys) {
-    for (const char* key : keys) known.emplace_back(key);
-  };
-  if (rule.kind == RuleKind::kNthUnit)
-    add({"every", "reward", "max_per_basket", "unit_name", "unit_plural"});
-  if (rule.kind == RuleKind::kMilestone) add({"step", "amount", "max_per_basket"});
-  if (rule.kind == RuleKind::kTier) add({"rank", "name", "reach", "grace_days", "benefits"});
-  REGULARS_TRY(RequireKnownKeys(r, known, "a " + *kind + " rule"));
-
-  if (r.Has("match")) {
-    auto match = ParseMatch(r);
-    if (!match.ok()) return match.error();
-    rule.match = std::move(match).value();
-  } else if (rule.kind != RuleKind::kTier) {
-    return r.Fail("match", "match is required");
-  }
-  if (rule.kind != RuleKind::kTier && rule.match.MatchesEverything()) {
-    return Error::BadInput(kCode, "match lists at least one sku, brand or category",
-                           r.PointerTo("match"));
-  }
-  auto group = r.OptionalString("group", 64);
-  if (!group.ok()) return group.error();
-  rule.group = group->value_or("");
-  for (auto [key, field] : {std::pair{"valid_from", &rule.valid_from_ms},
-                            std::pair{"valid_until", &rule.valid_until_ms}}) {
-    auto text = r.OptionalString(key, 64);
-    if (!text.ok()) return text.error();
-    if (!text->has_value()) continue;
-    auto ms = ParseTimestamp(**text);
-    if (!ms.ok()) return r.Fail(key, ms.error().message);
-    *field = *ms;
-  }
-  if (rule.valid_from_ms && rule.valid_until_ms && *rule.valid_until_ms <= *rule.valid_from_ms) {
-    return r.Fail("valid_until", "valid_until must be after valid_from");
-  }
-
-  switch (rule.kind) {
-    case RuleKind::kNthUnit: {
-      auto every = r.Integer("every", 1, 1000000);
-      if (!every.ok()) return every.error();
-      rule.every = *every;
-      auto reward = ParseReward(r);
-      if (!reward.ok()) return reward.error();
-      rule.reward = *reward;
-      rule.unit_name = {"article", "item"};
-      if (r.Has("unit_name")) {
-        auto unit = ParseText(r, "unit_name");
-        if (!unit.ok()) return unit.error();
-        rule.unit_name = *unit;
-      }
-      if (r.Has("unit_plural")) {
-        auto plural = ParseText(r, "unit_plural");
-        if (!plural.ok()) return plural.error();
-        rule.unit_plural = *plural;
-      }
-      break;
-    }
-    case RuleKind::kMilestone: {
-      auto step = r.Integer("step", 1, kMaxMoney);
-      if (!step.ok()) return step.error();
-      rule.every = *step;
-      auto amount = r.Integer("amount", 1, kMaxMoney);
-      if (!amount.ok()) return amount.error();
-      if (*amount > *step) return r.Fail("amount", "amount must not exceed step");
-      rule.amount = *amount;
-      break;
-    }
-    case RuleKind::kTier: {
-      auto tier = ParseTier(r);
-      if (!tier.ok()) return tier.error();
-      rule.tier = std::move(tier).value();
-      break;
-    }
-  }
-  if (rule.kind != RuleKind::kTier) {
-    auto cap = r.OptionalInteger("max_per_basket", 1, 1000000);
-    if (!cap.ok()) return cap.error();
-    rule.max_per_basket = *cap;
-  }
-  if (r.Has("text")) {
-    auto text = ParseText(r, "text");
-    if (!text.ok()) return text.error();
-    rule.text = *text;
-  }
-  return rule;
-}
-
-namespace {
 
 // "sync": {"hq": "hq.example:8443", "ca": "pki/ca.pem", "cert": ..., "key": ...,
 // "nightly_at": "02:30", "jitter_minutes": 60, ...} (docs/sync-protocol.md).

@@ -1,0 +1,33 @@
+#include "config/config_fields.h"
+
+#include <algorithm>
+
+namespace regulars::config_fields {
+
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+Result<LocalText> ParseText(const FieldReader& parent, std::string_view key) {
+  FieldReader r(parent.Get(key), parent.PointerTo(key), kCode);
+  REGULARS_TRY(r.RequireObject(std::string(key)));
+  auto fr = r.String("fr", 200);
+  if (!fr.ok()) return fr.error();
+  auto en = r.String("en", 200);
+  if (!en.ok()) return en.error();
+  return LocalText{*fr, *en};
+}
+
+Status RequireKnownKeys(const FieldReader& r, const std::vector<std::string>& known,
+                        const std::string& what) {
+  for (const auto& [key, value] : r.object().items()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    return r.Fail(key, "unknown field '" + key + "' in " + what + " (known: " + list + ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace regulars::config_fields
