@@ -30,9 +30,9 @@
 #include <thread>
 #include <vector>
 
-#include "http_server.h"
+#include "http/http_server.h"
+#include "http/till_service.h"
 #include "regulars/regulars.h"
-#include "till_service.h"
 
 namespace {
 

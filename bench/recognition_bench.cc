@@ -17,8 +17,8 @@
 #include <random>
 
 #include "big_ledger.h"
-#include "card_image.h"
-#include "image_scan.h"
+#include "images/card_image.h"
+#include "images/image_scan.h"
 #include "latencies.h"
 #include "recognition/payment_token.h"
 #include "recognition/qr_code.h"

@@ -2,11 +2,12 @@
 # Each product folder has a rank; a file may include its own folder's headers and those of
 # folders of a lower rank, never one of its rank or above. Every include names its folder
 # ("checkout/till.h", "till/outbox.h", "http/http_server.h"); only the core's "result.h"
-# and headers the build generates sit at a root. Tests and benchmarks may include anything.
+# and headers the build generates sit at a root. The public header, "regulars/regulars.h",
+# is the ABI's room (plugin/abi) seen from outside. Tests and benchmarks may include anything.
 set(ranks
   "plugin/src/json=1" "plugin/src/domain=2" "plugin/src/rewards=3" "plugin/src/store=3"
   "plugin/src/recognition=4" "plugin/src/config=5" "plugin/src/checkout=6"
-  "plugin/abi=7" "plugin/include/regulars=7"
+  "plugin/abi=7"
   "sync/wire=8" "sync/till=9" "sync/hq=9"
   "pos-adapters/images=10" "pos-adapters/poslog=10" "pos-adapters/http=10"
   "pos-adapters/cli=11" "pos-adapters/examples=11")
@@ -14,11 +15,12 @@ set(ranks
 set(prefixes
   "json=plugin/src/json" "domain=plugin/src/domain" "rewards=plugin/src/rewards"
   "store=plugin/src/store" "recognition=plugin/src/recognition" "config=plugin/src/config"
-  "checkout=plugin/src/checkout" "abi=plugin/abi" "regulars=plugin/include/regulars"
+  "checkout=plugin/src/checkout" "abi=plugin/abi"
+  "regulars=plugin/abi"
   "wire=sync/wire" "till=sync/till" "hq=sync/hq"
   "images=pos-adapters/images" "poslog=pos-adapters/poslog" "http=pos-adapters/http"
   "cli=pos-adapters/cli")
-set(root_headers "result.h" "version.h" "assets.h" "demo_config.h")
+set(root_headers "result.h" "regulars_version.h")
 
 foreach(entry ${ranks})
   string(REPLACE "=" ";" pair ${entry})

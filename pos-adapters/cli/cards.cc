@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "card_image.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "domain/card_number.h"
-#include "image_scan.h"
+#include "images/card_image.h"
+#include "images/image_scan.h"
 #include "json/error_json.h"
 #include "recognition/qr_code.h"
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "recognition/qr_code.h"
 #include "store/ledger.h"

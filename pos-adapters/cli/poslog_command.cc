@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "checkout/till.h"
-#include "cli.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "json/error_json.h"
-#include "poslog.h"
+#include "poslog/poslog.h"
 
 namespace regulars_cli {
 namespace {

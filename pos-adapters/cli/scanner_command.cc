@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "json/error_json.h"
 

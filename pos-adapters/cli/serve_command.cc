@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "config/config.h"
-#include "http_server.h"
+#include "http/http_server.h"
+#include "http/till_service.h"
 #include "json/error_json.h"
 #include "store/ledger.h"
 #include "till/outbox.h"
 #include "till/sync_state.h"
-#include "till_service.h"
 
 namespace regulars_cli {
 namespace {

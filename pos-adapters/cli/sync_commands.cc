@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "domain/timestamp.h"
 #include "json/error_json.h"

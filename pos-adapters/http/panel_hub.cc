@@ -1,4 +1,4 @@
-#include "panel_hub.h"
+#include "http/panel_hub.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>

@@ -1,11 +1,11 @@
-#include "till_service.h"
+#include "http/till_service.h"
 
 #include <openssl/crypto.h>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "assets.h"
+#include "http/assets.h"
 
 namespace regulars::http {
 namespace {

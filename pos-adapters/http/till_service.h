@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "http_server.h"
-#include "metrics.h"
-#include "panel_hub.h"
+#include "http/http_server.h"
+#include "http/metrics.h"
+#include "http/panel_hub.h"
 #include "regulars/regulars.h"
 
 namespace regulars::http {

@@ -1,5 +1,5 @@
 #define ZX_USE_UTF8 1
-#include "card_image.h"
+#include "images/card_image.h"
 
 #include <ZXing/BitMatrix.h>
 #include <ZXing/MultiFormatWriter.h>

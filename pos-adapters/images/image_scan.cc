@@ -1,5 +1,5 @@
 #define ZX_USE_UTF8 1
-#include "image_scan.h"
+#include "images/image_scan.h"
 
 #include <ZXing/BarcodeFormat.h>
 #include <ZXing/ReadBarcode.h>

@@ -1,4 +1,4 @@
-#include "poslog.h"
+#include "poslog/poslog.h"
 
 #include <algorithm>
 #include <cctype>

@@ -16,7 +16,7 @@ std::string Text(const OJson& json) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-HttpAnswer Fail(const Error& e) { return {StatusOf(e), ErrorBody(e)}; }
+HttpAnswer Fail(const Error& e) { return {StatusOf(e), ErrorJson(e)}; }
 
 // "/v1/updates?since=3&limit=10" -> path and {since: 3, limit: 10}. Only non-negative
 // integers are accepted as values.
@@ -72,10 +72,6 @@ void AppendEvent(std::string& out, const HqEvent& e) {
 
 }  // namespace
 
-std::string ErrorBody(const Error& e) {
-  return Text(OJson{{"error", {{"code", e.code}, {"message", e.message}, {"where", e.where}}}});
-}
-
 int StatusOf(const Error& e) {
   if (e.code == "wrong_store") return 403;
   switch (e.kind) {
@@ -114,7 +110,7 @@ HttpAnswer HqService::Handle(const HttpRequest& request) {
     }
     return Customer(request);
   }
-  return {404, ErrorBody(Error::NotFound("not_found", "no such path", std::string(path)))};
+  return {404, ErrorJson(Error::NotFound("not_found", "no such path", std::string(path)))};
 }
 
 HttpAnswer HqService::Customer(const HttpRequest& request) {

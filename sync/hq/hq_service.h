@@ -9,12 +9,10 @@
 #include <string>
 
 #include "hq/hq_store.h"
+#include "json/error_json.h"
 #include "wire/tls_transport.h"
 
 namespace regulars {
-
-// The error JSON of Contract v1.
-std::string ErrorBody(const Error& e);
 
 // The HTTP status for an error: 400 bad input, 403 another store's, 503 storage, 500 else.
 int StatusOf(const Error& e);

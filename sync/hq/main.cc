@@ -58,7 +58,7 @@ Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on std
 )";
 
 int Report(const Error& e) {
-  std::cerr << ErrorBody(e) << "\n";
+  std::cerr << ErrorJson(e) << "\n";
   return e.kind == ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
 }
 
@@ -363,7 +363,7 @@ int main(int argc, char** argv) {
   try {
     return regulars::Main(argc, argv);
   } catch (const std::exception& e) {
-    std::cerr << regulars::ErrorBody(regulars::Error::Internal(e.what())) << "\n";
+    std::cerr << regulars::ErrorJson(regulars::Error::Internal(e.what())) << "\n";
     return 1;
   }
 }

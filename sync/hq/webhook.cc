@@ -121,7 +121,7 @@ void WebhookForwarder::Loop() {
       continue;
     }
     ++failures_;
-    std::cerr << ErrorBody(sent.error()) << "\n";
+    std::cerr << ErrorJson(sent.error()) << "\n";
     wait = std::chrono::milliseconds(
         FullJitterBackoffMs(settings_.retry_initial_ms, settings_.retry_max_ms, attempt, random()));
     ++attempt;

@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "json/error_json.h"
+
 namespace regulars {
 namespace {
 
@@ -144,14 +146,14 @@ struct Shared {
   std::vector<std::weak_ptr<Session>> sessions;  // for Stop to close them
 };
 
-constexpr const char* kUnknownStore =
-    R"({"error": {"code": "unknown_store", "message": "the client certificate names no store", "where": ""}})";
-constexpr const char* kHqBusy =
-    R"({"error": {"code": "hq_busy", "message": "HQ has too many requests waiting; try again later", "where": ""}})";
+const std::string kUnknownStore =
+    ErrorJson("unknown_store", "the client certificate names no store", "");
+const std::string kHqBusy =
+    ErrorJson("hq_busy", "HQ has too many requests waiting; try again later", "");
 
 std::string TooManyConnections(int max) {
-  return R"({"error": {"code": "too_many_connections", "message": "HQ has )" + std::to_string(max) +
-         R"( connections open; try again later", "where": ""}})";
+  return ErrorJson("too_many_connections",
+                   "HQ has " + std::to_string(max) + " connections open; try again later", "");
 }
 
 // One store's connection: handshake, then requests in turn (keep-alive), every step under

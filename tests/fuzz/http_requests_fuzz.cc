@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "http/till_service.h"
 #include "regulars/regulars.h"
-#include "till_service.h"
 
 namespace {
 

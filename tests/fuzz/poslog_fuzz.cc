@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "domain/basket.h"
-#include "poslog.h"
+#include "poslog/poslog.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const regulars::TillIdentity till{"S001", "T01", *regulars::FindCurrency("EUR")};

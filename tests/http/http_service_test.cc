@@ -17,9 +17,9 @@
 #include <set>
 #include <thread>
 
-#include "assets.h"
-#include "http_server.h"
-#include "till_service.h"
+#include "http/assets.h"
+#include "http/http_server.h"
+#include "http/till_service.h"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <random>
 
-#include "card_image.h"
-#include "image_scan.h"
+#include "images/card_image.h"
+#include "images/image_scan.h"
 #include "recognition/qr_code.h"
 #include "test_till.h"
 

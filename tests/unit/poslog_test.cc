@@ -1,6 +1,6 @@
 // ARTS POSLog import (docs/poslog.md): logged sales count toward rewards, give nothing
 // after the fact, and show at the next visit; a bad file is refused whole.
-#include "poslog.h"
+#include "poslog/poslog.h"
 
 #include <gtest/gtest.h>
 

@@ -85,8 +85,9 @@ Result<Proposal> Till::Propose(Basket& basket) {
   if (basket.at_ms <= now && now - basket.at_ms <= 15 * 60 * 1000) presented = basket.at_ms;
   ReadTransaction snapshot(ledger_->db());
   REGULARS_TRY(snapshot.BeginUnlessOpen());
-  REGULARS_ASSIGN_OR_RETURN(Recognition who, Recognize(*ledger_, config().recognition(), basket.identifiers,
-                                                       {basket.pos_txn_id, now, presented}));
+  REGULARS_ASSIGN_OR_RETURN(Recognition who,
+                            Recognize(*ledger_, config().recognition(), basket.identifiers,
+                                      {basket.pos_txn_id, now, presented}));
   std::optional<CustomerState> state;
   if (who.customer_id) {
     REGULARS_ASSIGN_OR_RETURN(
@@ -293,8 +294,8 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
   IdentifierWiper wiper{&basket->identifiers};
   ReadTransaction snapshot(ledger_->db());
   REGULARS_TRY(snapshot.Begin());
-  REGULARS_ASSIGN_OR_RETURN(
-      auto who, Recognize(*ledger_, config().recognition(), basket->identifiers, {"", clock_(), std::nullopt}));
+  REGULARS_ASSIGN_OR_RETURN(auto who, Recognize(*ledger_, config().recognition(),
+                                                basket->identifiers, {"", clock_(), std::nullopt}));
   who.notices.insert(who.notices.begin(), basket->notices.begin(), basket->notices.end());
   if (who.customer_id) {
     REGULARS_ASSIGN_OR_RETURN(who.first_name, ledger_->FirstName(*who.customer_id));
