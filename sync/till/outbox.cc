@@ -17,38 +17,31 @@ Result<std::optional<OutboxBatch>> Outbox::NextBatch(int64_t max_events, size_t 
   REGULARS_TRY(snapshot.Begin());
   auto pushed = PushedSeq();
   if (!pushed.ok()) return pushed.error();
-  auto stmt = db_.Prepare(
-      "SELECT seq, at_ms, kind, customer_id, pos_txn_id, ref_pos_txn_id, body FROM events "
-      "WHERE store_id = ?1 AND till_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, store_id_).Bind(2, till_id_).Bind(3, *pushed).Bind(4, max_events);
   OutboxBatch batch;
   std::string events;
-  for (;;) {
-    auto row = (*stmt)->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    const Statement& s = **stmt;
-    int64_t seq = s.Int(0);
+  auto add = [&](const OwnEvent& e) {
+    auto text_or_null = [](const std::optional<std::string>& t) {
+      return t ? OrderedJson(*t) : OrderedJson(nullptr);
+    };
     // The stored body is JSON the ledger wrote: carried as is, not re-serialised.
-    OrderedJson head{
-        {"id", store_id_ + ":" + till_id_ + ":" + std::to_string(seq)},
-        {"at_ms", s.Int(1)},
-        {"kind", s.Text(2)},
-        {"customer_id", s.IsNull(3) ? OrderedJson(nullptr) : OrderedJson(s.Text(3))},
-        {"pos_txn_id", s.IsNull(4) ? OrderedJson(nullptr) : OrderedJson(s.Text(4))},
-        {"ref_pos_txn_id", s.IsNull(5) ? OrderedJson(nullptr) : OrderedJson(s.Text(5))}};
+    OrderedJson head{{"id", store_id_ + ":" + till_id_ + ":" + std::to_string(e.seq)},
+                     {"at_ms", e.at_ms},
+                     {"kind", e.kind},
+                     {"customer_id", text_or_null(e.customer_id)},
+                     {"pos_txn_id", text_or_null(e.pos_txn_id)},
+                     {"ref_pos_txn_id", text_or_null(e.ref_pos_txn_id)}};
     std::string text = ToText(head);
     text.pop_back();  // the closing brace: the body follows
-    text += ",\"body\":" + s.Text(6) + "}";
-    if (batch.events > 0 && events.size() + text.size() + 1 > max_bytes) break;
+    text += ",\"body\":" + e.body + "}";
+    if (batch.events > 0 && events.size() + text.size() + 1 > max_bytes) return false;
     if (batch.events > 0) events += ',';
     events += text;
-    if (batch.events == 0) batch.first_seq = seq;
-    batch.last_seq = seq;
+    if (batch.events == 0) batch.first_seq = e.seq;
+    batch.last_seq = e.seq;
     ++batch.events;
-  }
-  (*stmt)->Reset();
+    return true;
+  };
+  REGULARS_TRY(own_.ForEachAfter(*pushed, max_events, add));
   if (batch.events == 0) return std::optional<OutboxBatch>();
   batch.body = ToText(OrderedJson{{"store_id", store_id_},
                                   {"till_id", till_id_},
@@ -65,15 +58,7 @@ Status Outbox::Acknowledge(int64_t last_seq) {
   auto pushed = PushedSeq();
   if (!pushed.ok()) return pushed.error();
   if (last_seq <= *pushed) return txn.Commit();  // already known: a repeated answer
-  auto max = db_.Prepare(
-      "SELECT COALESCE(MAX(seq), 0) FROM events WHERE store_id = ?1 AND "
-      "till_id = ?2");
-  if (!max.ok()) return max.error();
-  (*max)->Bind(1, store_id_).Bind(2, till_id_);
-  auto row = (*max)->Step();
-  if (!row.ok()) return row.error();
-  int64_t written = (*max)->Int(0);
-  (*max)->Reset();
+  REGULARS_ASSIGN_OR_RETURN(int64_t written, own_.LastSeq());
   if (last_seq > written) {
     return Error::BadInput("invalid_acknowledgement",
                            "HQ acknowledged event " + std::to_string(last_seq) +
@@ -90,16 +75,9 @@ Result<OutboxStatus> Outbox::Backlog() {
   auto pushed = PushedSeq();
   if (!pushed.ok()) return pushed.error();
   status.pushed_seq = *pushed;
-  auto stmt = db_.Prepare(
-      "SELECT count(*), MIN(at_ms) FROM events WHERE store_id = ?1 AND till_id = ?2 AND "
-      "seq > ?3");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, store_id_).Bind(2, till_id_).Bind(3, *pushed);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
-  status.backlog = (*stmt)->Int(0);
-  if (!(*stmt)->IsNull(1)) status.oldest_unsent_at_ms = (*stmt)->Int(1);
-  (*stmt)->Reset();
+  REGULARS_ASSIGN_OR_RETURN(auto backlog, own_.BacklogAfter(*pushed));
+  status.backlog = backlog.events;
+  status.oldest_unsent_at_ms = backlog.oldest_at_ms;
   return status;
 }
 

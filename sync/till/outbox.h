@@ -8,6 +8,7 @@
 #include <string>
 
 #include "result.h"
+#include "store/own_events.h"
 #include "store/sqlite.h"
 
 namespace regulars {
@@ -31,7 +32,10 @@ class Outbox {
  public:
   // The outbox of till (store_id, till_id) in `db` (a ledger, schema v2 or later).
   Outbox(Database& db, std::string store_id, std::string till_id)
-      : db_(db), store_id_(std::move(store_id)), till_id_(std::move(till_id)) {}
+      : db_(db),
+        own_(db, store_id, till_id),
+        store_id_(std::move(store_id)),
+        till_id_(std::move(till_id)) {}
 
   // The next batch after what HQ acknowledged: at most `max_events` events and, past the
   // first event, at most `max_bytes` of body, so memory stays bounded however long the
@@ -48,6 +52,7 @@ class Outbox {
   Result<int64_t> PushedSeq();
 
   Database& db_;
+  OwnEvents own_;  // the events, read through the store
   std::string store_id_;
   std::string till_id_;
 };
