@@ -1,6 +1,6 @@
 // The online look-up of customers the ledger does not know, as the build provides it: the
 // C ABI asks for one here and does not know who answers. The sync library's definition
-// asks HQ (sync/src/customer_lookup_provider.cc); a build without sync links the one that
+// asks HQ (sync/till/customer_lookup_provider.cc); a build without sync links the one that
 // looks nothing up (no_customer_lookup.cc). Exactly one of them is linked.
 #pragma once
 
