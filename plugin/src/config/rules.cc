@@ -113,6 +113,71 @@ Result<TierTerms> ParseTier(const FieldReader& r) {
   return tier;
 }
 
+// The fields of the rule's own kind: nth_unit's every and reward, milestone's step and
+// amount, a tier's reach and benefits.
+Status ParseKindFields(const FieldReader& r, Rule& rule) {
+  switch (rule.kind) {
+    case RuleKind::kNthUnit: {
+      auto every = r.Integer("every", 1, 1000000);
+      if (!every.ok()) return every.error();
+      rule.every = *every;
+      auto reward = ParseReward(r);
+      if (!reward.ok()) return reward.error();
+      rule.reward = *reward;
+      rule.unit_name = {"article", "item"};
+      if (r.Has("unit_name")) {
+        auto unit = ParseText(r, "unit_name");
+        if (!unit.ok()) return unit.error();
+        rule.unit_name = *unit;
+      }
+      if (r.Has("unit_plural")) {
+        auto plural = ParseText(r, "unit_plural");
+        if (!plural.ok()) return plural.error();
+        rule.unit_plural = *plural;
+      }
+      break;
+    }
+    case RuleKind::kMilestone: {
+      auto step = r.Integer("step", 1, kMaxMoney);
+      if (!step.ok()) return step.error();
+      rule.every = *step;
+      auto amount = r.Integer("amount", 1, kMaxMoney);
+      if (!amount.ok()) return amount.error();
+      if (*amount > *step) return r.Fail("amount", "amount must not exceed step");
+      rule.amount = *amount;
+      break;
+    }
+    case RuleKind::kTier: {
+      auto tier = ParseTier(r);
+      if (!tier.ok()) return tier.error();
+      rule.tier = std::move(tier).value();
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+// Its exclusivity group and the dates it is valid between.
+Status ParseGroupAndDates(const FieldReader& r, Rule& rule) {
+  auto group = r.OptionalString("group", 64);
+  if (!group.ok()) return group.error();
+  rule.group = group->value_or("");
+  for (auto [key, field] : {std::pair{"valid_from", &rule.valid_from_ms},
+                            std::pair{"valid_until", &rule.valid_until_ms}}) {
+    auto text = r.OptionalString(key, 64);
+    if (!text.ok()) return text.error();
+    if (!text->has_value()) continue;
+    auto ms = ParseTimestamp(**text);
+    if (!ms.ok()) return r.Fail(key, ms.error().message);
+    *field = *ms;
+  }
+  if (rule.valid_from_ms && rule.valid_until_ms && *rule.valid_until_ms <= *rule.valid_from_ms) {
+    return r.Fail("valid_until", "valid_until must be after valid_from");
+  }
+
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
@@ -160,60 +225,8 @@ Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
     return Error::BadInput(kCode, "match lists at least one sku, brand or category",
                            r.PointerTo("match"));
   }
-  auto group = r.OptionalString("group", 64);
-  if (!group.ok()) return group.error();
-  rule.group = group->value_or("");
-  for (auto [key, field] : {std::pair{"valid_from", &rule.valid_from_ms},
-                            std::pair{"valid_until", &rule.valid_until_ms}}) {
-    auto text = r.OptionalString(key, 64);
-    if (!text.ok()) return text.error();
-    if (!text->has_value()) continue;
-    auto ms = ParseTimestamp(**text);
-    if (!ms.ok()) return r.Fail(key, ms.error().message);
-    *field = *ms;
-  }
-  if (rule.valid_from_ms && rule.valid_until_ms && *rule.valid_until_ms <= *rule.valid_from_ms) {
-    return r.Fail("valid_until", "valid_until must be after valid_from");
-  }
-
-  switch (rule.kind) {
-    case RuleKind::kNthUnit: {
-      auto every = r.Integer("every", 1, 1000000);
-      if (!every.ok()) return every.error();
-      rule.every = *every;
-      auto reward = ParseReward(r);
-      if (!reward.ok()) return reward.error();
-      rule.reward = *reward;
-      rule.unit_name = {"article", "item"};
-      if (r.Has("unit_name")) {
-        auto unit = ParseText(r, "unit_name");
-        if (!unit.ok()) return unit.error();
-        rule.unit_name = *unit;
-      }
-      if (r.Has("unit_plural")) {
-        auto plural = ParseText(r, "unit_plural");
-        if (!plural.ok()) return plural.error();
-        rule.unit_plural = *plural;
-      }
-      break;
-    }
-    case RuleKind::kMilestone: {
-      auto step = r.Integer("step", 1, kMaxMoney);
-      if (!step.ok()) return step.error();
-      rule.every = *step;
-      auto amount = r.Integer("amount", 1, kMaxMoney);
-      if (!amount.ok()) return amount.error();
-      if (*amount > *step) return r.Fail("amount", "amount must not exceed step");
-      rule.amount = *amount;
-      break;
-    }
-    case RuleKind::kTier: {
-      auto tier = ParseTier(r);
-      if (!tier.ok()) return tier.error();
-      rule.tier = std::move(tier).value();
-      break;
-    }
-  }
+  REGULARS_TRY(ParseGroupAndDates(r, rule));
+  REGULARS_TRY(ParseKindFields(r, rule));
   if (rule.kind != RuleKind::kTier) {
     auto cap = r.OptionalInteger("max_per_basket", 1, 1000000);
     if (!cap.ok()) return cap.error();
