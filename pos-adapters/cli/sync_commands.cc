@@ -33,11 +33,10 @@ struct Opened {
 };
 
 regulars::Result<Opened> Open(const std::string& config_path, const std::string& db_path) {
-  auto config = regulars::LoadConfigFile(config_path);
-  if (!config.ok()) return config.error();
-  auto ledger = regulars::Ledger::Open(db_path, config->till.store_id, config->till.till_id);
-  if (!ledger.ok()) return ledger.error();
-  return Opened{std::move(config).value(), std::move(ledger).value()};
+  REGULARS_ASSIGN_OR_RETURN(auto config, regulars::LoadConfigFile(config_path));
+  REGULARS_ASSIGN_OR_RETURN(
+      auto ledger, regulars::Ledger::Open(db_path, config.till.store_id, config.till.till_id));
+  return Opened{std::move(config), std::move(ledger)};
 }
 
 Json Time(std::optional<int64_t> ms) {

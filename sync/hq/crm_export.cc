@@ -105,29 +105,26 @@ std::string CustomerOf(const HqEvent& e, const Json& body) {
 
 Result<Rows> CustomerRows(const HqEvent& e, const Json& body) {
   if (e.kind != "enroll") return Rows{};
-  auto at = UtcTime(e.at_ms);
-  if (!at.ok()) return at.error();
+  REGULARS_ASSIGN_OR_RETURN(auto at, UtcTime(e.at_ms));
   auto identifier = body.find("identifier");
   if (identifier == body.end() || !identifier->is_object()) {
     return Malformed("no identifier object", "/body/identifier");
   }
-  auto kind = StringMember(*identifier, "kind", "/body/identifier");
-  if (!kind.ok()) return kind.error();
+  REGULARS_ASSIGN_OR_RETURN(auto kind, StringMember(*identifier, "kind", "/body/identifier"));
   // A loyalty card number identifies the customer to the CRM; a payment token's hash
   // (or any other identifier's value) is never exported.
   std::string card_number;
-  if (*kind == "card") {
-    auto value = StringMember(*identifier, "value", "/body/identifier");
-    if (!value.ok()) return value.error();
-    card_number = *value;
+  if (kind == "card") {
+    REGULARS_ASSIGN_OR_RETURN(auto value, StringMember(*identifier, "value", "/body/identifier"));
+    card_number = value;
   }
   std::string customer = CustomerOf(e, body);
   if (customer.empty()) return Malformed("no customer", "/body/customer");
   auto pseudonymous = body.find("pseudonymous");
   bool is_pseudonymous =
       pseudonymous != body.end() && pseudonymous->is_boolean() && pseudonymous->get<bool>();
-  return Rows{{std::to_string(e.hq_seq), e.id, customer, e.store_id, e.till_id, *at,
-               is_pseudonymous ? "true" : "false", *kind, card_number}};
+  return Rows{{std::to_string(e.hq_seq), e.id, customer, e.store_id, e.till_id, at,
+               is_pseudonymous ? "true" : "false", kind, card_number}};
 }
 
 // --- purchases: one row per sale, refund or void ------------------------------------------
@@ -137,34 +134,29 @@ Result<Rows> CustomerRows(const HqEvent& e, const Json& body) {
 Result<Rows> PurchaseRows(const HqEvent& e, const Json& body) {
   bool sale = e.kind == "sale";
   if (!sale && e.kind != "refund" && e.kind != "void") return Rows{};
-  auto at = UtcTime(e.at_ms);
-  if (!at.ok()) return at.error();
+  REGULARS_ASSIGN_OR_RETURN(auto at, UtcTime(e.at_ms));
   std::string currency, gross, discount, goodwill, net, waived;
   if (sale) {
-    auto code = StringMember(body, "currency", "/body");
-    if (!code.ok()) return code.error();
-    auto total_gross = IntegerMember(body, "total_gross", "/body");
-    if (!total_gross.ok()) return total_gross.error();
+    REGULARS_ASSIGN_OR_RETURN(auto code, StringMember(body, "currency", "/body"));
+    REGULARS_ASSIGN_OR_RETURN(auto total_gross, IntegerMember(body, "total_gross", "/body"));
     auto total_discount = IntegerMember(body, "total_discount", "/body");
     if (!total_discount.ok()) return total_discount.error();
-    auto total_net = IntegerMember(body, "total_net", "/body");
-    if (!total_net.ok()) return total_net.error();
+    REGULARS_ASSIGN_OR_RETURN(auto total_net, IntegerMember(body, "total_net", "/body"));
     // total_discount holds the rules' discounts and the cashier's goodwill: split them.
     int64_t given = 0;
     if (body.contains("goodwill")) {
       const Json& g = body.at("goodwill");
       if (!g.is_object()) return Malformed("goodwill is not an object", "/body/goodwill");
-      auto amount = IntegerMember(g, "amount", "/body/goodwill");
-      if (!amount.ok()) return amount.error();
-      given = *amount;
+      REGULARS_ASSIGN_OR_RETURN(auto amount, IntegerMember(g, "amount", "/body/goodwill"));
+      given = amount;
     }
     auto rules = given >= 0 ? AddMinor(*total_discount, -given) : std::nullopt;
     if (!rules) return Malformed("goodwill amount is out of range", "/body/goodwill/amount");
-    currency = *code;
-    gross = std::to_string(*total_gross);
+    currency = code;
+    gross = std::to_string(total_gross);
     discount = std::to_string(*rules);
     goodwill = std::to_string(given);
-    net = std::to_string(*total_net);
+    net = std::to_string(total_net);
   } else {
     auto total_refund = IntegerMember(body, "total_refund", "/body");
     if (!total_refund.ok()) return total_refund.error();
@@ -172,9 +164,8 @@ Result<Rows> PurchaseRows(const HqEvent& e, const Json& body) {
     net = std::to_string(-*total_refund);
     waived = "0";
     if (body.contains("waived")) {
-      auto w = IntegerMember(body, "waived", "/body");
-      if (!w.ok()) return w.error();
-      waived = std::to_string(*w);
+      REGULARS_ASSIGN_OR_RETURN(auto w, IntegerMember(body, "waived", "/body"));
+      waived = std::to_string(w);
     }
     // A reversal records its discounts given back only in its visit (negative already).
     // Without a visit: no customer means no discount was ever given (rules and goodwill
@@ -182,19 +173,17 @@ Result<Rows> PurchaseRows(const HqEvent& e, const Json& body) {
     if (body.contains("visit")) {
       const Json& v = body.at("visit");
       if (!v.is_object()) return Malformed("visit is not an object", "/body/visit");
-      auto d = IntegerMember(v, "discount", "/body/visit");
-      if (!d.ok()) return d.error();
-      auto g = IntegerMember(v, "goodwill", "/body/visit");
-      if (!g.ok()) return g.error();
-      discount = std::to_string(*d);
-      goodwill = std::to_string(*g);
+      REGULARS_ASSIGN_OR_RETURN(auto d, IntegerMember(v, "discount", "/body/visit"));
+      REGULARS_ASSIGN_OR_RETURN(auto g, IntegerMember(v, "goodwill", "/body/visit"));
+      discount = std::to_string(d);
+      goodwill = std::to_string(g);
     } else if (CustomerOf(e, body).empty()) {
       discount = "0";
       goodwill = "0";
     }
   }
   return Rows{{std::to_string(e.hq_seq), e.id, e.kind, e.store_id, e.till_id,
-               Optional(e.pos_txn_id), Optional(e.ref_pos_txn_id), CustomerOf(e, body), *at,
+               Optional(e.pos_txn_id), Optional(e.ref_pos_txn_id), CustomerOf(e, body), at,
                currency, gross, discount, goodwill, net, waived}};
 }
 
@@ -245,25 +234,21 @@ Result<Rows> ReversalRewardRows(const HqEvent& e, const Json& body, const std::s
     std::string where = "/body/lines/" + std::to_string(i);
     if (!l.is_object()) return Malformed("a line is not an object", where);
     if (!l.contains("reward_withdrawn")) continue;
-    auto withdrawn = IntegerMember(l, "reward_withdrawn", where);
-    if (!withdrawn.ok()) return withdrawn.error();
-    if (*withdrawn < 0) return Malformed("reward_withdrawn is negative", where);
-    auto number = IntegerMember(l, "line", where);
-    if (!number.ok()) return number.error();
-    auto sku = StringMember(l, "sku", where);
-    if (!sku.ok()) return sku.error();
+    REGULARS_ASSIGN_OR_RETURN(auto withdrawn, IntegerMember(l, "reward_withdrawn", where));
+    if (withdrawn < 0) return Malformed("reward_withdrawn is negative", where);
+    REGULARS_ASSIGN_OR_RETURN(auto number, IntegerMember(l, "line", where));
+    REGULARS_ASSIGN_OR_RETURN(auto sku, StringMember(l, "sku", where));
     rows.push_back({std::to_string(e.hq_seq), e.id, e.kind, e.store_id, e.till_id,
                     Optional(e.pos_txn_id), Optional(e.ref_pos_txn_id), CustomerOf(e, body), at, "",
-                    "", std::to_string(*number), *sku, "", std::to_string(-*withdrawn)});
+                    "", std::to_string(number), sku, "", std::to_string(-withdrawn)});
   }
   return rows;
 }
 
 Result<Rows> RewardRows(const HqEvent& e, const Json& body) {
   if (e.kind != "sale" && e.kind != "refund" && e.kind != "void") return Rows{};
-  auto at = UtcTime(e.at_ms);
-  if (!at.ok()) return at.error();
-  return e.kind == "sale" ? SaleRewardRows(e, body, *at) : ReversalRewardRows(e, body, *at);
+  REGULARS_ASSIGN_OR_RETURN(auto at, UtcTime(e.at_ms));
+  return e.kind == "sale" ? SaleRewardRows(e, body, at) : ReversalRewardRows(e, body, at);
 }
 
 // --- consents: one row per link with its consent ------------------------------------------
@@ -276,20 +261,17 @@ Result<Rows> ConsentRows(const HqEvent& e, const Json& body) {
   }
   const Json& c = *consent;
   std::string where = "/body/consent";
-  auto purpose = StringMember(c, "purpose", where);
-  if (!purpose.ok()) return purpose.error();
-  auto text = StringMember(c, "text", where);
-  if (!text.ok()) return text.error();
-  auto given_at = StringMember(c, "at", where);
-  if (!given_at.ok()) return given_at.error();
+  REGULARS_ASSIGN_OR_RETURN(auto purpose, StringMember(c, "purpose", where));
+  REGULARS_ASSIGN_OR_RETURN(auto text, StringMember(c, "text", where));
+  REGULARS_ASSIGN_OR_RETURN(auto given_at, StringMember(c, "at", where));
   std::string customer = CustomerOf(e, body);
   if (customer.empty()) return Malformed("no customer", "/body/customer");
   auto cell = [&](const char* key) { return c.contains(key) ? Cell(c.at(key)) : ""; };
   // The consent names where it was given; an older body may not: the event's store and till.
   std::string store = c.contains("store_id") ? cell("store_id") : e.store_id;
   std::string till = c.contains("till_id") ? cell("till_id") : e.till_id;
-  return Rows{{std::to_string(e.hq_seq), e.id, cell("id"), customer, *purpose, *text, *given_at,
-               store, till, cell("cashier_id")}};
+  return Rows{{std::to_string(e.hq_seq), e.id, cell("id"), customer, purpose, text, given_at, store,
+               till, cell("cashier_id")}};
 }
 
 Result<Rows> RowsOf(ExportTable table, const HqEvent& e, const Json& body) {

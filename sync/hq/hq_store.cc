@@ -135,9 +135,8 @@ Result<std::vector<HqEvent>> ReadEvents(Statement& s) {
 
 Result<std::optional<std::string>> OptionalText(const FieldReader& r, std::string_view key) {
   if (!r.Has(key)) return std::optional<std::string>();
-  auto text = r.String(key, 200);
-  if (!text.ok()) return text.error();
-  return std::optional<std::string>(*text);
+  REGULARS_ASSIGN_OR_RETURN(auto text, r.String(key, 200));
+  return std::optional<std::string>(text);
 }
 
 }  // namespace
@@ -171,9 +170,8 @@ Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_vie
     return Error::BadInput("wrong_store", "store id HQ is HQ's own; no till may push as HQ",
                            "/store_id");
   }
-  auto json = ParseJson(text, kCode);
-  if (!json.ok()) return json.error();
-  FieldReader r(*json, "", kCode);
+  REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(text, kCode));
+  FieldReader r(json, "", kCode);
   REGULARS_TRY(r.RequireObject("a batch"));
   HqBatch batch;
   auto store = r.String("store_id", 64);
@@ -185,22 +183,19 @@ Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_vie
                            "/store_id");
   }
   batch.store_id = *store;
-  auto till = r.String("till_id", 64);
-  if (!till.ok()) return till.error();
-  batch.till_id = *till;
-  auto first = r.Integer("first_seq", 1, INT64_MAX);
-  if (!first.ok()) return first.error();
-  auto last = r.Integer("last_seq", *first, INT64_MAX);
-  if (!last.ok()) return last.error();
-  batch.first_seq = *first;
-  batch.last_seq = *last;
+  REGULARS_ASSIGN_OR_RETURN(auto till, r.String("till_id", 64));
+  batch.till_id = till;
+  REGULARS_ASSIGN_OR_RETURN(auto first, r.Integer("first_seq", 1, INT64_MAX));
+  REGULARS_ASSIGN_OR_RETURN(auto last, r.Integer("last_seq", first, INT64_MAX));
+  batch.first_seq = first;
+  batch.last_seq = last;
   auto events = r.Array("events");
   if (!events.ok()) return events.error();
   if ((*events)->size() > kMaxEventsPerBatch) {
     return r.Fail("events",
                   "a batch holds at most " + std::to_string(kMaxEventsPerBatch) + " events");
   }
-  if (static_cast<int64_t>((*events)->size()) != *last - *first + 1) {
+  if (static_cast<int64_t>((*events)->size()) != last - first + 1) {
     return r.Fail("events", "a batch holds every seq from first_seq to last_seq, once");
   }
   for (size_t i = 0; i < (*events)->size(); ++i) {
@@ -209,7 +204,7 @@ Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_vie
     HqEvent event;
     event.store_id = batch.store_id;
     event.till_id = batch.till_id;
-    event.seq = *first + static_cast<int64_t>(i);
+    event.seq = first + static_cast<int64_t>(i);
     auto id = e.String("id", 200);
     if (!id.ok()) return id.error();
     std::string expected = event.store_id + ":" + event.till_id + ":" + std::to_string(event.seq);
@@ -221,18 +216,15 @@ Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_vie
           e.PointerTo("id"));
     }
     event.id = *id;
-    auto at = e.Integer("at_ms", INT64_MIN, INT64_MAX);
-    if (!at.ok()) return at.error();
-    event.at_ms = *at;
-    auto kind = e.String("kind", 32);
-    if (!kind.ok()) return kind.error();
-    event.kind = *kind;
+    REGULARS_ASSIGN_OR_RETURN(auto at, e.Integer("at_ms", INT64_MIN, INT64_MAX));
+    event.at_ms = at;
+    REGULARS_ASSIGN_OR_RETURN(auto kind, e.String("kind", 32));
+    event.kind = kind;
     for (auto [key, field] :
          {std::pair{"customer_id", &event.customer_id}, std::pair{"pos_txn_id", &event.pos_txn_id},
           std::pair{"ref_pos_txn_id", &event.ref_pos_txn_id}}) {
-      auto value = OptionalText(e, key);
-      if (!value.ok()) return value.error();
-      *field = *value;
+      REGULARS_ASSIGN_OR_RETURN(auto value, OptionalText(e, key));
+      *field = value;
     }
     if (!e.Has("body") || !e.Get("body").is_object()) return e.Fail("body", "body is an object");
     event.body = e.Get("body").dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -242,31 +234,32 @@ Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_vie
 }
 
 Result<std::unique_ptr<SqliteHqStore>> SqliteHqStore::Open(const std::string& path) {
-  auto db = Database::Open(path);
-  if (!db.ok()) return db.error();
-  REGULARS_TRY(PrepareLedger(**db, kHqMigrations, kHqApplicationId));
-  return std::unique_ptr<SqliteHqStore>(new SqliteHqStore(std::move(db).value()));
+  REGULARS_ASSIGN_OR_RETURN(auto db, Database::Open(path));
+  REGULARS_TRY(PrepareLedger(*db, kHqMigrations, kHqApplicationId));
+  return std::unique_ptr<SqliteHqStore>(new SqliteHqStore(std::move(db)));
 }
 
 Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
   WriteTransaction txn(*db_);
   REGULARS_TRY(txn.Begin());
   // The write lock is held from here on, so hq_seqs follow commit order.
-  auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");
-  if (!last.ok()) return last.error();
-  int64_t hq_seq = *last;
-  auto insert = db_->Prepare(
-      "INSERT INTO events (id, store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
-      "ref_pos_txn_id, body, hq_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-      "ON CONFLICT DO NOTHING");
-  if (!insert.ok()) return insert.error();
-  auto know = db_->Prepare(
-      "INSERT INTO store_customers (store_id, customer_id, known_since) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT DO NOTHING");
-  if (!know.ok()) return know.error();
+  REGULARS_ASSIGN_OR_RETURN(auto last,
+                            db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events"));
+  int64_t hq_seq = last;
+  REGULARS_ASSIGN_OR_RETURN(
+      auto insert,
+      db_->Prepare(
+          "INSERT INTO events (id, store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
+          "ref_pos_txn_id, body, hq_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+          "ON CONFLICT DO NOTHING"));
+  REGULARS_ASSIGN_OR_RETURN(
+      auto know,
+      db_->Prepare(
+          "INSERT INTO store_customers (store_id, customer_id, known_since) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT DO NOTHING"));
   IngestResult result;
   for (const auto& e : batch.events) {
-    Statement& s = **insert;
+    Statement& s = *insert;
     s.Bind(1, e.id).Bind(2, e.store_id).Bind(3, e.till_id).Bind(4, e.seq).Bind(5, e.at_ms);
     s.Bind(6, e.kind);
     e.customer_id ? s.Bind(7, *e.customer_id) : s.BindNull(7);
@@ -274,11 +267,11 @@ Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
     e.ref_pos_txn_id ? s.Bind(9, *e.ref_pos_txn_id) : s.BindNull(9);
     std::optional<std::string> redacted;
     if (e.customer_id && IsIdentityKind(e.kind)) {
-      auto erased = db_->Prepare("SELECT 1 FROM erasures WHERE customer_id = ?1");
-      if (!erased.ok()) return erased.error();
-      (*erased)->Bind(1, *e.customer_id);
-      auto row = (*erased)->Step();
-      (*erased)->Reset();
+      REGULARS_ASSIGN_OR_RETURN(auto erased,
+                                db_->Prepare("SELECT 1 FROM erasures WHERE customer_id = ?1"));
+      erased->Bind(1, *e.customer_id);
+      auto row = erased->Step();
+      erased->Reset();
       if (!row.ok()) return row.error();
       if (*row) redacted = RedactedBody(e.body);
     }
@@ -294,7 +287,7 @@ Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
     ++result.accepted;
     ++hq_seq;
     if (e.customer_id) {
-      REGULARS_TRY((*know)->Bind(1, e.store_id).Bind(2, *e.customer_id).Bind(3, hq_seq).Run());
+      REGULARS_TRY(know->Bind(1, e.store_id).Bind(2, *e.customer_id).Bind(3, hq_seq).Run());
     }
   }
   REGULARS_TRY(txn.Commit());
@@ -308,9 +301,9 @@ Result<PullPage> SqliteHqStore::Pull(const PullQuery& q) {
   PullPage page;
   page.upto = q.upto;
   if (page.upto == 0) {
-    auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");
-    if (!last.ok()) return last.error();
-    page.upto = *last;
+    REGULARS_ASSIGN_OR_RETURN(auto last,
+                              db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events"));
+    page.upto = last;
   }
   // Two parts, each on an index: what is new in the window, and the history of the
   // customers the store came to know in it.
@@ -329,38 +322,34 @@ Result<PullPage> SqliteHqStore::Pull(const PullQuery& q) {
   if (!select.ok()) return select.error();
   (*select)->Bind(1, q.store_id).Bind(2, q.since).Bind(3, q.after).Bind(4, page.upto);
   (*select)->Bind(5, q.limit + 1);
-  auto events = ReadEvents(**select);
-  if (!events.ok()) return events.error();
-  page.events = std::move(events).value();
+  REGULARS_ASSIGN_OR_RETURN(auto events, ReadEvents(**select));
+  page.events = std::move(events);
   page.more = TrimToLimit(page.events, q.limit);
   return page;
 }
 
 Result<std::vector<HqEvent>> SqliteHqStore::EventsSince(int64_t since, int64_t limit) {
-  auto select = db_->Prepare(std::string("SELECT ") + kEventColumns +
-                             " FROM events e WHERE e.hq_seq > ?1 ORDER BY e.hq_seq LIMIT ?2");
-  if (!select.ok()) return select.error();
-  (*select)->Bind(1, since).Bind(2, limit);
-  return ReadEvents(**select);
+  REGULARS_ASSIGN_OR_RETURN(
+      auto select, db_->Prepare(std::string("SELECT ") + kEventColumns +
+                                " FROM events e WHERE e.hq_seq > ?1 ORDER BY e.hq_seq LIMIT ?2"));
+  select->Bind(1, since).Bind(2, limit);
+  return ReadEvents(*select);
 }
 
 Result<int64_t> SqliteHqStore::ReadCursor(const std::string& name) {
-  auto select = db_->Prepare("SELECT value FROM cursors WHERE name = ?1");
-  if (!select.ok()) return select.error();
-  (*select)->Bind(1, name);
-  auto row = (*select)->Step();
-  if (!row.ok()) return row.error();
-  int64_t value = *row ? (*select)->Int(0) : 0;
-  (*select)->Reset();
+  REGULARS_ASSIGN_OR_RETURN(auto select, db_->Prepare("SELECT value FROM cursors WHERE name = ?1"));
+  select->Bind(1, name);
+  REGULARS_ASSIGN_OR_RETURN(auto row, select->Step());
+  int64_t value = row ? select->Int(0) : 0;
+  select->Reset();
   return value;
 }
 
 Status SqliteHqStore::WriteCursor(const std::string& name, int64_t value) {
-  auto upsert = db_->Prepare(
-      "INSERT INTO cursors (name, value) VALUES (?1, ?2) "
-      "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
-  if (!upsert.ok()) return upsert.error();
-  return (*upsert)->Bind(1, name).Bind(2, value).Run();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto upsert, db_->Prepare("INSERT INTO cursors (name, value) VALUES (?1, ?2) "
+                                "ON CONFLICT (name) DO UPDATE SET value = excluded.value"));
+  return upsert->Bind(1, name).Bind(2, value).Run();
 }
 
 Result<HqEvent> SqliteHqStore::Erase(const std::string& customer_id, const std::string& reason,
@@ -368,30 +357,30 @@ Result<HqEvent> SqliteHqStore::Erase(const std::string& customer_id, const std::
   WriteTransaction txn(*db_);
   REGULARS_TRY(txn.Begin());
   auto find = [&](const std::string& sql, const std::string& key) -> Result<std::vector<HqEvent>> {
-    auto select = db_->Prepare(sql);
-    if (!select.ok()) return select.error();
-    (*select)->Bind(1, key);
-    return ReadEvents(**select);
+    REGULARS_ASSIGN_OR_RETURN(auto select, db_->Prepare(sql));
+    select->Bind(1, key);
+    return ReadEvents(*select);
   };
   // Asked before: the same event.
-  auto earlier = find(std::string("SELECT ") + kEventColumns +
-                          " FROM erasures x JOIN events e ON e.hq_seq = x.hq_seq"
-                          " WHERE x.customer_id = ?1",
-                      customer_id);
-  if (!earlier.ok()) return earlier.error();
-  if (!earlier->empty()) return earlier->front();
+  REGULARS_ASSIGN_OR_RETURN(auto earlier,
+                            find(std::string("SELECT ") + kEventColumns +
+                                     " FROM erasures x JOIN events e ON e.hq_seq = x.hq_seq"
+                                     " WHERE x.customer_id = ?1",
+                                 customer_id));
+  if (!earlier.empty()) return earlier.front();
 
-  auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");
-  if (!last.ok()) return last.error();
+  REGULARS_ASSIGN_OR_RETURN(auto last,
+                            db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events"));
   auto seq = db_->QueryInt(
       "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = 'HQ' AND till_id = 'HQ'");
   if (!seq.ok()) return seq.error();
-  HqEvent e = EraseEvent(customer_id, reason, at_ms, *seq, *last + 1);
-  auto insert = db_->Prepare(
-      "INSERT INTO events (id, store_id, till_id, seq, at_ms, kind, customer_id, body, hq_seq) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  if (!insert.ok()) return insert.error();
-  REGULARS_TRY((*insert)
+  HqEvent e = EraseEvent(customer_id, reason, at_ms, *seq, last + 1);
+  REGULARS_ASSIGN_OR_RETURN(
+      auto insert,
+      db_->Prepare(
+          "INSERT INTO events (id, store_id, till_id, seq, at_ms, kind, customer_id, body, hq_seq) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+  REGULARS_TRY((insert)
                    ->Bind(1, e.id)
                    .Bind(2, e.store_id)
                    .Bind(3, e.till_id)
@@ -404,35 +393,34 @@ Result<HqEvent> SqliteHqStore::Erase(const std::string& customer_id, const std::
                    .Run());
 
   // The customer and the pseudonymous profiles merged into them.
-  auto merged = db_->Prepare(
-      "SELECT json_extract(body, '$.from') FROM events WHERE kind = 'merge' AND "
-      "customer_id = ?1 AND json_valid(body)");
-  if (!merged.ok()) return merged.error();
-  (*merged)->Bind(1, customer_id);
+  REGULARS_ASSIGN_OR_RETURN(
+      auto merged,
+      db_->Prepare("SELECT json_extract(body, '$.from') FROM events WHERE kind = 'merge' AND "
+                   "customer_id = ?1 AND json_valid(body)"));
+  merged->Bind(1, customer_id);
   std::vector<std::string> family{customer_id};
   for (;;) {
-    auto row = (*merged)->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    if (!(*merged)->IsNull(0)) family.push_back((*merged)->Text(0));
+    REGULARS_ASSIGN_OR_RETURN(auto row, merged->Step());
+    if (!row) break;
+    if (!merged->IsNull(0)) family.push_back(merged->Text(0));
   }
-  (*merged)->Reset();
+  merged->Reset();
   for (const auto& id : family) {
-    auto mark = db_->Prepare(
-        "INSERT INTO erasures (customer_id, hq_seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
-    if (!mark.ok()) return mark.error();
-    REGULARS_TRY((*mark)->Bind(1, id).Bind(2, e.hq_seq).Run());
-    auto identity = find(std::string("SELECT ") + kEventColumns +
-                             " FROM events e WHERE e.customer_id = ?1 AND"
-                             " e.kind IN ('enroll', 'link')",
-                         id);
-    if (!identity.ok()) return identity.error();
-    for (const auto& event : *identity) {
+    REGULARS_ASSIGN_OR_RETURN(
+        auto mark,
+        db_->Prepare(
+            "INSERT INTO erasures (customer_id, hq_seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING"));
+    REGULARS_TRY(mark->Bind(1, id).Bind(2, e.hq_seq).Run());
+    REGULARS_ASSIGN_OR_RETURN(auto identity, find(std::string("SELECT ") + kEventColumns +
+                                                      " FROM events e WHERE e.customer_id = ?1 AND"
+                                                      " e.kind IN ('enroll', 'link')",
+                                                  id));
+    for (const auto& event : identity) {
       auto redacted = RedactedBody(event.body);
       if (!redacted) continue;
-      auto update = db_->Prepare("UPDATE events SET body = ?2 WHERE id = ?1");
-      if (!update.ok()) return update.error();
-      REGULARS_TRY((*update)->Bind(1, event.id).Bind(2, *redacted).Run());
+      REGULARS_ASSIGN_OR_RETURN(auto update,
+                                db_->Prepare("UPDATE events SET body = ?2 WHERE id = ?1"));
+      REGULARS_TRY(update->Bind(1, event.id).Bind(2, *redacted).Run());
     }
   }
   REGULARS_TRY(txn.Commit());
@@ -445,37 +433,38 @@ Result<CustomerHistory> SqliteHqStore::LookUpCustomer(const std::string& store_i
   WriteTransaction txn(*db_);
   REGULARS_TRY(txn.Begin());
   CustomerHistory history;
-  auto who = db_->Prepare(
-      "SELECT customer_id FROM events WHERE kind IN ('enroll', 'link') AND "
-      "json_extract(body, '$.identifier.value') = ?1 AND "
-      "json_extract(body, '$.identifier.kind') = ?2 AND customer_id IS NOT NULL AND "
-      "customer_id NOT IN (SELECT customer_id FROM erasures) ORDER BY hq_seq LIMIT 1");
-  if (!who.ok()) return who.error();
-  (*who)->Bind(1, value).Bind(2, kind);
-  auto row = (*who)->Step();
-  if (!row.ok()) return row.error();
-  if (*row) history.customer_id = (*who)->Text(0);
-  (*who)->Reset();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto who,
+      db_->Prepare(
+          "SELECT customer_id FROM events WHERE kind IN ('enroll', 'link') AND "
+          "json_extract(body, '$.identifier.value') = ?1 AND "
+          "json_extract(body, '$.identifier.kind') = ?2 AND customer_id IS NOT NULL AND "
+          "customer_id NOT IN (SELECT customer_id FROM erasures) ORDER BY hq_seq LIMIT 1"));
+  who->Bind(1, value).Bind(2, kind);
+  REGULARS_ASSIGN_OR_RETURN(auto row, who->Step());
+  if (row) history.customer_id = who->Text(0);
+  who->Reset();
   if (!history.customer_id) return history;
 
-  auto select = db_->Prepare(std::string("SELECT ") + kEventColumns +
-                             " FROM events e WHERE e.customer_id = ?1 AND e.store_id <> ?2"
-                             " ORDER BY e.hq_seq LIMIT ?3");
-  if (!select.ok()) return select.error();
-  (*select)->Bind(1, *history.customer_id).Bind(2, store_id).Bind(3, limit + 1);
-  auto events = ReadEvents(**select);
+  REGULARS_ASSIGN_OR_RETURN(
+      auto select, db_->Prepare(std::string("SELECT ") + kEventColumns +
+                                " FROM events e WHERE e.customer_id = ?1 AND e.store_id <> ?2"
+                                " ORDER BY e.hq_seq LIMIT ?3"));
+  select->Bind(1, *history.customer_id).Bind(2, store_id).Bind(3, limit + 1);
+  auto events = ReadEvents(*select);
   if (!events.ok()) return events.error();
   history.events = std::move(events).value();
   history.truncated = TrimToLimit(history.events, limit);
   // Known from now on: the next pulls bring what they do next, and the rest of a long
   // history (known_since is now, so the backfill covers everything before).
-  auto last = db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events");
-  if (!last.ok()) return last.error();
-  auto know = db_->Prepare(
-      "INSERT INTO store_customers (store_id, customer_id, known_since) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT DO NOTHING");
-  if (!know.ok()) return know.error();
-  REGULARS_TRY((*know)->Bind(1, store_id).Bind(2, *history.customer_id).Bind(3, *last).Run());
+  REGULARS_ASSIGN_OR_RETURN(auto last,
+                            db_->QueryInt("SELECT COALESCE(MAX(hq_seq), 0) FROM events"));
+  REGULARS_ASSIGN_OR_RETURN(
+      auto know,
+      db_->Prepare(
+          "INSERT INTO store_customers (store_id, customer_id, known_since) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT DO NOTHING"));
+  REGULARS_TRY(know->Bind(1, store_id).Bind(2, *history.customer_id).Bind(3, last).Run());
   REGULARS_TRY(txn.Commit());
   return history;
 }

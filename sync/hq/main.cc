@@ -130,13 +130,11 @@ Result<std::unique_ptr<HqStore>> OpenStore(const Args& args) {
                            "give one of --db FILE (SQLite) and --pg CONNINFO (PostgreSQL)", "--db");
   }
   if (pg != args.options.end()) {
-    auto store = PgHqStore::Open(pg->second);
-    if (!store.ok()) return store.error();
-    return std::unique_ptr<HqStore>(std::move(store).value());
+    REGULARS_ASSIGN_OR_RETURN(auto store, PgHqStore::Open(pg->second));
+    return std::unique_ptr<HqStore>(std::move(store));
   }
-  auto store = SqliteHqStore::Open(db->second);
-  if (!store.ok()) return store.error();
-  return std::unique_ptr<HqStore>(std::move(store).value());
+  REGULARS_ASSIGN_OR_RETURN(auto store, SqliteHqStore::Open(db->second));
+  return std::unique_ptr<HqStore>(std::move(store));
 }
 
 // Whole number option `name`, or `fallback` when absent.

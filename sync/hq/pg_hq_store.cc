@@ -135,9 +135,8 @@ Result<int64_t> IntAt(const PGresult* r, int row, int column) {
 }
 
 Result<int64_t> QueryInt(PGconn* conn, const char* sql) {
-  auto r = Exec(conn, sql);
-  if (!r.ok()) return r.error();
-  return IntAt(r->get(), 0, 0);
+  REGULARS_ASSIGN_OR_RETURN(auto r, Exec(conn, sql));
+  return IntAt(r.get(), 0, 0);
 }
 
 Result<std::vector<HqEvent>> ReadEvents(const PGresult* r) {
@@ -153,9 +152,8 @@ Result<std::vector<HqEvent>> ReadEvents(const PGresult* r) {
     e.till_id = *text(row, 2);
     for (auto [column, field] :
          {std::pair{3, &e.seq}, std::pair{4, &e.at_ms}, std::pair{10, &e.hq_seq}}) {
-      auto value = IntAt(r, row, column);
-      if (!value.ok()) return value.error();
-      *field = *value;
+      REGULARS_ASSIGN_OR_RETURN(auto value, IntAt(r, row, column));
+      *field = value;
     }
     e.kind = *text(row, 5);
     e.customer_id = text(row, 6);
@@ -186,10 +184,9 @@ class PgTransaction {
   }
   Status Commit() {
     open_ = false;
-    auto r = Exec(conn_, "COMMIT");
-    if (!r.ok()) return r.error();
+    REGULARS_ASSIGN_OR_RETURN(auto r, Exec(conn_, "COMMIT"));
     // COMMIT of a failed transaction succeeds as ROLLBACK: that is not stored.
-    if (std::string_view(PQcmdStatus(r->get())) != "COMMIT") {
+    if (std::string_view(PQcmdStatus(r.get())) != "COMMIT") {
       return Error::Storage("PostgreSQL rolled the transaction back");
     }
     return {};
@@ -377,9 +374,10 @@ Result<IngestResult> PgHqStore::Ingest(const HqBatch& batch) {
   for (size_t i = 0; i < batch.events.size(); ++i) {
     const HqEvent& e = batch.events[i];
     if (!e.customer_id || !IsIdentityKind(e.kind)) continue;
-    auto erased = Exec(conn_, "SELECT 1 FROM erasures WHERE customer_id = $1", {*e.customer_id});
-    if (!erased.ok()) return erased.error();
-    if (PQntuples(erased->get()) == 0) continue;
+    REGULARS_ASSIGN_OR_RETURN(
+        auto erased,
+        Exec(conn_, "SELECT 1 FROM erasures WHERE customer_id = $1", {*e.customer_id}));
+    if (PQntuples(erased.get()) == 0) continue;
     if (staged != &redacted) {
       redacted = batch;
       staged = &redacted;
@@ -419,14 +417,13 @@ Result<IngestResult> PgHqStore::Ingest(const HqBatch& batch) {
                      "  ON CONFLICT DO NOTHING)"
                      " SELECT count(*) FROM stored");
   if (!stored.ok()) return stored.error();
-  auto accepted = IntAt(stored->get(), 0, 0);
-  if (!accepted.ok()) return accepted.error();
+  REGULARS_ASSIGN_OR_RETURN(auto accepted, IntAt(stored->get(), 0, 0));
   // A lost connection here leaves the outcome unknown: the till sends the batch again
   // and each id is stored once.
   REGULARS_TRY(txn.Commit());
   IngestResult result;
-  result.accepted = *accepted;
-  result.duplicates = static_cast<int64_t>(batch.events.size()) - *accepted;
+  result.accepted = accepted;
+  result.duplicates = static_cast<int64_t>(batch.events.size()) - accepted;
   result.acknowledged_seq = batch.last_seq;
   return result;
 }
@@ -441,51 +438,50 @@ Result<PullPage> PgHqStore::Pull(const PullQuery& q) {
   PullPage page;
   page.upto = q.upto;
   if (page.upto == 0) {
-    auto last = QueryInt(conn_, "SELECT COALESCE(MAX(hq_seq), 0) FROM events");
-    if (!last.ok()) return last.error();
-    page.upto = *last;
+    REGULARS_ASSIGN_OR_RETURN(auto last,
+                              QueryInt(conn_, "SELECT COALESCE(MAX(hq_seq), 0) FROM events"));
+    page.upto = last;
   }
   // As SqliteHqStore: what is new in the window, and the history of the customers the
   // store came to know in it (hq_seq <= since), each part on an index.
-  auto rows = Exec(conn_,
-                   "SELECT " REGULARS_EVENT_COLUMNS
-                   " FROM events e WHERE e.hq_seq > greatest($2::bigint, $3::bigint)"
-                   " AND e.hq_seq <= $4::bigint AND e.store_id <> $1::text"
-                   " AND (e.kind IN ('enroll', 'link', 'merge', 'erase') OR EXISTS ("
-                   "  SELECT 1 FROM store_customers k WHERE k.store_id = $1"
-                   "  AND k.customer_id = e.customer_id AND k.known_since <= $4))"
-                   " UNION ALL SELECT " REGULARS_EVENT_COLUMNS
-                   " FROM store_customers k JOIN events e ON e.customer_id = k.customer_id"
-                   " WHERE k.store_id = $1 AND k.known_since > $2 AND k.known_since <= $4"
-                   " AND e.hq_seq > $3 AND e.hq_seq <= $2 AND e.store_id <> $1"
-                   " ORDER BY hq_seq LIMIT $5::bigint",
-                   {q.store_id, Int(q.since), Int(q.after), Int(page.upto), Int(q.limit + 1)});
-  if (!rows.ok()) return rows.error();
-  auto events = ReadEvents(rows->get());
-  if (!events.ok()) return events.error();
-  page.events = std::move(events).value();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto rows, Exec(conn_,
+                      "SELECT " REGULARS_EVENT_COLUMNS
+                      " FROM events e WHERE e.hq_seq > greatest($2::bigint, $3::bigint)"
+                      " AND e.hq_seq <= $4::bigint AND e.store_id <> $1::text"
+                      " AND (e.kind IN ('enroll', 'link', 'merge', 'erase') OR EXISTS ("
+                      "  SELECT 1 FROM store_customers k WHERE k.store_id = $1"
+                      "  AND k.customer_id = e.customer_id AND k.known_since <= $4))"
+                      " UNION ALL SELECT " REGULARS_EVENT_COLUMNS
+                      " FROM store_customers k JOIN events e ON e.customer_id = k.customer_id"
+                      " WHERE k.store_id = $1 AND k.known_since > $2 AND k.known_since <= $4"
+                      " AND e.hq_seq > $3 AND e.hq_seq <= $2 AND e.store_id <> $1"
+                      " ORDER BY hq_seq LIMIT $5::bigint",
+                      {q.store_id, Int(q.since), Int(q.after), Int(page.upto), Int(q.limit + 1)}));
+  REGULARS_ASSIGN_OR_RETURN(auto events, ReadEvents(rows.get()));
+  page.events = std::move(events);
   page.more = TrimToLimit(page.events, q.limit);
   return page;
 }
 
 Result<std::vector<HqEvent>> PgHqStore::EventsSince(int64_t since, int64_t limit) {
   REGULARS_TRY(Reconnect());
-  auto rows = Exec(conn_,
-                   "SELECT " REGULARS_EVENT_COLUMNS
-                   " FROM events e WHERE e.hq_seq > $1::bigint ORDER BY e.hq_seq"
-                   " LIMIT $2::bigint",
-                   {Int(since), Int(limit)});
-  if (!rows.ok()) return rows.error();
-  return ReadEvents(rows->get());
+  REGULARS_ASSIGN_OR_RETURN(auto rows,
+                            Exec(conn_,
+                                 "SELECT " REGULARS_EVENT_COLUMNS
+                                 " FROM events e WHERE e.hq_seq > $1::bigint ORDER BY e.hq_seq"
+                                 " LIMIT $2::bigint",
+                                 {Int(since), Int(limit)}));
+  return ReadEvents(rows.get());
 }
 
 // Cursors live in regulars_hq_meta beside the schema version, as "cursor:NAME".
 Result<int64_t> PgHqStore::ReadCursor(const std::string& name) {
   REGULARS_TRY(Reconnect());
-  auto r = Exec(conn_, "SELECT value FROM regulars_hq_meta WHERE key = $1", {"cursor:" + name});
-  if (!r.ok()) return r.error();
-  if (PQntuples(r->get()) == 0) return int64_t{0};
-  return IntAt(r->get(), 0, 0);
+  REGULARS_ASSIGN_OR_RETURN(
+      auto r, Exec(conn_, "SELECT value FROM regulars_hq_meta WHERE key = $1", {"cursor:" + name}));
+  if (PQntuples(r.get()) == 0) return int64_t{0};
+  return IntAt(r.get(), 0, 0);
 }
 
 Status PgHqStore::WriteCursor(const std::string& name, int64_t value) {
@@ -505,23 +501,22 @@ Result<HqEvent> PgHqStore::Erase(const std::string& customer_id, const std::stri
   REGULARS_TRY(txn.Begin());
   // The erase event is numbered like a batch: under the same lock, in commit order.
   REGULARS_TRY(Exec(conn_, kLockNumbering));
-  auto earlier = Exec(conn_,
-                      "SELECT " REGULARS_EVENT_COLUMNS
-                      " FROM erasures x JOIN events e ON e.hq_seq = x.hq_seq"
-                      " WHERE x.customer_id = $1",
-                      {customer_id});
-  if (!earlier.ok()) return earlier.error();
-  auto found = ReadEvents(earlier->get());
-  if (!found.ok()) return found.error();
-  if (!found->empty()) return found->front();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto earlier,
+      Exec(conn_,
+           "SELECT " REGULARS_EVENT_COLUMNS " FROM erasures x JOIN events e ON e.hq_seq = x.hq_seq"
+           " WHERE x.customer_id = $1",
+           {customer_id}));
+  REGULARS_ASSIGN_OR_RETURN(auto found, ReadEvents(earlier.get()));
+  if (!found.empty()) return found.front();
 
-  auto last = QueryInt(conn_, "SELECT COALESCE(MAX(hq_seq), 0) FROM events");
-  if (!last.ok()) return last.error();
+  REGULARS_ASSIGN_OR_RETURN(auto last,
+                            QueryInt(conn_, "SELECT COALESCE(MAX(hq_seq), 0) FROM events"));
   auto seq = QueryInt(
       conn_,
       "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = 'HQ' AND till_id = 'HQ'");
   if (!seq.ok()) return seq.error();
-  HqEvent e = EraseEvent(customer_id, reason, at_ms, *seq, *last + 1);
+  HqEvent e = EraseEvent(customer_id, reason, at_ms, *seq, last + 1);
   REGULARS_TRY(Exec(conn_,
                     "INSERT INTO events (hq_seq, id, store_id, till_id, seq, at_ms, kind,"
                     " customer_id, body) VALUES ($1::bigint, $2, $3, $4, $5::bigint, $6::bigint,"
@@ -530,26 +525,27 @@ Result<HqEvent> PgHqStore::Erase(const std::string& customer_id, const std::stri
                      customer_id, e.body}));
 
   // The customer and the pseudonymous profiles merged into them.
-  auto merged = Exec(conn_,
-                     "SELECT body::jsonb->>'from' FROM events WHERE kind = 'merge' AND"
-                     " customer_id = $1",
-                     {customer_id});
-  if (!merged.ok()) return merged.error();
+  REGULARS_ASSIGN_OR_RETURN(auto merged,
+                            Exec(conn_,
+                                 "SELECT body::jsonb->>'from' FROM events WHERE kind = 'merge' AND"
+                                 " customer_id = $1",
+                                 {customer_id}));
   std::vector<std::string> family{customer_id};
-  for (int row = 0; row < PQntuples(merged->get()); ++row) {
-    if (!PQgetisnull(merged->get(), row, 0)) family.push_back(PQgetvalue(merged->get(), row, 0));
+  for (int row = 0; row < PQntuples(merged.get()); ++row) {
+    if (!PQgetisnull(merged.get(), row, 0)) family.push_back(PQgetvalue(merged.get(), row, 0));
   }
   for (const auto& id : family) {
     REGULARS_TRY(Exec(conn_,
                       "INSERT INTO erasures (customer_id, hq_seq) VALUES ($1, $2::bigint)"
                       " ON CONFLICT DO NOTHING",
                       {id, Int(e.hq_seq)}));
-    auto identity = Exec(conn_,
-                         "SELECT " REGULARS_EVENT_COLUMNS
-                         " FROM events e WHERE e.customer_id = $1 AND e.kind IN ('enroll', 'link')",
-                         {id});
-    if (!identity.ok()) return identity.error();
-    auto events = ReadEvents(identity->get());
+    REGULARS_ASSIGN_OR_RETURN(
+        auto identity,
+        Exec(conn_,
+             "SELECT " REGULARS_EVENT_COLUMNS
+             " FROM events e WHERE e.customer_id = $1 AND e.kind IN ('enroll', 'link')",
+             {id}));
+    auto events = ReadEvents(identity.get());
     if (!events.ok()) return events.error();
     for (const auto& event : *events) {
       auto redacted = RedactedBody(event.body);
@@ -568,23 +564,23 @@ Result<CustomerHistory> PgHqStore::LookUpCustomer(const std::string& store_id,
   PgTransaction txn(conn_);
   REGULARS_TRY(txn.Begin());
   CustomerHistory history;
-  auto who = Exec(conn_,
-                  "SELECT customer_id FROM events WHERE kind IN ('enroll', 'link') AND"
-                  " ((body::jsonb) -> 'identifier' ->> 'value') = $1 AND"
-                  " ((body::jsonb) -> 'identifier' ->> 'kind') = $2 AND customer_id IS NOT NULL"
-                  " AND customer_id NOT IN (SELECT customer_id FROM erasures)"
-                  " ORDER BY hq_seq LIMIT 1",
-                  {value, kind});
-  if (!who.ok()) return who.error();
-  if (PQntuples(who->get()) == 0) return history;
-  history.customer_id = PQgetvalue(who->get(), 0, 0);
-  auto rows = Exec(conn_,
-                   "SELECT " REGULARS_EVENT_COLUMNS
-                   " FROM events e WHERE e.customer_id = $1 AND e.store_id <> $2"
-                   " ORDER BY e.hq_seq LIMIT $3::bigint",
-                   {*history.customer_id, store_id, Int(limit + 1)});
-  if (!rows.ok()) return rows.error();
-  auto events = ReadEvents(rows->get());
+  REGULARS_ASSIGN_OR_RETURN(
+      auto who, Exec(conn_,
+                     "SELECT customer_id FROM events WHERE kind IN ('enroll', 'link') AND"
+                     " ((body::jsonb) -> 'identifier' ->> 'value') = $1 AND"
+                     " ((body::jsonb) -> 'identifier' ->> 'kind') = $2 AND customer_id IS NOT NULL"
+                     " AND customer_id NOT IN (SELECT customer_id FROM erasures)"
+                     " ORDER BY hq_seq LIMIT 1",
+                     {value, kind}));
+  if (PQntuples(who.get()) == 0) return history;
+  history.customer_id = PQgetvalue(who.get(), 0, 0);
+  REGULARS_ASSIGN_OR_RETURN(auto rows,
+                            Exec(conn_,
+                                 "SELECT " REGULARS_EVENT_COLUMNS
+                                 " FROM events e WHERE e.customer_id = $1 AND e.store_id <> $2"
+                                 " ORDER BY e.hq_seq LIMIT $3::bigint",
+                                 {*history.customer_id, store_id, Int(limit + 1)}));
+  auto events = ReadEvents(rows.get());
   if (!events.ok()) return events.error();
   history.events = std::move(events).value();
   history.truncated = TrimToLimit(history.events, limit);

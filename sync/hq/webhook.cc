@@ -39,12 +39,11 @@ Result<WebhookSettings> ParseWebhookUrl(const std::string& url) {
 }
 
 Result<int64_t> WebhookForwarder::ForwardPending() {
-  auto cursor = store_->ReadCursor("webhook");
-  if (!cursor.ok()) return cursor.error();
+  REGULARS_ASSIGN_OR_RETURN(auto cursor, store_->ReadCursor("webhook"));
   std::unique_ptr<TlsClient> client;
   int64_t sent = 0;
   for (;;) {
-    auto events = store_->EventsSince(*cursor, settings_.batch_events);
+    auto events = store_->EventsSince(cursor, settings_.batch_events);
     if (!events.ok()) return events.error();
     if (events->empty()) return sent;
     // The same shape as the NDJSON export (payment-token values removed), as one array.
@@ -66,15 +65,14 @@ Result<int64_t> WebhookForwarder::ForwardPending() {
       if (!connected.ok()) return connected.error();
       client = std::move(connected).value();
     }
-    auto answer = client->Post(settings_.path, body);
-    if (!answer.ok()) return answer.error();
-    if (answer->status < 200 || answer->status > 299) {
-      return Error::BadInput("webhook_refused", "the CRM answered " +
-                                                    std::to_string(answer->status) + ": " +
-                                                    answer->body.substr(0, 200));
+    REGULARS_ASSIGN_OR_RETURN(auto answer, client->Post(settings_.path, body));
+    if (answer.status < 200 || answer.status > 299) {
+      return Error::BadInput(
+          "webhook_refused",
+          "the CRM answered " + std::to_string(answer.status) + ": " + answer.body.substr(0, 200));
     }
-    *cursor = exported.last_hq_seq > 0 ? exported.last_hq_seq : events->back().hq_seq;
-    REGULARS_TRY(store_->WriteCursor("webhook", *cursor));
+    cursor = exported.last_hq_seq > 0 ? exported.last_hq_seq : events->back().hq_seq;
+    REGULARS_TRY(store_->WriteCursor("webhook", cursor));
     sent += static_cast<int64_t>(events->size());
     forwarded_ += static_cast<int64_t>(events->size());
   }

@@ -51,9 +51,8 @@ Result<std::vector<ForeignEvent>> ReadForeignEvents(const Json& events) {
   if (!events.is_array()) return MalformedAnswer("events is not an array");
   std::vector<ForeignEvent> read;
   for (size_t i = 0; i < events.size(); ++i) {
-    auto event = ReadForeign(events[i], i);
-    if (!event.ok()) return event.error();
-    read.push_back(std::move(event).value());
+    REGULARS_ASSIGN_OR_RETURN(auto event, ReadForeign(events[i], i));
+    read.push_back(std::move(event));
   }
   return read;
 }

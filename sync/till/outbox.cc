@@ -15,8 +15,7 @@ Result<std::optional<OutboxBatch>> Outbox::NextBatch(int64_t max_events, size_t 
   // One snapshot: the batch's events and the cursor they follow agree.
   ReadTransaction snapshot(db_);
   REGULARS_TRY(snapshot.Begin());
-  auto pushed = PushedSeq();
-  if (!pushed.ok()) return pushed.error();
+  REGULARS_ASSIGN_OR_RETURN(auto pushed, PushedSeq());
   OutboxBatch batch;
   std::string events;
   auto add = [&](const OwnEvent& e) {
@@ -41,7 +40,7 @@ Result<std::optional<OutboxBatch>> Outbox::NextBatch(int64_t max_events, size_t 
     ++batch.events;
     return true;
   };
-  REGULARS_TRY(own_.ForEachAfter(*pushed, max_events, add));
+  REGULARS_TRY(own_.ForEachAfter(pushed, max_events, add));
   if (batch.events == 0) return std::optional<OutboxBatch>();
   batch.body = ToText(OrderedJson{{"store_id", store_id_},
                                   {"till_id", till_id_},
@@ -55,9 +54,8 @@ Result<std::optional<OutboxBatch>> Outbox::NextBatch(int64_t max_events, size_t 
 Status Outbox::Acknowledge(int64_t last_seq) {
   WriteTransaction txn(db_);
   REGULARS_TRY(txn.Begin());
-  auto pushed = PushedSeq();
-  if (!pushed.ok()) return pushed.error();
-  if (last_seq <= *pushed) return txn.Commit();  // already known: a repeated answer
+  REGULARS_ASSIGN_OR_RETURN(auto pushed, PushedSeq());
+  if (last_seq <= pushed) return txn.Commit();  // already known: a repeated answer
   REGULARS_ASSIGN_OR_RETURN(int64_t written, own_.LastSeq());
   if (last_seq > written) {
     return Error::BadInput("invalid_acknowledgement",
@@ -72,10 +70,9 @@ Result<OutboxStatus> Outbox::Backlog() {
   ReadTransaction snapshot(db_);
   REGULARS_TRY(snapshot.Begin());
   OutboxStatus status;
-  auto pushed = PushedSeq();
-  if (!pushed.ok()) return pushed.error();
-  status.pushed_seq = *pushed;
-  REGULARS_ASSIGN_OR_RETURN(auto backlog, own_.BacklogAfter(*pushed));
+  REGULARS_ASSIGN_OR_RETURN(auto pushed, PushedSeq());
+  status.pushed_seq = pushed;
+  REGULARS_ASSIGN_OR_RETURN(auto backlog, own_.BacklogAfter(pushed));
   status.backlog = backlog.events;
   status.oldest_unsent_at_ms = backlog.oldest_at_ms;
   return status;

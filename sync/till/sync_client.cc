@@ -173,24 +173,22 @@ Status SyncRunner::RunOnce(SyncReport& report) {
   Database& db = ledger_.db();
   TlsTimeouts timeouts{policy.connect_timeout_ms, policy.handshake_timeout_ms,
                        policy.request_timeout_ms};
-  auto client = TlsClient::Connect(policy.hq_host, policy.hq_port,
-                                   {policy.ca, policy.cert, policy.key}, timeouts);
-  if (!client.ok()) return client.error();
+  REGULARS_ASSIGN_OR_RETURN(auto client,
+                            TlsClient::Connect(policy.hq_host, policy.hq_port,
+                                               {policy.ca, policy.cert, policy.key}, timeouts));
 
   // Push: oldest first; an event leaves the outbox only once HQ acknowledged it.
   Outbox outbox(db, config_.till.store_id, config_.till.till_id);
-  auto backlog = outbox.Backlog();
-  if (!backlog.ok()) return backlog.error();
-  SyncProgress progress{report.pushed_events, backlog->backlog + report.pushed_events,
+  REGULARS_ASSIGN_OR_RETURN(auto backlog, outbox.Backlog());
+  SyncProgress progress{report.pushed_events, backlog.backlog + report.pushed_events,
                         report.pulled_events};
   for (;;) {
     auto batch = outbox.NextBatch(policy.batch_events, static_cast<size_t>(policy.batch_bytes));
     if (!batch.ok()) return batch.error();
     if (!*batch) break;
-    auto answer = (*client)->Post("/v1/events", (*batch)->body);
-    if (!answer.ok()) return answer.error();
-    if (answer->status != 200) return Refused(answer->status, answer->body, "a batch");
-    auto ack = Json::parse(answer->body, nullptr, false);
+    REGULARS_ASSIGN_OR_RETURN(auto answer, client->Post("/v1/events", (*batch)->body));
+    if (answer.status != 200) return Refused(answer.status, answer.body, "a batch");
+    auto ack = Json::parse(answer.body, nullptr, false);
     if (ack.is_discarded() || !ack.is_object() || !ack.contains("acknowledged_seq") ||
         !ack["acknowledged_seq"].is_number_integer()) {
       return MalformedAnswer("the acknowledgement has no acknowledged_seq");
@@ -212,20 +210,18 @@ Status SyncRunner::RunOnce(SyncReport& report) {
 
   // Pull: the window (cursor, upto] page by page; the cursor moves with the last page, in
   // its transaction, so a cut-off pull starts again from the same cursor.
-  auto cursor = ReadSyncNumber(db, "pull_cursor");
-  if (!cursor.ok()) return cursor.error();
+  REGULARS_ASSIGN_OR_RETURN(auto cursor, ReadSyncNumber(db, "pull_cursor"));
   int64_t upto = 0, after = 0;
   for (bool first = true;; first = false) {
-    std::string target = "/v1/updates?since=" + std::to_string(*cursor) +
+    std::string target = "/v1/updates?since=" + std::to_string(cursor) +
                          "&limit=" + std::to_string(policy.pull_page);
     if (!first) target += "&upto=" + std::to_string(upto) + "&after=" + std::to_string(after);
     if (first && SafeQueryText(config_.rules.version)) {
       target += "&rules_version=" + config_.rules.version;
     }
-    auto answer = (*client)->Get(target);
-    if (!answer.ok()) return answer.error();
-    if (answer->status != 200) return Refused(answer->status, answer->body, "a pull");
-    auto page = Json::parse(answer->body, nullptr, false);
+    REGULARS_ASSIGN_OR_RETURN(auto answer, client->Get(target));
+    if (answer.status != 200) return Refused(answer.status, answer.body, "a pull");
+    auto page = Json::parse(answer.body, nullptr, false);
     if (page.is_discarded() || !page.is_object() || !page.contains("upto") ||
         !page["upto"].is_number_integer() || !page.contains("events") ||
         !page["events"].is_array()) {
@@ -234,14 +230,12 @@ Status SyncRunner::RunOnce(SyncReport& report) {
     if (first) {
       upto = MemberInt(page, "upto").value_or(0);
       if (page.contains("rules")) {
-        auto installed = InstallRuleSet(config_path_, page["rules"]);
-        if (!installed.ok()) return installed.error();
-        if (!installed->empty()) report.rules_version = *installed;
+        REGULARS_ASSIGN_OR_RETURN(auto installed, InstallRuleSet(config_path_, page["rules"]));
+        if (!installed.empty()) report.rules_version = installed;
       }
     }
-    auto read = ReadForeignEvents(page["events"]);
-    if (!read.ok()) return read.error();
-    std::vector<ForeignEvent> events = std::move(read).value();
+    REGULARS_ASSIGN_OR_RETURN(auto read, ReadForeignEvents(page["events"]));
+    std::vector<ForeignEvent> events = std::move(read);
     for (const auto& e : page["events"]) {
       int64_t hq_seq = MemberInt(e, "hq_seq").value_or(0);
       if (hq_seq <= after || hq_seq > upto) {
@@ -253,12 +247,11 @@ Status SyncRunner::RunOnce(SyncReport& report) {
     if (more && events.empty()) return MalformedAnswer("a page says more but holds nothing");
     WriteTransaction txn(db);
     REGULARS_TRY(txn.Begin());
-    auto merged = ledger_.AppendForeign(events);
-    if (!merged.ok()) return merged.error();
+    REGULARS_ASSIGN_OR_RETURN(auto merged, ledger_.AppendForeign(events));
     if (!more) REGULARS_TRY(WriteSyncState(db, "pull_cursor", std::to_string(upto)));
     REGULARS_TRY(txn.Commit());
     report.pulled_events += static_cast<int64_t>(events.size());
-    report.merged_events += *merged;
+    report.merged_events += merged;
     progress.pulled = report.pulled_events;
     hooks_.progress(progress);
     if (!more) break;

@@ -469,11 +469,10 @@ class Client final : public TlsClient {
 Result<std::unique_ptr<TlsServer>> TlsServer::Start(const std::string& address, uint16_t port,
                                                     const TlsFiles& files, HttpHandler handler,
                                                     const TlsServerOptions& options) {
-  auto ctx = MakeContext(ssl::context::tls_server, files);
-  if (!ctx.ok()) return ctx.error();
-  (*ctx)->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  REGULARS_ASSIGN_OR_RETURN(auto ctx, MakeContext(ssl::context::tls_server, files));
+  ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   auto shared = std::make_shared<Shared>();
-  shared->ctx = std::move(ctx).value();
+  shared->ctx = std::move(ctx);
   shared->handler = std::move(handler);
   shared->options = options;
   auto server = std::make_unique<Server>(std::move(shared));
@@ -483,9 +482,8 @@ Result<std::unique_ptr<TlsServer>> TlsServer::Start(const std::string& address, 
 
 Result<std::unique_ptr<TlsClient>> TlsClient::Connect(const std::string& host, uint16_t port,
                                                       const TlsFiles& files, TlsTimeouts timeouts) {
-  auto ctx = MakeContext(ssl::context::tls_client, files);
-  if (!ctx.ok()) return ctx.error();
-  auto client = std::make_unique<Client>(std::move(ctx).value(), host, timeouts);
+  REGULARS_ASSIGN_OR_RETURN(auto ctx, MakeContext(ssl::context::tls_client, files));
+  auto client = std::make_unique<Client>(std::move(ctx), host, timeouts);
   REGULARS_TRY(client->Open(port));
   return std::unique_ptr<TlsClient>(std::move(client));
 }

@@ -79,13 +79,13 @@ Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms
       case RuleKind::kNthUnit: {
         NthUnitLimits limits{term.counting, term.max_per_basket, budget};
         if (!term.applies) limits.max_per_basket = 0;
-        auto nth = ApplyNthUnit(term.every, term.reward, term.progress_before, lines, term.matched,
-                                rewarded, limits);
-        if (!nth.ok()) return nth.error();
-        outcome.units = nth->units;
-        outcome.rewards = nth->rewards;
-        outcome.progress_after = nth->progress_after;
-        for (const auto& reward : nth->line_rewards) {
+        REGULARS_ASSIGN_OR_RETURN(auto nth,
+                                  ApplyNthUnit(term.every, term.reward, term.progress_before, lines,
+                                               term.matched, rewarded, limits));
+        outcome.units = nth.units;
+        outcome.rewards = nth.rewards;
+        outcome.progress_after = nth.progress_after;
+        for (const auto& reward : nth.line_rewards) {
           rewarded[reward.line_index] += reward.units;
           PricedLine& priced = pricing.lines[reward.line_index];
           int64_t amount = std::min(reward.amount, priced.net);
@@ -174,10 +174,9 @@ Status ChooseInGroups(std::span<const BasketLine> lines, BasketTerms& terms) {
     int64_t best_discount = -1;
     for (size_t m : members) {
       for (size_t other : members) terms.rules[other].applies = other == m;
-      auto priced = PriceBasket(lines, terms);
-      if (!priced.ok()) return priced.error();
-      if (priced->rule_discount > best_discount) {
-        best_discount = priced->rule_discount;
+      REGULARS_ASSIGN_OR_RETURN(auto priced, PriceBasket(lines, terms));
+      if (priced.rule_discount > best_discount) {
+        best_discount = priced.rule_discount;
         best = m;
       }
     }

@@ -81,9 +81,8 @@ RuleBooks::RuleBooks(Config config)
 Result<RuleBooks> RuleBooks::Load(const std::string& path) {
   // Stamped before reading: a file changed while it is read is read again next time.
   std::string stamp = FileStamp(path);
-  auto config = LoadConfigFile(path);
-  if (!config.ok()) return config.error();
-  RuleBooks books(std::move(config).value());
+  REGULARS_ASSIGN_OR_RETURN(auto config, LoadConfigFile(path));
+  RuleBooks books(std::move(config));
   books.config_path_ = path;
   books.config_stamp_ = std::move(stamp);
   return books;

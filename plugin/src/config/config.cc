@@ -66,9 +66,8 @@ Result<std::vector<unsigned char>> ReadSecret(const FieldReader& k, const std::s
                                               const std::string& what) {
   std::string hex;
   if (k.Has("secret_hex")) {
-    auto text = k.String("secret_hex", 1024);
-    if (!text.ok()) return text.error();
-    hex = *text;
+    REGULARS_ASSIGN_OR_RETURN(auto text, k.String("secret_hex", 1024));
+    hex = text;
   } else {
     auto file = k.String("secret_file", 4096);
     if (!file.ok()) return k.Fail("secret_hex", "secret_hex or secret_file is required");
@@ -112,9 +111,8 @@ Result<PaymentTokenPolicy> ParsePaymentTokens(const FieldReader& parent,
     auto version = k.Integer("version", 1, 1000000);
     if (!version.ok()) return version.error();
     if (!versions.insert(*version).second) return k.Fail("version", "key version used twice");
-    auto secret = ReadSecret(k, source, "a token secret");
-    if (!secret.ok()) return secret.error();
-    policy.keys.push_back({static_cast<int>(*version), std::move(secret).value()});
+    REGULARS_ASSIGN_OR_RETURN(auto secret, ReadSecret(k, source, "a token secret"));
+    policy.keys.push_back({static_cast<int>(*version), std::move(secret)});
   }
   std::sort(policy.keys.begin(), policy.keys.end(),
             [](const TokenKey& a, const TokenKey& b) { return a.version > b.version; });
@@ -128,16 +126,13 @@ Result<QrPolicy> ParseQr(const FieldReader& parent) {
   if (!parent.Has("qr")) return policy;
   FieldReader r(parent.Get("qr"), parent.PointerTo("qr"), kCode);
   REGULARS_TRY(r.RequireObject("qr"));
-  auto step = r.OptionalInteger("time_step_seconds", 30, 60);
-  if (!step.ok()) return step.error();
-  policy.time_step_seconds = static_cast<int>(step->value_or(30));
-  auto tolerance = r.OptionalInteger("tolerance_steps", 0, 2);
-  if (!tolerance.ok()) return tolerance.error();
-  policy.tolerance_steps = static_cast<int>(tolerance->value_or(1));
-  auto keys = r.Array("public_keys");
-  if (!keys.ok()) return keys.error();
-  for (size_t i = 0; i < (*keys)->size(); ++i) {
-    FieldReader k((**keys)[i], JsonPointer(r.PointerTo("public_keys"), i), kCode);
+  REGULARS_ASSIGN_OR_RETURN(auto step, r.OptionalInteger("time_step_seconds", 30, 60));
+  policy.time_step_seconds = static_cast<int>(step.value_or(30));
+  REGULARS_ASSIGN_OR_RETURN(auto tolerance, r.OptionalInteger("tolerance_steps", 0, 2));
+  policy.tolerance_steps = static_cast<int>(tolerance.value_or(1));
+  REGULARS_ASSIGN_OR_RETURN(auto keys, r.Array("public_keys"));
+  for (size_t i = 0; i < keys->size(); ++i) {
+    FieldReader k((*keys)[i], JsonPointer(r.PointerTo("public_keys"), i), kCode);
     REGULARS_TRY(k.RequireObject("a public key"));
     auto id = k.Integer("key_id", 0, 255);
     if (!id.ok()) return id.error();
@@ -174,12 +169,10 @@ Result<Caps> ParseCaps(const FieldReader& parent) {
   FieldReader c(parent.Get("caps"), parent.PointerTo("caps"), kCode);
   REGULARS_TRY(c.RequireObject("caps"));
   REGULARS_TRY(RequireKnownKeys(c, {"per_basket", "per_day"}, "caps"));
-  auto basket = c.OptionalInteger("per_basket", 0, kMaxMoney);
-  if (!basket.ok()) return basket.error();
-  auto day = c.OptionalInteger("per_day", 0, kMaxMoney);
-  if (!day.ok()) return day.error();
-  caps.per_basket = *basket;
-  caps.per_day = *day;
+  REGULARS_ASSIGN_OR_RETURN(auto basket, c.OptionalInteger("per_basket", 0, kMaxMoney));
+  REGULARS_ASSIGN_OR_RETURN(auto day, c.OptionalInteger("per_day", 0, kMaxMoney));
+  caps.per_basket = basket;
+  caps.per_day = day;
   return caps;
 }
 
@@ -200,9 +193,8 @@ Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::strin
   FieldReader b(g.Get("per_customer_per_day"), g.PointerTo("per_customer_per_day"), kCode);
   REGULARS_TRY(b.RequireObject("per_customer_per_day"));
   REGULARS_TRY(RequireKnownKeys(b, {"default", "tiers"}, "per_customer_per_day"));
-  auto base = b.OptionalInteger("default", 0, kMaxMoney);
-  if (!base.ok()) return base.error();
-  policy.per_customer_per_day[""] = base->value_or(0);
+  REGULARS_ASSIGN_OR_RETURN(auto base, b.OptionalInteger("default", 0, kMaxMoney));
+  policy.per_customer_per_day[""] = base.value_or(0);
   if (b.Has("tiers")) {
     FieldReader t(b.Get("tiers"), b.PointerTo("tiers"), kCode);
     REGULARS_TRY(t.RequireObject("tiers"));
@@ -212,14 +204,12 @@ Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::strin
         return rule.kind == RuleKind::kTier && rule.id == tier;
       });
       if (!known) return t.Fail(tier, "'" + tier + "' is not a tier rule of this config");
-      auto amount = t.Integer(tier, 0, kMaxMoney);
-      if (!amount.ok()) return amount.error();
-      policy.per_customer_per_day[tier] = *amount;
+      REGULARS_ASSIGN_OR_RETURN(auto amount, t.Integer(tier, 0, kMaxMoney));
+      policy.per_customer_per_day[tier] = amount;
     }
   }
-  auto cashier = g.OptionalInteger("per_cashier_per_day", 0, kMaxMoney);
-  if (!cashier.ok()) return cashier.error();
-  policy.per_cashier_per_day = *cashier;
+  REGULARS_ASSIGN_OR_RETURN(auto cashier, g.OptionalInteger("per_cashier_per_day", 0, kMaxMoney));
+  policy.per_cashier_per_day = cashier;
   if (!g.Has("audit_key")) {
     return g.Fail("audit_key", "goodwill needs an audit_key: every gesture is audited");
   }
@@ -228,27 +218,23 @@ Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::strin
     FieldReader k(json, pointer, kCode);
     REGULARS_TRY(k.RequireObject("an audit key"));
     REGULARS_TRY(RequireKnownKeys(k, {"version", "secret_hex", "secret_file"}, "an audit key"));
-    auto version = k.OptionalInteger("version", 1, 1000000);
-    if (!version.ok()) return version.error();
-    auto secret = ReadSecret(k, source, "an audit key");
-    if (!secret.ok()) return secret.error();
-    return AuditKey{static_cast<int>(version->value_or(1)), std::move(secret).value()};
+    REGULARS_ASSIGN_OR_RETURN(auto version, k.OptionalInteger("version", 1, 1000000));
+    REGULARS_ASSIGN_OR_RETURN(auto secret, ReadSecret(k, source, "an audit key"));
+    return AuditKey{static_cast<int>(version.value_or(1)), std::move(secret)};
   };
   auto key = read_key(g.Get("audit_key"), g.PointerTo("audit_key"));
   if (!key.ok()) return key.error();
   policy.audit_key = std::move(key).value();
   std::set<int> versions{policy.audit_key.version};
   if (g.Has("retired_audit_keys")) {
-    auto retired = g.Array("retired_audit_keys");
-    if (!retired.ok()) return retired.error();
-    for (size_t i = 0; i < (*retired)->size(); ++i) {
+    REGULARS_ASSIGN_OR_RETURN(auto retired, g.Array("retired_audit_keys"));
+    for (size_t i = 0; i < retired->size(); ++i) {
       std::string pointer = JsonPointer(g.PointerTo("retired_audit_keys"), i);
-      auto old = read_key((**retired)[i], pointer);
-      if (!old.ok()) return old.error();
-      if (!versions.insert(old->version).second) {
+      REGULARS_ASSIGN_OR_RETURN(auto old, read_key((*retired)[i], pointer));
+      if (!versions.insert(old.version).second) {
         return Error::BadInput(kCode, "audit key version used twice", pointer + "/version");
       }
-      policy.retired_audit_keys.push_back(std::move(old).value());
+      policy.retired_audit_keys.push_back(std::move(old));
     }
   }
   policy.enabled = true;
@@ -262,11 +248,10 @@ Result<std::map<std::string, LocalText>> ParseMessages(const FieldReader& parent
   FieldReader m(parent.Get("messages"), parent.PointerTo("messages"), kCode);
   REGULARS_TRY(m.RequireObject("messages"));
   for (const auto& [key, value] : m.object().items()) {
-    auto text = ParseText(m, key);
-    if (!text.ok()) return text.error();
-    auto checked = MessageCatalogue::CheckOverride(key, *text);
+    REGULARS_ASSIGN_OR_RETURN(auto text, ParseText(m, key));
+    auto checked = MessageCatalogue::CheckOverride(key, text);
     if (!checked.ok()) return m.Fail(key, checked.error().message);
-    messages[key] = *text;
+    messages[key] = text;
   }
   return messages;
 }
@@ -299,14 +284,12 @@ Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& sourc
   sync.hq_port = port;
   for (auto [name, field] :
        {std::pair{"ca", &sync.ca}, std::pair{"cert", &sync.cert}, std::pair{"key", &sync.key}}) {
-    auto path = r.String(name, 4096);
-    if (!path.ok()) return path.error();
-    *field = RelativeToConfig(source, *path);
+    REGULARS_ASSIGN_OR_RETURN(auto path, r.String(name, 4096));
+    *field = RelativeToConfig(source, path);
   }
-  auto at = r.OptionalString("nightly_at", 5);
-  if (!at.ok()) return at.error();
-  if (*at) {
-    const std::string& t = **at;
+  REGULARS_ASSIGN_OR_RETURN(auto at, r.OptionalString("nightly_at", 5));
+  if (at) {
+    const std::string& t = *at;
     bool shaped = t.size() == 5 && t[2] == ':' && std::isdigit(static_cast<unsigned char>(t[0])) &&
                   std::isdigit(static_cast<unsigned char>(t[1])) &&
                   std::isdigit(static_cast<unsigned char>(t[3])) &&
@@ -330,13 +313,11 @@ Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& sourc
                          Bound{"retry_initial_ms", &sync.retry_initial_ms, 1, 3'600'000},
                          Bound{"retry_max_ms", &sync.retry_max_ms, 1, 24 * 3'600'000},
                          Bound{"give_up_after_minutes", &give_up, 0, 24 * 60}}) {
-    auto value = r.OptionalInteger(b.name, b.min, b.max);
-    if (!value.ok()) return value.error();
-    if (*value) *b.field = **value;
+    REGULARS_ASSIGN_OR_RETURN(auto value, r.OptionalInteger(b.name, b.min, b.max));
+    if (value) *b.field = *value;
   }
-  auto lookup = r.OptionalInteger("lookup_timeout_ms", 0, 5000);
-  if (!lookup.ok()) return lookup.error();
-  if (*lookup) sync.lookup_timeout_ms = static_cast<int>(**lookup);
+  REGULARS_ASSIGN_OR_RETURN(auto lookup, r.OptionalInteger("lookup_timeout_ms", 0, 5000));
+  if (lookup) sync.lookup_timeout_ms = static_cast<int>(*lookup);
   sync.jitter_minutes = static_cast<int>(jitter);
   sync.give_up_after_ms = give_up * 60'000;
   if (r.Has("timeouts_ms")) {
@@ -346,9 +327,8 @@ Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& sourc
     for (auto [name, field] : {std::pair{"connect", &sync.connect_timeout_ms},
                                std::pair{"handshake", &sync.handshake_timeout_ms},
                                std::pair{"request", &sync.request_timeout_ms}}) {
-      auto value = t.OptionalInteger(name, 1, 600'000);
-      if (!value.ok()) return value.error();
-      if (*value) *field = static_cast<int>(**value);
+      REGULARS_ASSIGN_OR_RETURN(auto value, t.OptionalInteger(name, 1, 600'000));
+      if (value) *field = static_cast<int>(*value);
     }
   }
   return sync;
@@ -379,10 +359,9 @@ Result<HttpPolicy> ParseHttp(const FieldReader& parent, const std::string& sourc
   if (!r.Has("token")) return r.Fail("token", "token is required: {\"secret_file\": ...}");
   FieldReader t(r.Get("token"), r.PointerTo("token"), kCode);
   REGULARS_TRY(t.RequireObject("token"));
-  auto secret = ReadSecret(t, source, "the bearer token");
-  if (!secret.ok()) return secret.error();
-  http.token = ToHex(secret->data(), secret->size());
-  OPENSSL_cleanse(secret->data(), secret->size());
+  REGULARS_ASSIGN_OR_RETURN(auto secret, ReadSecret(t, source, "the bearer token"));
+  http.token = ToHex(secret.data(), secret.size());
+  OPENSSL_cleanse(secret.data(), secret.size());
   struct Bound {
     const char* name;
     int64_t min, max;
@@ -402,9 +381,9 @@ Result<HttpPolicy> ParseHttp(const FieldReader& parent, const std::string& sourc
                            {"max_connections", 1, 10'000},
                            {"threads", 1, 64}};
   for (int i = 0; i < 7; ++i) {
-    auto value = r.OptionalInteger(bounds[i].name, bounds[i].min, bounds[i].max);
-    if (!value.ok()) return value.error();
-    if (*value) values[i] = **value;
+    REGULARS_ASSIGN_OR_RETURN(auto value,
+                              r.OptionalInteger(bounds[i].name, bounds[i].min, bounds[i].max));
+    if (value) values[i] = *value;
   }
   http.port = static_cast<uint16_t>(values[0]);
   http.max_body_bytes = values[1];
@@ -419,13 +398,12 @@ Result<HttpPolicy> ParseHttp(const FieldReader& parent, const std::string& sourc
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view text, const std::string& source) {
-  auto json = ParseJson(text, kCode, source);
-  if (!json.ok()) return json.error();
+  REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(text, kCode, source));
   auto located = [&](Error e) {
     e.where = source + "#" + e.where;
     return e;
   };
-  FieldReader r(*json, "", kCode);
+  FieldReader r(json, "", kCode);
   if (auto s = r.RequireObject("a config"); !s.ok()) return located(s.error());
 
   Config config;

@@ -12,11 +12,9 @@ bool IsIdChar(char c) {
 Result<LocalText> ParseText(const FieldReader& parent, std::string_view key) {
   FieldReader r(parent.Get(key), parent.PointerTo(key), kCode);
   REGULARS_TRY(r.RequireObject(std::string(key)));
-  auto fr = r.String("fr", 200);
-  if (!fr.ok()) return fr.error();
-  auto en = r.String("en", 200);
-  if (!en.ok()) return en.error();
-  return LocalText{*fr, *en};
+  REGULARS_ASSIGN_OR_RETURN(auto fr, r.String("fr", 200));
+  REGULARS_ASSIGN_OR_RETURN(auto en, r.String("en", 200));
+  return LocalText{fr, en};
 }
 
 Status RequireKnownKeys(const FieldReader& r, const std::vector<std::string>& known,

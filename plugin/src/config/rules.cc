@@ -27,13 +27,11 @@ Result<UnitReward> ParseReward(const FieldReader& parent) {
     if (r.Get("free") != true) return r.Fail("free", "free must be true when given");
     reward.percent = 100;
   } else if (r.Has("percent")) {
-    auto p = r.Integer("percent", 1, 100);
-    if (!p.ok()) return p.error();
-    reward.percent = *p;
+    REGULARS_ASSIGN_OR_RETURN(auto p, r.Integer("percent", 1, 100));
+    reward.percent = p;
   } else {
-    auto a = r.Integer("amount", 1, std::numeric_limits<int64_t>::max());
-    if (!a.ok()) return a.error();
-    reward.amount = *a;
+    REGULARS_ASSIGN_OR_RETURN(auto a, r.Integer("amount", 1, std::numeric_limits<int64_t>::max()));
+    reward.amount = a;
   }
   return reward;
 }
@@ -46,9 +44,8 @@ Result<Match> ParseMatch(const FieldReader& parent) {
   Match match;
   for (auto [key, field] : {std::pair{"skus", &match.skus}, std::pair{"brands", &match.brands},
                             std::pair{"categories", &match.categories}}) {
-    auto list = m.OptionalStrings(key);
-    if (!list.ok()) return list.error();
-    *field = std::move(list).value();
+    REGULARS_ASSIGN_OR_RETURN(auto list, m.OptionalStrings(key));
+    *field = std::move(list);
   }
   if (m.Has("exclude")) {
     FieldReader x(m.Get("exclude"), m.PointerTo("exclude"), kCode);
@@ -57,9 +54,8 @@ Result<Match> ParseMatch(const FieldReader& parent) {
     for (auto [key, field] :
          {std::pair{"skus", &match.exclude_skus}, std::pair{"brands", &match.exclude_brands},
           std::pair{"categories", &match.exclude_categories}}) {
-      auto list = x.OptionalStrings(key);
-      if (!list.ok()) return list.error();
-      *field = std::move(list).value();
+      REGULARS_ASSIGN_OR_RETURN(auto list, x.OptionalStrings(key));
+      *field = std::move(list);
     }
   }
   return match;
@@ -70,13 +66,11 @@ Result<Match> ParseMatch(const FieldReader& parent) {
 // "benefits": {"percent": 5, "services": ["free_delivery"]}.
 Result<TierTerms> ParseTier(const FieldReader& r) {
   TierTerms tier;
-  auto rank = r.Integer("rank", 1, 1000);
-  if (!rank.ok()) return rank.error();
-  tier.rank = *rank;
+  REGULARS_ASSIGN_OR_RETURN(auto rank, r.Integer("rank", 1, 1000));
+  tier.rank = rank;
   if (!r.Has("name")) return r.Fail("name", "a tier has a name: {\"fr\": ..., \"en\": ...}");
-  auto name = ParseText(r, "name");
-  if (!name.ok()) return name.error();
-  tier.name = *name;
+  REGULARS_ASSIGN_OR_RETURN(auto name, ParseText(r, "name"));
+  tier.name = name;
   if (!r.Has("reach")) return r.Fail("reach", "reach is required: purchases and/or spend");
   FieldReader reach(r.Get("reach"), r.PointerTo("reach"), kCode);
   REGULARS_TRY(reach.RequireObject("reach"));
@@ -90,12 +84,10 @@ Result<TierTerms> ParseTier(const FieldReader& r) {
   if (!tier.purchases && !tier.spend) {
     return Error::BadInput(kCode, "reach needs purchases, spend or both", reach.pointer());
   }
-  auto window = reach.OptionalInteger("window_days", 1, 3660);
-  if (!window.ok()) return window.error();
-  tier.window_days = window->value_or(365);
-  auto grace = r.OptionalInteger("grace_days", 0, 3660);
-  if (!grace.ok()) return grace.error();
-  tier.grace_days = grace->value_or(30);
+  REGULARS_ASSIGN_OR_RETURN(auto window, reach.OptionalInteger("window_days", 1, 3660));
+  tier.window_days = window.value_or(365);
+  REGULARS_ASSIGN_OR_RETURN(auto grace, r.OptionalInteger("grace_days", 0, 3660));
+  tier.grace_days = grace.value_or(30);
   if (!r.Has("benefits"))
     return r.Fail("benefits", "benefits is required: percent and/or services");
   FieldReader b(r.Get("benefits"), r.PointerTo("benefits"), kCode);
@@ -118,22 +110,18 @@ Result<TierTerms> ParseTier(const FieldReader& r) {
 Status ParseKindFields(const FieldReader& r, Rule& rule) {
   switch (rule.kind) {
     case RuleKind::kNthUnit: {
-      auto every = r.Integer("every", 1, 1000000);
-      if (!every.ok()) return every.error();
-      rule.every = *every;
-      auto reward = ParseReward(r);
-      if (!reward.ok()) return reward.error();
-      rule.reward = *reward;
+      REGULARS_ASSIGN_OR_RETURN(auto every, r.Integer("every", 1, 1000000));
+      rule.every = every;
+      REGULARS_ASSIGN_OR_RETURN(auto reward, ParseReward(r));
+      rule.reward = reward;
       rule.unit_name = {"article", "item"};
       if (r.Has("unit_name")) {
-        auto unit = ParseText(r, "unit_name");
-        if (!unit.ok()) return unit.error();
-        rule.unit_name = *unit;
+        REGULARS_ASSIGN_OR_RETURN(auto unit, ParseText(r, "unit_name"));
+        rule.unit_name = unit;
       }
       if (r.Has("unit_plural")) {
-        auto plural = ParseText(r, "unit_plural");
-        if (!plural.ok()) return plural.error();
-        rule.unit_plural = *plural;
+        REGULARS_ASSIGN_OR_RETURN(auto plural, ParseText(r, "unit_plural"));
+        rule.unit_plural = plural;
       }
       break;
     }
@@ -148,9 +136,8 @@ Status ParseKindFields(const FieldReader& r, Rule& rule) {
       break;
     }
     case RuleKind::kTier: {
-      auto tier = ParseTier(r);
-      if (!tier.ok()) return tier.error();
-      rule.tier = std::move(tier).value();
+      REGULARS_ASSIGN_OR_RETURN(auto tier, ParseTier(r));
+      rule.tier = std::move(tier);
       break;
     }
   }
@@ -159,15 +146,13 @@ Status ParseKindFields(const FieldReader& r, Rule& rule) {
 
 // Its exclusivity group and the dates it is valid between.
 Status ParseGroupAndDates(const FieldReader& r, Rule& rule) {
-  auto group = r.OptionalString("group", 64);
-  if (!group.ok()) return group.error();
-  rule.group = group->value_or("");
+  REGULARS_ASSIGN_OR_RETURN(auto group, r.OptionalString("group", 64));
+  rule.group = group.value_or("");
   for (auto [key, field] : {std::pair{"valid_from", &rule.valid_from_ms},
                             std::pair{"valid_until", &rule.valid_until_ms}}) {
-    auto text = r.OptionalString(key, 64);
-    if (!text.ok()) return text.error();
-    if (!text->has_value()) continue;
-    auto ms = ParseTimestamp(**text);
+    REGULARS_ASSIGN_OR_RETURN(auto text, r.OptionalString(key, 64));
+    if (!text.has_value()) continue;
+    auto ms = ParseTimestamp(*text);
     if (!ms.ok()) return r.Fail(key, ms.error().message);
     *field = *ms;
   }
@@ -215,9 +200,8 @@ Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
   REGULARS_TRY(RequireKnownKeys(r, known, "a " + *kind + " rule"));
 
   if (r.Has("match")) {
-    auto match = ParseMatch(r);
-    if (!match.ok()) return match.error();
-    rule.match = std::move(match).value();
+    REGULARS_ASSIGN_OR_RETURN(auto match, ParseMatch(r));
+    rule.match = std::move(match);
   } else if (rule.kind != RuleKind::kTier) {
     return r.Fail("match", "match is required");
   }
@@ -228,14 +212,12 @@ Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
   REGULARS_TRY(ParseGroupAndDates(r, rule));
   REGULARS_TRY(ParseKindFields(r, rule));
   if (rule.kind != RuleKind::kTier) {
-    auto cap = r.OptionalInteger("max_per_basket", 1, 1000000);
-    if (!cap.ok()) return cap.error();
-    rule.max_per_basket = *cap;
+    REGULARS_ASSIGN_OR_RETURN(auto cap, r.OptionalInteger("max_per_basket", 1, 1000000));
+    rule.max_per_basket = cap;
   }
   if (r.Has("text")) {
-    auto text = ParseText(r, "text");
-    if (!text.ok()) return text.error();
-    rule.text = *text;
+    REGULARS_ASSIGN_OR_RETURN(auto text, ParseText(r, "text"));
+    rule.text = text;
   }
   return rule;
 }

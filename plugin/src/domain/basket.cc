@@ -19,10 +19,9 @@ struct Header {
 
 Result<Header> ParseHeader(const FieldReader& r, const TillIdentity& till, int64_t now_ms) {
   Header h;
-  auto id = r.String("pos_txn_id", kMaxTxnIdLength);
-  if (!id.ok()) return id.error();
-  REGULARS_TRY(ValidateTxnId(*id, r.code(), r.PointerTo("pos_txn_id")));
-  h.pos_txn_id = *id;
+  REGULARS_ASSIGN_OR_RETURN(auto id, r.String("pos_txn_id", kMaxTxnIdLength));
+  REGULARS_TRY(ValidateTxnId(id, r.code(), r.PointerTo("pos_txn_id")));
+  h.pos_txn_id = id;
 
   auto store = r.OptionalString("store_id", 64);
   if (!store.ok()) return store.error();
@@ -38,9 +37,8 @@ Result<Header> ParseHeader(const FieldReader& r, const TillIdentity& till, int64
                   "basket is for till '" + **till_id + "' but this is till '" + till.till_id + "'");
   }
   h.till_id = till.till_id;
-  auto cashier = r.OptionalString("cashier_id", 64);
-  if (!cashier.ok()) return cashier.error();
-  h.cashier_id = cashier->value_or("");
+  REGULARS_ASSIGN_OR_RETURN(auto cashier, r.OptionalString("cashier_id", 64));
+  h.cashier_id = cashier.value_or("");
 
   auto at = r.OptionalString("at", 64);
   if (!at.ok()) return at.error();
@@ -71,13 +69,10 @@ Result<Header> ParseHeader(const FieldReader& r, const TillIdentity& till, int64
 
 Result<Identifier> ReadIdentifier(const FieldReader& item) {
   REGULARS_TRY(item.RequireObject("an identifier"));
-  auto kind = item.String("kind", 32);
-  if (!kind.ok()) return kind.error();
-  auto value = item.String("value", 4096);
-  if (!value.ok()) return value.error();
-  auto source = item.OptionalString("source", 16);
-  if (!source.ok()) return source.error();
-  return Identifier{*kind, std::move(value).value(), item.pointer(), source->value_or("")};
+  REGULARS_ASSIGN_OR_RETURN(auto kind, item.String("kind", 32));
+  REGULARS_ASSIGN_OR_RETURN(auto value, item.String("value", 4096));
+  REGULARS_ASSIGN_OR_RETURN(auto source, item.OptionalString("source", 16));
+  return Identifier{kind, std::move(value), item.pointer(), source.value_or("")};
 }
 
 // Reads the identifiers. Never fails: a sale is not refused over recognition, so anything
@@ -106,12 +101,10 @@ void ParseIdentifiers(const FieldReader& r, Basket* basket) {
 Result<BasketLine> ParseLine(const FieldReader& r, const Currency& currency) {
   REGULARS_TRY(r.RequireObject("a basket line"));
   BasketLine line;
-  auto number = r.Integer("line", 1, kMaxInt);
-  if (!number.ok()) return number.error();
-  line.line = *number;
-  auto sku = r.String("sku", 64);
-  if (!sku.ok()) return sku.error();
-  line.sku = *sku;
+  REGULARS_ASSIGN_OR_RETURN(auto number, r.Integer("line", 1, kMaxInt));
+  line.line = number;
+  REGULARS_ASSIGN_OR_RETURN(auto sku, r.String("sku", 64));
+  line.sku = sku;
 
   auto unit = r.OptionalString("unit", 8);
   if (!unit.ok()) return unit.error();
@@ -126,22 +119,18 @@ Result<BasketLine> ParseLine(const FieldReader& r, const Currency& currency) {
       r.Integer("qty", 1, line.unit == QuantityUnit::kGram ? kMaxGramsPerLine : kMaxUnitsPerLine);
   if (!qty.ok()) return qty.error();
   line.qty = *qty;
-  auto price = r.Integer("unit_price", 0, kMaxInt);
-  if (!price.ok()) return price.error();
-  line.unit_price = *price;
+  REGULARS_ASSIGN_OR_RETURN(auto price, r.Integer("unit_price", 0, kMaxInt));
+  line.unit_price = price;
 
-  auto line_currency = r.OptionalString("currency", 8);
-  if (!line_currency.ok()) return line_currency.error();
-  if (line_currency->has_value() && **line_currency != currency.code) {
-    return r.Fail("currency", "line is in " + **line_currency + " but the basket is in " +
+  REGULARS_ASSIGN_OR_RETURN(auto line_currency, r.OptionalString("currency", 8));
+  if (line_currency.has_value() && *line_currency != currency.code) {
+    return r.Fail("currency", "line is in " + *line_currency + " but the basket is in " +
                                   currency.code + " (mixed currencies)");
   }
-  auto brand = r.OptionalString("brand", 100);
-  if (!brand.ok()) return brand.error();
-  line.brand = brand->value_or("");
-  auto categories = r.OptionalStrings("categories");
-  if (!categories.ok()) return categories.error();
-  line.categories = *categories;
+  REGULARS_ASSIGN_OR_RETURN(auto brand, r.OptionalString("brand", 100));
+  line.brand = brand.value_or("");
+  REGULARS_ASSIGN_OR_RETURN(auto categories, r.OptionalStrings("categories"));
+  line.categories = categories;
 
   auto gross = GrossOf(line);
   if (!gross) return r.Fail("qty", "qty times unit_price overflows a 64-bit amount");
@@ -171,16 +160,15 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
   if (r.Has("refund_of")) {
     return r.Fail("refund_of", "a basket with refund_of is a refund: send it to refund");
   }
-  auto header = ParseHeader(r, till, now_ms);
-  if (!header.ok()) return header.error();
+  REGULARS_ASSIGN_OR_RETURN(auto header, ParseHeader(r, till, now_ms));
   Basket b;
-  b.pos_txn_id = header->pos_txn_id;
-  b.store_id = header->store_id;
-  b.till_id = header->till_id;
-  b.cashier_id = header->cashier_id;
-  b.at = header->at;
-  b.at_ms = header->at_ms;
-  b.currency = header->currency;
+  b.pos_txn_id = header.pos_txn_id;
+  b.store_id = header.store_id;
+  b.till_id = header.till_id;
+  b.cashier_id = header.cashier_id;
+  b.at = header.at;
+  b.at_ms = header.at_ms;
+  b.currency = header.currency;
   ParseIdentifiers(r, &b);
 
   auto lines = r.Array("lines");
@@ -206,14 +194,12 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
     b.total_gross = *total;
     b.lines.push_back(std::move(line).value());
   }
-  auto version = r.OptionalString("rules_version", 64);
-  if (!version.ok()) return version.error();
-  b.rules_version = version->value_or("");
+  REGULARS_ASSIGN_OR_RETURN(auto version, r.OptionalString("rules_version", 64));
+  b.rules_version = version.value_or("");
   if (r.Has("goodwill")) {
     FieldReader g(r.Get("goodwill"), r.PointerTo("goodwill"), r.code());
     REGULARS_TRY(g.RequireObject("goodwill"));
-    auto amount = g.Integer("amount", 1, kMaxInt);
-    if (!amount.ok()) return amount.error();
+    REGULARS_ASSIGN_OR_RETURN(auto amount, g.Integer("amount", 1, kMaxInt));
     auto cashier = g.OptionalString("cashier_id", 64);
     if (!cashier.ok()) return cashier.error();
     std::string cashier_id = cashier->value_or(b.cashier_id);
@@ -225,9 +211,8 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
     if (cashier_id.empty()) {
       return g.Fail("cashier_id", "a goodwill gesture names its cashier (here or in the basket)");
     }
-    auto reason = g.String("reason", 200);
-    if (!reason.ok()) return reason.error();
-    b.goodwill = GoodwillRequest{*amount, cashier_id, *reason};
+    REGULARS_ASSIGN_OR_RETURN(auto reason, g.String("reason", 200));
+    b.goodwill = GoodwillRequest{amount, cashier_id, reason};
   }
   return b;
 }
@@ -235,20 +220,18 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
 Result<RefundRequest> ParseRefund(const Json& json, const TillIdentity& till, int64_t now_ms) {
   FieldReader r(json, "", "invalid_refund");
   REGULARS_TRY(r.RequireObject("a refund"));
-  auto header = ParseHeader(r, till, now_ms);
-  if (!header.ok()) return header.error();
+  REGULARS_ASSIGN_OR_RETURN(auto header, ParseHeader(r, till, now_ms));
   RefundRequest req;
-  req.pos_txn_id = header->pos_txn_id;
-  req.at = header->at;
-  req.at_ms = header->at_ms;
-  req.cashier_id = header->cashier_id;
-  auto of = r.String("refund_of", kMaxTxnIdLength);
-  if (!of.ok()) return of.error();
-  REGULARS_TRY(ValidateTxnId(*of, r.code(), r.PointerTo("refund_of")));
-  if (*of == req.pos_txn_id) {
+  req.pos_txn_id = header.pos_txn_id;
+  req.at = header.at;
+  req.at_ms = header.at_ms;
+  req.cashier_id = header.cashier_id;
+  REGULARS_ASSIGN_OR_RETURN(auto of, r.String("refund_of", kMaxTxnIdLength));
+  REGULARS_TRY(ValidateTxnId(of, r.code(), r.PointerTo("refund_of")));
+  if (of == req.pos_txn_id) {
     return r.Fail("refund_of", "a refund needs its own pos_txn_id, not the sale's");
   }
-  req.refund_of = *of;
+  req.refund_of = of;
 
   auto lines = r.Array("lines");
   if (!lines.ok()) return lines.error();
@@ -261,16 +244,14 @@ Result<RefundRequest> ParseRefund(const Json& json, const TillIdentity& till, in
     RefundRequest::Line line;
     auto number = lr.Integer("line", 1, kMaxInt);
     if (!number.ok()) return number.error();
-    auto qty = lr.Integer("qty", 1, kMaxGramsPerLine);
-    if (!qty.ok()) return qty.error();
-    auto sku = lr.OptionalString("sku", 64);
-    if (!sku.ok()) return sku.error();
+    REGULARS_ASSIGN_OR_RETURN(auto qty, lr.Integer("qty", 1, kMaxGramsPerLine));
+    REGULARS_ASSIGN_OR_RETURN(auto sku, lr.OptionalString("sku", 64));
     if (!seen.insert(*number).second) {
       return lr.Fail("line", "line number " + std::to_string(*number) + " appears twice");
     }
     line.line = *number;
-    line.qty = *qty;
-    line.sku = *sku;
+    line.qty = qty;
+    line.sku = sku;
     line.where = lr.pointer();
     req.lines.push_back(std::move(line));
   }

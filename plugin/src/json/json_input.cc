@@ -133,9 +133,8 @@ Result<std::string> FieldReader::String(std::string_view key, size_t max_length)
 Result<std::optional<std::string>> FieldReader::OptionalString(std::string_view key,
                                                                size_t max_length) const {
   if (!Has(key)) return std::optional<std::string>();
-  auto s = String(key, max_length);
-  if (!s.ok()) return s.error();
-  return std::optional<std::string>(std::move(s).value());
+  REGULARS_ASSIGN_OR_RETURN(auto s, String(key, max_length));
+  return std::optional<std::string>(std::move(s));
 }
 
 Result<int64_t> FieldReader::Integer(std::string_view key, int64_t min, int64_t max) const {
@@ -162,9 +161,8 @@ Result<int64_t> FieldReader::Integer(std::string_view key, int64_t min, int64_t 
 Result<std::optional<int64_t>> FieldReader::OptionalInteger(std::string_view key, int64_t min,
                                                             int64_t max) const {
   if (!Has(key)) return std::optional<int64_t>();
-  auto n = Integer(key, min, max);
-  if (!n.ok()) return n.error();
-  return std::optional<int64_t>(*n);
+  REGULARS_ASSIGN_OR_RETURN(auto n, Integer(key, min, max));
+  return std::optional<int64_t>(n);
 }
 
 Result<std::vector<std::string>> FieldReader::OptionalStrings(std::string_view key) const {

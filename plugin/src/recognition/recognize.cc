@@ -71,9 +71,8 @@ Result<Resolved> ResolveQr(Ledger& ledger, const RecognitionPolicy& policy, cons
   if (!resolved.ok() || !payload->time_step || !resolved->customer) return resolved;
   // A dynamic code recognizes one basket: the same code for another basket is refused.
   std::string digest = Sha256Hex(text);
-  auto used_by = ledger.QrUsedBy(digest);
-  if (!used_by.ok()) return used_by.error();
-  if (*used_by && **used_by != context.pos_txn_id) {
+  REGULARS_ASSIGN_OR_RETURN(auto used_by, ledger.QrUsedBy(digest));
+  if (used_by && *used_by != context.pos_txn_id) {
     return NotRecognized("qr_already_used",
                          "customer not recognized: this QR code was already used for another "
                          "basket; ask the customer to refresh it",
@@ -137,14 +136,12 @@ Result<PaymentCardLookup> LookUpPaymentCard(Ledger& ledger, const PaymentTokenPo
   SensitiveText card(std::move(normalized));
   PaymentCardLookup lookup;
   for (const auto& key : policy.keys) {
-    auto hash = PaymentTokenHash(key, *kind, card.view());
-    if (!hash.ok()) return hash.error();
-    if (lookup.current_hash.empty()) lookup.current_hash = *hash;
-    auto customer = ledger.CustomerByIdentifier("payment_token", *hash);
-    if (!customer.ok()) return customer.error();
-    if (*customer) {
-      lookup.customer = **customer;
-      lookup.matched_hash = *hash;
+    REGULARS_ASSIGN_OR_RETURN(auto hash, PaymentTokenHash(key, *kind, card.view()));
+    if (lookup.current_hash.empty()) lookup.current_hash = hash;
+    REGULARS_ASSIGN_OR_RETURN(auto customer, ledger.CustomerByIdentifier("payment_token", hash));
+    if (customer) {
+      lookup.customer = *customer;
+      lookup.matched_hash = hash;
       break;
     }
   }

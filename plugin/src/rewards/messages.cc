@@ -138,9 +138,8 @@ Status MessageCatalogue::CheckOverride(const std::string& key, const LocalText& 
   if (!e) return Error::BadInput("invalid_config", "there is no message '" + key + "'");
   std::string allowed = std::string(" ") + e->placeholders + " ";
   for (const std::string* t : {&text.fr, &text.en}) {
-    auto names = PlaceholdersOf(*t);
-    if (!names.ok()) return names.error();
-    for (const auto& name : *names) {
+    REGULARS_ASSIGN_OR_RETURN(auto names, PlaceholdersOf(*t));
+    for (const auto& name : names) {
       if (allowed.find(" " + name + " ") == std::string::npos) {
         return Error::BadInput("invalid_config", "message '" + key + "' has no placeholder {" +
                                                      name + "} (it has: " + e->placeholders + ")");

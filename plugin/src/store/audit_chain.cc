@@ -53,9 +53,9 @@ std::string CanonicalEncoding(int64_t seq, int64_t key_version, const AuditEntry
 
 Result<std::string> MacOf(const AuditKey& key, int64_t seq, const AuditEntry& e,
                           std::string_view prev_mac) {
-  auto mac = HmacSha256(key.secret, CanonicalEncoding(seq, key.version, e, prev_mac));
-  if (!mac.ok()) return mac.error();
-  return ToHex(mac->data(), mac->size());
+  REGULARS_ASSIGN_OR_RETURN(
+      auto mac, HmacSha256(key.secret, CanonicalEncoding(seq, key.version, e, prev_mac)));
+  return ToHex(mac.data(), mac.size());
 }
 
 // Compares in constant time: how much of a MAC matched says nothing to a timing observer.
@@ -82,16 +82,15 @@ struct AuditRow {
 // Every row, in seq order. Goodwill entries are a few per cashier per day, so the whole
 // chain fits in memory, and VerifyAudit can look rows up by their MACs.
 Result<std::vector<AuditRow>> ReadChain(Database& db) {
-  auto stmt = db.Prepare(
-      "SELECT seq, at_ms, kind, store_id, till_id, cashier_id, customer_id, pos_txn_id, amount, "
-      "reason, prev_mac, mac, key_version FROM goodwill_audit ORDER BY seq");
-  if (!stmt.ok()) return stmt.error();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("SELECT seq, at_ms, kind, store_id, till_id, cashier_id, customer_id, "
+                            "pos_txn_id, amount, "
+                            "reason, prev_mac, mac, key_version FROM goodwill_audit ORDER BY seq"));
   std::vector<AuditRow> rows;
   for (;;) {
-    auto row = (*stmt)->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    const Statement& s = **stmt;
+    REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+    if (!row) break;
+    const Statement& s = *stmt;
     rows.push_back({s.Int(0),
                     s.Int(12),
                     {s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6), s.Text(7),
@@ -99,7 +98,7 @@ Result<std::vector<AuditRow>> ReadChain(Database& db) {
                     s.Text(10),
                     s.Text(11)});
   }
-  (*stmt)->Reset();
+  stmt->Reset();
   return rows;
 }
 
@@ -142,21 +141,20 @@ Status AppendAudit(Database& db, const AuditKey& key, const AuditEntry& entry) {
 
   auto last = db.Prepare("SELECT seq, mac FROM goodwill_audit ORDER BY seq DESC LIMIT 1");
   if (!last.ok()) return last.error();
-  auto row = (*last)->Step();
-  if (!row.ok()) return row.error();
-  std::optional<int64_t> seq = *row ? Step((*last)->Int(0), 1) : 1;
-  std::string prev_mac = *row ? (*last)->Text(1) : "";
+  REGULARS_ASSIGN_OR_RETURN(auto row, (*last)->Step());
+  std::optional<int64_t> seq = row ? Step((*last)->Int(0), 1) : 1;
+  std::string prev_mac = row ? (*last)->Text(1) : "";
   (*last)->Reset();
   if (!seq) return Error::Internal("the goodwill audit's last seq is the largest integer");
 
   auto mac = MacOf(key, *seq, entry, prev_mac);
   if (!mac.ok()) return mac.error();
-  auto insert = db.Prepare(
-      "INSERT INTO goodwill_audit (seq, at_ms, kind, store_id, till_id, cashier_id, customer_id, "
-      "pos_txn_id, amount, reason, prev_mac, mac, key_version) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-  if (!insert.ok()) return insert.error();
-  return (*insert)
+  REGULARS_ASSIGN_OR_RETURN(
+      auto insert, db.Prepare("INSERT INTO goodwill_audit (seq, at_ms, kind, store_id, till_id, "
+                              "cashier_id, customer_id, "
+                              "pos_txn_id, amount, reason, prev_mac, mac, key_version) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+  return (insert)
       ->Bind(1, *seq)
       .Bind(2, entry.at_ms)
       .Bind(3, entry.kind)
@@ -175,30 +173,26 @@ Status AppendAudit(Database& db, const AuditKey& key, const AuditEntry& entry) {
 
 Result<int64_t> GoodwillGivenBy(Database& db, const std::string& cashier_id, int64_t from_ms,
                                 int64_t until_ms) {
-  auto stmt = db.Prepare(
-      "SELECT COALESCE(SUM(amount), 0) FROM goodwill_audit "
-      "WHERE cashier_id = ?1 AND at_ms >= ?2 AND at_ms < ?3");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, cashier_id).Bind(2, from_ms).Bind(3, until_ms);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
-  int64_t sum = *row ? (*stmt)->Int(0) : 0;
-  (*stmt)->Reset();
+  REGULARS_ASSIGN_OR_RETURN(auto stmt,
+                            db.Prepare("SELECT COALESCE(SUM(amount), 0) FROM goodwill_audit "
+                                       "WHERE cashier_id = ?1 AND at_ms >= ?2 AND at_ms < ?3"));
+  stmt->Bind(1, cashier_id).Bind(2, from_ms).Bind(3, until_ms);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+  int64_t sum = row ? stmt->Int(0) : 0;
+  stmt->Reset();
   return sum;
 }
 
 Result<std::vector<std::string>> AuditedTransactions(Database& db) {
-  auto stmt = db.Prepare(
-      "SELECT DISTINCT pos_txn_id FROM goodwill_audit WHERE kind = 'grant' ORDER BY pos_txn_id");
-  if (!stmt.ok()) return stmt.error();
+  REGULARS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT DISTINCT pos_txn_id FROM goodwill_audit "
+                                                  "WHERE kind = 'grant' ORDER BY pos_txn_id"));
   std::vector<std::string> ids;
   for (;;) {
-    auto row = (*stmt)->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    ids.push_back((*stmt)->Text(0));
+    REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+    if (!row) break;
+    ids.push_back(stmt->Text(0));
   }
-  (*stmt)->Reset();
+  stmt->Reset();
   return ids;
 }
 

@@ -104,11 +104,10 @@ Result<std::vector<std::string>> SkusFromText(const std::string& text) {
     });
     if (plain) return skus;
   }
-  auto json = ParseJson(text, "database_unreadable", "a visit's skus");
-  if (!json.ok()) return json.error();
+  REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(text, "database_unreadable", "a visit's skus"));
   std::vector<std::string> skus;
-  if (!json->is_array()) return MalformedVisit("its skus are not an array");
-  for (const auto& sku : *json) {
+  if (!json.is_array()) return MalformedVisit("its skus are not an array");
+  for (const auto& sku : json) {
     if (!sku.is_string()) return MalformedVisit("a sku is not text");
     skus.push_back(sku.get<std::string>());
   }
@@ -129,9 +128,8 @@ constexpr const char* kVisitsOfCustomerNoSkus =
 Result<std::vector<VisitRow>> VisitRows(Statement& stmt) {
   std::vector<VisitRow> rows;
   for (;;) {
-    auto row = stmt.Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
+    REGULARS_ASSIGN_OR_RETURN(auto row, stmt.Step());
+    if (!row) break;
     std::string text = stmt.Text(6);
     auto skus = text == "[]" ? Result<std::vector<std::string>>(std::vector<std::string>{})
                              : SkusFromText(text);
@@ -183,9 +181,8 @@ namespace {
 Result<std::vector<std::string>> FirstColumn(Statement& stmt) {
   std::vector<std::string> texts;
   for (;;) {
-    auto row = stmt.Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
+    REGULARS_ASSIGN_OR_RETURN(auto row, stmt.Step());
+    if (!row) break;
     texts.push_back(stmt.Text(0));
   }
   stmt.Reset();
@@ -200,99 +197,92 @@ Error CounterOverflow(const std::string& customer) {
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, std::string store_id,
                                              std::string till_id) {
-  auto db = Database::Open(path);
-  if (!db.ok()) return db.error();
-  REGULARS_TRY(PrepareLedger(**db, LedgerMigrations()));
+  REGULARS_ASSIGN_OR_RETURN(auto db, Database::Open(path));
+  REGULARS_TRY(PrepareLedger(*db, LedgerMigrations()));
   std::unique_ptr<Ledger> ledger(
-      new Ledger(std::move(db).value(), std::move(store_id), std::move(till_id)));
+      new Ledger(std::move(db), std::move(store_id), std::move(till_id)));
   if (path != ":memory:") {
-    auto checkpointer = WalCheckpointer::Start(*ledger->db_);
-    if (!checkpointer.ok()) return checkpointer.error();
-    ledger->checkpointer_ = std::move(checkpointer).value();
+    REGULARS_ASSIGN_OR_RETURN(auto checkpointer, WalCheckpointer::Start(*ledger->db_));
+    ledger->checkpointer_ = std::move(checkpointer);
   }
   return ledger;
 }
 
 Result<std::optional<CustomerRef>> Ledger::CustomerByIdentifier(const std::string& kind,
                                                                 const std::string& value) {
-  auto stmt = db_->Prepare(
-      "SELECT c.id, c.pseudonymous FROM identifiers i JOIN customers c ON c.id = i.customer_id "
-      "WHERE i.kind = ?1 AND i.value = ?2");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, kind).Bind(2, value);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare(
+          "SELECT c.id, c.pseudonymous FROM identifiers i JOIN customers c ON c.id = i.customer_id "
+          "WHERE i.kind = ?1 AND i.value = ?2"));
+  stmt->Bind(1, kind).Bind(2, value);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
   std::optional<CustomerRef> customer;
-  if (*row) customer = CustomerRef{(*stmt)->Text(0), (*stmt)->Int(1) != 0};
-  (*stmt)->Reset();
+  if (row) customer = CustomerRef{stmt->Text(0), stmt->Int(1) != 0};
+  stmt->Reset();
   return customer;
 }
 
 Result<std::string> Ledger::RootOf(const std::string& id) {
-  auto root = TextByKey("SELECT into_id FROM merges WHERE from_id = ?1", id);
-  if (!root.ok()) return root.error();
-  return root->value_or(id);
+  REGULARS_ASSIGN_OR_RETURN(auto root,
+                            TextByKey("SELECT into_id FROM merges WHERE from_id = ?1", id));
+  return root.value_or(id);
 }
 
 Result<std::optional<std::string>> Ledger::TextByKey(const std::string& sql,
                                                      const std::string& key) {
-  auto stmt = db_->Prepare(sql);
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, key);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
+  REGULARS_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
+  stmt->Bind(1, key);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
   std::optional<std::string> text;
-  if (*row) text = (*stmt)->Text(0);
-  (*stmt)->Reset();
+  if (row) text = stmt->Text(0);
+  stmt->Reset();
   return text;
 }
 
 Result<std::optional<CustomerRef>> Ledger::FindCustomer(const std::string& id) {
-  auto stmt = db_->Prepare("SELECT id, pseudonymous FROM customers WHERE id = ?1");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, id);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
+  REGULARS_ASSIGN_OR_RETURN(auto stmt,
+                            db_->Prepare("SELECT id, pseudonymous FROM customers WHERE id = ?1"));
+  stmt->Bind(1, id);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
   std::optional<CustomerRef> customer;
-  if (*row) customer = CustomerRef{(*stmt)->Text(0), (*stmt)->Int(1) != 0};
-  (*stmt)->Reset();
+  if (row) customer = CustomerRef{stmt->Text(0), stmt->Int(1) != 0};
+  stmt->Reset();
   return customer;
 }
 
 Result<std::map<std::string, Counter>> Ledger::CountersOf(const std::string& customer_id) {
-  auto stmt = db_->Prepare(
-      "SELECT rule_id, units, rewards, progress, over_granted FROM counters "
-      "WHERE customer_id = ?1");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, customer_id);
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("SELECT rule_id, units, rewards, progress, over_granted FROM counters "
+                   "WHERE customer_id = ?1"));
+  stmt->Bind(1, customer_id);
   std::map<std::string, Counter> counters;
   for (;;) {
-    auto row = (*stmt)->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    counters[(*stmt)->Text(0)] = {(*stmt)->Int(1), (*stmt)->Int(2), (*stmt)->Int(3),
-                                  (*stmt)->Int(4)};
+    REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+    if (!row) break;
+    counters[stmt->Text(0)] = {stmt->Int(1), stmt->Int(2), stmt->Int(3), stmt->Int(4)};
   }
-  (*stmt)->Reset();
+  stmt->Reset();
   return counters;
 }
 
 Result<std::optional<StoredTransaction>> Ledger::FindTransaction(const std::string& pos_txn_id) {
-  auto stmt = db_->Prepare(
-      "SELECT kind, request_digest, response, customer_id, event_store, event_till, event_seq "
-      "FROM transactions WHERE pos_txn_id = ?1");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, pos_txn_id);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare(
+          "SELECT kind, request_digest, response, customer_id, event_store, event_till, event_seq "
+          "FROM transactions WHERE pos_txn_id = ?1"));
+  stmt->Bind(1, pos_txn_id);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
   std::optional<StoredTransaction> txn;
-  if (*row) {
-    Statement& s = **stmt;
+  if (row) {
+    Statement& s = *stmt;
     txn = StoredTransaction{s.Text(0), s.Text(1), s.Text(2),
                             s.IsNull(3) ? std::nullopt : std::optional(s.Text(3)),
                             EventKey{s.Text(4), s.Text(5), s.Int(6)}};
   }
-  (*stmt)->Reset();
+  stmt->Reset();
   return txn;
 }
 
@@ -301,22 +291,22 @@ Result<std::optional<std::string>> Ledger::FindVoid(const std::string& pos_txn_i
 }
 
 Result<StoredEvent> Ledger::FindEvent(const EventKey& key) {
-  auto stmt = db_->Prepare(
-      "SELECT at_ms, body FROM events WHERE store_id = ?1 AND till_id = ?2 AND seq = ?3");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, key.store_id).Bind(2, key.till_id).Bind(3, key.seq);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
-  if (!*row) {
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare(
+          "SELECT at_ms, body FROM events WHERE store_id = ?1 AND till_id = ?2 AND seq = ?3"));
+  stmt->Bind(1, key.store_id).Bind(2, key.till_id).Bind(3, key.seq);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+  if (!row) {
     return Error::BadInput("database_unreadable",
                            "event " + key.ToString() + " is missing from the ledger");
   }
-  int64_t at_ms = (*stmt)->Int(0);
-  std::string text = (*stmt)->Text(1);
-  (*stmt)->Reset();
-  auto body = ParseJson(text, "database_unreadable", "event " + key.ToString());
-  if (!body.ok()) return body.error();
-  return StoredEvent{at_ms, std::move(body).value()};
+  int64_t at_ms = stmt->Int(0);
+  std::string text = stmt->Text(1);
+  stmt->Reset();
+  REGULARS_ASSIGN_OR_RETURN(auto body,
+                            ParseJson(text, "database_unreadable", "event " + key.ToString()));
+  return StoredEvent{at_ms, std::move(body)};
 }
 
 Result<std::optional<std::string>> Ledger::QrUsedBy(const std::string& code_digest) {
@@ -325,71 +315,69 @@ Result<std::optional<std::string>> Ledger::QrUsedBy(const std::string& code_dige
 
 Status Ledger::RecordQrUse(const std::string& code_digest, const std::string& pos_txn_id,
                            int64_t at_ms) {
-  auto stmt = db_->Prepare(
-      "INSERT INTO qr_uses (code_digest, pos_txn_id, at_ms) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT (code_digest) DO NOTHING");
-  if (!stmt.ok()) return stmt.error();
-  return (*stmt)->Bind(1, code_digest).Bind(2, pos_txn_id).Bind(3, at_ms).Run();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("INSERT INTO qr_uses (code_digest, pos_txn_id, at_ms) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT (code_digest) DO NOTHING"));
+  return stmt->Bind(1, code_digest).Bind(2, pos_txn_id).Bind(3, at_ms).Run();
 }
 
 Result<int64_t> Ledger::LatestReversalTime(const std::string& sale_txn_id) {
   // Served by the events_by_reference index.
-  auto stmt = db_->Prepare("SELECT COALESCE(max(at_ms), 0) FROM events WHERE ref_pos_txn_id = ?1");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, sale_txn_id);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
-  int64_t latest = *row ? (*stmt)->Int(0) : 0;
-  (*stmt)->Reset();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("SELECT COALESCE(max(at_ms), 0) FROM events WHERE ref_pos_txn_id = ?1"));
+  stmt->Bind(1, sale_txn_id);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+  int64_t latest = row ? stmt->Int(0) : 0;
+  stmt->Reset();
   return latest;
 }
 
 Result<std::vector<Json>> Ledger::RefundsOf(const std::string& sale_txn_id) {
-  auto stmt = db_->Prepare(
-      "SELECT body FROM events WHERE ref_pos_txn_id = ?1 AND kind = 'refund' "
-      "ORDER BY at_ms, store_id, till_id, seq");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, sale_txn_id);
-  auto texts = FirstColumn(**stmt);
-  if (!texts.ok()) return texts.error();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("SELECT body FROM events WHERE ref_pos_txn_id = ?1 AND kind = 'refund' "
+                   "ORDER BY at_ms, store_id, till_id, seq"));
+  stmt->Bind(1, sale_txn_id);
+  REGULARS_ASSIGN_OR_RETURN(auto texts, FirstColumn(*stmt));
   std::vector<Json> bodies;
-  for (const auto& text : *texts) {
-    auto body = ParseJson(text, "database_unreadable", "a refund event");
-    if (!body.ok()) return body.error();
-    bodies.push_back(std::move(body).value());
+  for (const auto& text : texts) {
+    REGULARS_ASSIGN_OR_RETURN(auto body, ParseJson(text, "database_unreadable", "a refund event"));
+    bodies.push_back(std::move(body));
   }
   return bodies;
 }
 
 Result<std::vector<VisitRow>> Ledger::VisitsSince(const std::string& customer_id, int64_t from_ms,
                                                   bool with_skus) {
-  auto stmt = db_->Prepare(std::string(with_skus ? kVisitsOfCustomer : kVisitsOfCustomerNoSkus) +
-                           "AND at_ms >= ?2 ORDER BY at_ms, store_id, till_id, seq");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, customer_id).Bind(2, from_ms);
-  return VisitRows(**stmt);
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt, db_->Prepare(std::string(with_skus ? kVisitsOfCustomer : kVisitsOfCustomerNoSkus) +
+                              "AND at_ms >= ?2 ORDER BY at_ms, store_id, till_id, seq"));
+  stmt->Bind(1, customer_id).Bind(2, from_ms);
+  return VisitRows(*stmt);
 }
 
 Result<VisitDelta> Ledger::DayTotals(const std::string& customer_id, const std::string& day) {
   // A refund's day is its sale's, whenever it happened: no time range narrows this, and a
   // customer's rows are few.
-  auto stmt = db_->Prepare(
-      "SELECT COALESCE(sum(visits), 0), COALESCE(sum(spend), 0), COALESCE(sum(discount), 0), "
-      "COALESCE(sum(goodwill), 0) FROM visits WHERE (customer_id = ?1 OR customer_id IN "
-      "(SELECT from_id FROM merges WHERE into_id = ?1)) AND day = ?2");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, customer_id).Bind(2, day);
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare(
+          "SELECT COALESCE(sum(visits), 0), COALESCE(sum(spend), 0), COALESCE(sum(discount), 0), "
+          "COALESCE(sum(goodwill), 0) FROM visits WHERE (customer_id = ?1 OR customer_id IN "
+          "(SELECT from_id FROM merges WHERE into_id = ?1)) AND day = ?2"));
+  stmt->Bind(1, customer_id).Bind(2, day);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
   VisitDelta totals;
   totals.day = day;
-  if (*row) {
-    totals.visits = (*stmt)->Int(0);
-    totals.spend = (*stmt)->Int(1);
-    totals.discount = (*stmt)->Int(2);
-    totals.goodwill = (*stmt)->Int(3);
+  if (row) {
+    totals.visits = stmt->Int(0);
+    totals.spend = stmt->Int(1);
+    totals.discount = stmt->Int(2);
+    totals.goodwill = stmt->Int(3);
   }
-  (*stmt)->Reset();
+  stmt->Reset();
   return totals;
 }
 
@@ -407,23 +395,23 @@ Result<std::vector<VisitRow>> Ledger::RecentSales(const std::string& customer_id
       "SELECT at_ms, day, visits, spend, discount, goodwill, skus, store_id, till_id, seq "
       "FROM visits WHERE visits > 0 AND NOT EXISTS (SELECT 1 FROM visits r WHERE "
       "r.customer_id = visits.customer_id AND r.at_ms = visits.at_ms AND r.visits < 0) AND ";
-  auto stmt = db_->Prepare(
-      "SELECT at_ms, day, visits, spend, discount, goodwill, skus FROM ("
-      "SELECT * FROM (" +
-      kSales + "customer_id = ?1" + kNewestFirst + ") UNION ALL SELECT * FROM (" + kSales +
-      "customer_id IN (SELECT from_id FROM merges WHERE into_id = ?1)" + kNewestFirst + "))" +
-      kNewestFirst);
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, customer_id).Bind(2, static_cast<int64_t>(limit));
-  return VisitRows(**stmt);
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("SELECT at_ms, day, visits, spend, discount, goodwill, skus FROM ("
+                   "SELECT * FROM (" +
+                   kSales + "customer_id = ?1" + kNewestFirst + ") UNION ALL SELECT * FROM (" +
+                   kSales + "customer_id IN (SELECT from_id FROM merges WHERE into_id = ?1)" +
+                   kNewestFirst + "))" + kNewestFirst));
+  stmt->Bind(1, customer_id).Bind(2, static_cast<int64_t>(limit));
+  return VisitRows(*stmt);
 }
 
 Status Ledger::AddCustomer(const std::string& customer_id, int64_t at_ms, const std::string& kind,
                            const std::string& value, bool pseudonymous) {
-  auto customer = db_->Prepare(
-      "INSERT INTO customers (id, created_at_ms, store_id, pseudonymous) VALUES (?1, ?2, ?3, ?4)");
-  if (!customer.ok()) return customer.error();
-  REGULARS_TRY((*customer)
+  REGULARS_ASSIGN_OR_RETURN(auto customer,
+                            db_->Prepare("INSERT INTO customers (id, created_at_ms, store_id, "
+                                         "pseudonymous) VALUES (?1, ?2, ?3, ?4)"));
+  REGULARS_TRY((customer)
                    ->Bind(1, customer_id)
                    .Bind(2, at_ms)
                    .Bind(3, store_id_)
@@ -441,11 +429,12 @@ Status Ledger::AddIdentifier(const std::string& kind, const std::string& value,
 }
 
 Result<int64_t> Ledger::AddConsent(const Consent& consent) {
-  auto stmt = db_->Prepare(
-      "INSERT INTO consents (customer_id, purpose, text, given_at_ms, store_id, till_id, "
-      "cashier_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  if (!stmt.ok()) return stmt.error();
-  REGULARS_TRY((*stmt)
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare(
+          "INSERT INTO consents (customer_id, purpose, text, given_at_ms, store_id, till_id, "
+          "cashier_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  REGULARS_TRY((stmt)
                    ->Bind(1, consent.customer_id)
                    .Bind(2, consent.purpose)
                    .Bind(3, consent.text)
@@ -458,38 +447,38 @@ Result<int64_t> Ledger::AddConsent(const Consent& consent) {
 }
 
 Status Ledger::Merge(const std::string& from, const std::string& into, int64_t at_ms) {
-  auto merge = db_->Prepare("INSERT INTO merges (from_id, into_id, at_ms) VALUES (?1, ?2, ?3)");
-  if (!merge.ok()) return merge.error();
-  REGULARS_TRY((*merge)->Bind(1, from).Bind(2, into).Bind(3, at_ms).Run());
-  auto identifiers = db_->Prepare("UPDATE identifiers SET customer_id = ?2 WHERE customer_id = ?1");
-  if (!identifiers.ok()) return identifiers.error();
-  REGULARS_TRY((*identifiers)->Bind(1, from).Bind(2, into).Run());
-  auto counters = db_->Prepare("DELETE FROM counters WHERE customer_id = ?1");
-  if (!counters.ok()) return counters.error();
-  REGULARS_TRY((*counters)->Bind(1, from).Run());
-  auto replayed = Replay(into);
-  if (!replayed.ok()) return replayed.error();
-  for (const auto& [rule, counter] : *replayed) REGULARS_TRY(StoreCounter(into, rule, counter));
+  REGULARS_ASSIGN_OR_RETURN(
+      auto merge, db_->Prepare("INSERT INTO merges (from_id, into_id, at_ms) VALUES (?1, ?2, ?3)"));
+  REGULARS_TRY(merge->Bind(1, from).Bind(2, into).Bind(3, at_ms).Run());
+  REGULARS_ASSIGN_OR_RETURN(
+      auto identifiers,
+      db_->Prepare("UPDATE identifiers SET customer_id = ?2 WHERE customer_id = ?1"));
+  REGULARS_TRY(identifiers->Bind(1, from).Bind(2, into).Run());
+  REGULARS_ASSIGN_OR_RETURN(auto counters,
+                            db_->Prepare("DELETE FROM counters WHERE customer_id = ?1"));
+  REGULARS_TRY(counters->Bind(1, from).Run());
+  REGULARS_ASSIGN_OR_RETURN(auto replayed, Replay(into));
+  for (const auto& [rule, counter] : replayed) REGULARS_TRY(StoreCounter(into, rule, counter));
   return Status::Ok();
 }
 
 Result<EventKey> Ledger::Append(const NewEvent& event) {
-  auto next = db_->Prepare(
-      "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = ?1 AND till_id = ?2");
-  if (!next.ok()) return next.error();
-  (*next)->Bind(1, store_id_).Bind(2, till_id_);
-  auto row = (*next)->Step();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto next,
+      db_->Prepare(
+          "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE store_id = ?1 AND till_id = ?2"));
+  next->Bind(1, store_id_).Bind(2, till_id_);
+  auto row = next->Step();
   if (!row.ok()) return row.error();
-  int64_t seq = (*next)->Int(0);
-  (*next)->Reset();
+  int64_t seq = next->Int(0);
+  next->Reset();
 
   // An event about a profile that has since merged (a refund of its sale) is its
   // customer's now.
   std::optional<std::string> customer_id = event.customer_id;
   if (customer_id) {
-    auto root = RootOf(*customer_id);
-    if (!root.ok()) return root.error();
-    customer_id = *root;
+    REGULARS_ASSIGN_OR_RETURN(auto root, RootOf(*customer_id));
+    customer_id = root;
   }
   OrderedJson body = event.body;
   OrderedJson counts = OrderedJson::array();
@@ -505,11 +494,12 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
   }
   if (event.visit) body["visit"] = VisitJson(*event.visit);
 
-  auto insert = db_->Prepare(
-      "INSERT INTO events (store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
-      "ref_pos_txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  if (!insert.ok()) return insert.error();
-  Statement& s = **insert;
+  REGULARS_ASSIGN_OR_RETURN(
+      auto insert,
+      db_->Prepare(
+          "INSERT INTO events (store_id, till_id, seq, at_ms, kind, customer_id, pos_txn_id, "
+          "ref_pos_txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+  Statement& s = *insert;
   s.Bind(1, store_id_).Bind(2, till_id_).Bind(3, seq).Bind(4, event.at_ms).Bind(5, event.kind);
   customer_id ? s.Bind(6, *customer_id) : s.BindNull(6);
   event.pos_txn_id ? s.Bind(7, *event.pos_txn_id) : s.BindNull(7);
@@ -527,31 +517,24 @@ Result<EventKey> Ledger::Append(const NewEvent& event) {
 
   // Counters are a function of the set of events in canonical order. When this event is
   // the latest of the customer's (the usual case) it applies on top; otherwise replay.
-  auto later = db_->Prepare(
-      "SELECT 1 FROM events WHERE (customer_id = ?1 OR customer_id IN "
-      "(SELECT from_id FROM merges WHERE into_id = ?1)) AND (at_ms, store_id, till_id, seq) > "
-      "(?2, ?3, ?4, ?5) LIMIT 1");
-  if (!later.ok()) return later.error();
-  (*later)
-      ->Bind(1, customer)
-      .Bind(2, event.at_ms)
-      .Bind(3, store_id_)
-      .Bind(4, till_id_)
-      .Bind(5, seq);
-  auto has_later = (*later)->Step();
-  if (!has_later.ok()) return has_later.error();
-  (*later)->Reset();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto later,
+      db_->Prepare(
+          "SELECT 1 FROM events WHERE (customer_id = ?1 OR customer_id IN "
+          "(SELECT from_id FROM merges WHERE into_id = ?1)) AND (at_ms, store_id, till_id, seq) > "
+          "(?2, ?3, ?4, ?5) LIMIT 1"));
+  later->Bind(1, customer).Bind(2, event.at_ms).Bind(3, store_id_).Bind(4, till_id_).Bind(5, seq);
+  REGULARS_ASSIGN_OR_RETURN(auto has_later, later->Step());
+  later->Reset();
 
   std::map<std::string, Counter> counters;
-  if (*has_later) {
-    auto replayed = Replay(customer);
-    if (!replayed.ok()) return replayed.error();
-    counters = std::move(replayed).value();
+  if (has_later) {
+    REGULARS_ASSIGN_OR_RETURN(auto replayed, Replay(customer));
+    counters = std::move(replayed);
   } else {
-    auto current = CountersOf(customer);
-    if (!current.ok()) return current.error();
+    REGULARS_ASSIGN_OR_RETURN(auto current, CountersOf(customer));
     for (const auto& delta : event.counts) {
-      Counter c = (*current)[delta.rule];
+      Counter c = (current)[delta.rule];
       if (!c.Apply(delta)) return CounterOverflow(customer);
       counters[delta.rule] = c;
     }
@@ -700,82 +683,79 @@ Result<int64_t> Ledger::AppendForeign(const std::vector<ForeignEvent>& events) {
 }
 
 Result<bool> Ledger::IsErased(const std::string& customer_id) {
-  auto found = TextByKey("SELECT customer_id FROM erasures WHERE customer_id = ?1", customer_id);
-  if (!found.ok()) return found.error();
-  return found->has_value();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto found,
+      TextByKey("SELECT customer_id FROM erasures WHERE customer_id = ?1", customer_id));
+  return found.has_value();
 }
 
 Status Ledger::SetFirstName(const std::string& customer_id, const std::string& first_name) {
-  auto upsert = db_->Prepare(
-      "INSERT INTO profiles (customer_id, first_name) VALUES (?1, ?2) "
-      "ON CONFLICT (customer_id) DO UPDATE SET first_name = excluded.first_name");
-  if (!upsert.ok()) return upsert.error();
-  return (*upsert)->Bind(1, customer_id).Bind(2, first_name).Run();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto upsert,
+      db_->Prepare("INSERT INTO profiles (customer_id, first_name) VALUES (?1, ?2) "
+                   "ON CONFLICT (customer_id) DO UPDATE SET first_name = excluded.first_name"));
+  return upsert->Bind(1, customer_id).Bind(2, first_name).Run();
 }
 
 Result<std::optional<std::string>> Ledger::FirstName(const std::string& customer_id) {
-  auto select = db_->Prepare("SELECT first_name FROM profiles WHERE customer_id = ?1");
-  if (!select.ok()) return select.error();
-  (*select)->Bind(1, customer_id);
-  auto row = (*select)->Step();
-  if (!row.ok()) return row.error();
+  REGULARS_ASSIGN_OR_RETURN(auto select,
+                            db_->Prepare("SELECT first_name FROM profiles WHERE customer_id = ?1"));
+  select->Bind(1, customer_id);
+  REGULARS_ASSIGN_OR_RETURN(auto row, select->Step());
   std::optional<std::string> name;
-  if (*row) name = (*select)->Text(0);
-  (*select)->Reset();
+  if (row) name = select->Text(0);
+  select->Reset();
   return name;
 }
 
 Result<int64_t> Ledger::Erase(const std::string& customer_id, int64_t at_ms,
                               const std::string& requested_by) {
   // The customer and every profile merged into them.
-  auto root = RootOf(customer_id);
-  if (!root.ok()) return root.error();
-  std::vector<std::string> family{*root};
-  if (*root != customer_id) family.push_back(customer_id);
-  auto merged = db_->Prepare("SELECT from_id FROM merges WHERE into_id = ?1");
-  if (!merged.ok()) return merged.error();
-  (*merged)->Bind(1, *root);
-  auto from = FirstColumn(**merged);
-  if (!from.ok()) return from.error();
-  family.insert(family.end(), from->begin(), from->end());
+  REGULARS_ASSIGN_OR_RETURN(auto root, RootOf(customer_id));
+  std::vector<std::string> family{root};
+  if (root != customer_id) family.push_back(customer_id);
+  REGULARS_ASSIGN_OR_RETURN(auto merged,
+                            db_->Prepare("SELECT from_id FROM merges WHERE into_id = ?1"));
+  merged->Bind(1, root);
+  REGULARS_ASSIGN_OR_RETURN(auto from, FirstColumn(*merged));
+  family.insert(family.end(), from.begin(), from.end());
 
   int64_t redacted = 0;
   for (const auto& id : family) {
-    auto mark = db_->Prepare(
-        "INSERT INTO erasures (customer_id, at_ms, requested_by) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT DO NOTHING");
-    if (!mark.ok()) return mark.error();
-    REGULARS_TRY((*mark)->Bind(1, id).Bind(2, at_ms).Bind(3, requested_by).Run());
+    REGULARS_ASSIGN_OR_RETURN(
+        auto mark,
+        db_->Prepare("INSERT INTO erasures (customer_id, at_ms, requested_by) VALUES (?1, ?2, ?3) "
+                     "ON CONFLICT DO NOTHING"));
+    REGULARS_TRY(mark->Bind(1, id).Bind(2, at_ms).Bind(3, requested_by).Run());
     for (const char* sql : {"DELETE FROM identifiers WHERE customer_id = ?1",
                             "DELETE FROM consents WHERE customer_id = ?1",
                             "DELETE FROM profiles WHERE customer_id = ?1"}) {
-      auto del = db_->Prepare(sql);
-      if (!del.ok()) return del.error();
-      REGULARS_TRY((*del)->Bind(1, id).Run());
+      REGULARS_ASSIGN_OR_RETURN(auto del, db_->Prepare(sql));
+      REGULARS_TRY(del->Bind(1, id).Run());
     }
     // Their events that say who they are: enrolments and links.
-    auto select = db_->Prepare(
-        "SELECT store_id, till_id, seq, body FROM events WHERE customer_id = ?1 AND "
-        "kind IN ('enroll', 'link')");
-    if (!select.ok()) return select.error();
-    (*select)->Bind(1, id);
+    REGULARS_ASSIGN_OR_RETURN(
+        auto select,
+        db_->Prepare("SELECT store_id, till_id, seq, body FROM events WHERE customer_id = ?1 AND "
+                     "kind IN ('enroll', 'link')"));
+    select->Bind(1, id);
     std::vector<std::pair<EventKey, std::string>> bodies;
     for (;;) {
-      auto row = (*select)->Step();
-      if (!row.ok()) return row.error();
-      if (!*row) break;
-      const Statement& r = **select;
+      REGULARS_ASSIGN_OR_RETURN(auto row, select->Step());
+      if (!row) break;
+      const Statement& r = *select;
       bodies.push_back({{r.Text(0), r.Text(1), r.Int(2)}, r.Text(3)});
     }
-    (*select)->Reset();
+    select->Reset();
     for (auto& [key, text] : bodies) {
       auto body = ParseJson(text, "database_unreadable", "event " + key.ToString());
       if (!body.ok()) return body.error();
       if (!RedactIdentity(*body)) continue;
-      auto update = db_->Prepare(
-          "UPDATE events SET body = ?4 WHERE store_id = ?1 AND till_id = ?2 AND seq = ?3");
-      if (!update.ok()) return update.error();
-      REGULARS_TRY((*update)
+      REGULARS_ASSIGN_OR_RETURN(
+          auto update,
+          db_->Prepare(
+              "UPDATE events SET body = ?4 WHERE store_id = ?1 AND till_id = ?2 AND seq = ?3"));
+      REGULARS_TRY((update)
                        ->Bind(1, key.store_id)
                        .Bind(2, key.till_id)
                        .Bind(3, key.seq)
@@ -789,11 +769,12 @@ Result<int64_t> Ledger::Erase(const std::string& customer_id, int64_t at_ms,
 
 Status Ledger::InsertVisit(const EventKey& key, const std::string& customer_id, int64_t at_ms,
                            const VisitDelta& v) {
-  auto visit = db_->Prepare(
-      "INSERT INTO visits (store_id, till_id, seq, customer_id, at_ms, day, visits, spend, "
-      "discount, goodwill, skus) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-  if (!visit.ok()) return visit.error();
-  return (*visit)
+  REGULARS_ASSIGN_OR_RETURN(
+      auto visit,
+      db_->Prepare(
+          "INSERT INTO visits (store_id, till_id, seq, customer_id, at_ms, day, visits, spend, "
+          "discount, goodwill, skus) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+  return (visit)
       ->Bind(1, key.store_id)
       .Bind(2, key.till_id)
       .Bind(3, key.seq)
@@ -810,13 +791,14 @@ Status Ledger::InsertVisit(const EventKey& key, const std::string& customer_id, 
 
 Status Ledger::StoreCounter(const std::string& customer_id, const std::string& rule,
                             const Counter& c) {
-  auto stmt = db_->Prepare(
-      "INSERT INTO counters (customer_id, rule_id, units, rewards, progress, over_granted) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (customer_id, rule_id) DO UPDATE SET "
-      "units = excluded.units, rewards = excluded.rewards, progress = excluded.progress, "
-      "over_granted = excluded.over_granted");
-  if (!stmt.ok()) return stmt.error();
-  return (*stmt)
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare(
+          "INSERT INTO counters (customer_id, rule_id, units, rewards, progress, over_granted) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (customer_id, rule_id) DO UPDATE SET "
+          "units = excluded.units, rewards = excluded.rewards, progress = excluded.progress, "
+          "over_granted = excluded.over_granted"));
+  return (stmt)
       ->Bind(1, customer_id)
       .Bind(2, rule)
       .Bind(3, c.units)
@@ -827,11 +809,12 @@ Status Ledger::StoreCounter(const std::string& customer_id, const std::string& r
 }
 
 Status Ledger::RecordTransaction(const std::string& pos_txn_id, const StoredTransaction& txn) {
-  auto stmt = db_->Prepare(
-      "INSERT INTO transactions (pos_txn_id, kind, request_digest, response, customer_id, "
-      "event_store, event_till, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  if (!stmt.ok()) return stmt.error();
-  Statement& s = **stmt;
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare(
+          "INSERT INTO transactions (pos_txn_id, kind, request_digest, response, customer_id, "
+          "event_store, event_till, event_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  Statement& s = *stmt;
   s.Bind(1, pos_txn_id).Bind(2, txn.kind).Bind(3, txn.request_digest).Bind(4, txn.response);
   txn.customer_id ? s.Bind(5, *txn.customer_id) : s.BindNull(5);
   s.Bind(6, txn.event.store_id).Bind(7, txn.event.till_id).Bind(8, txn.event.seq);
@@ -840,11 +823,11 @@ Status Ledger::RecordTransaction(const std::string& pos_txn_id, const StoredTran
 
 Status Ledger::RecordVoid(const std::string& pos_txn_id, const std::string& response,
                           const EventKey& event) {
-  auto stmt = db_->Prepare(
-      "INSERT INTO voids (pos_txn_id, response, event_store, event_till, event_seq) "
-      "VALUES (?1, ?2, ?3, ?4, ?5)");
-  if (!stmt.ok()) return stmt.error();
-  return (*stmt)
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("INSERT INTO voids (pos_txn_id, response, event_store, event_till, event_seq) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5)"));
+  return (stmt)
       ->Bind(1, pos_txn_id)
       .Bind(2, response)
       .Bind(3, event.store_id)
@@ -854,20 +837,18 @@ Status Ledger::RecordVoid(const std::string& pos_txn_id, const std::string& resp
 }
 
 Result<std::map<std::string, Counter>> Ledger::Replay(const std::string& customer_id) {
-  auto stmt = db_->Prepare(
-      "SELECT body FROM events WHERE customer_id = ?1 OR customer_id IN "
-      "(SELECT from_id FROM merges WHERE into_id = ?1) ORDER BY at_ms, store_id, till_id, seq");
-  if (!stmt.ok()) return stmt.error();
-  (*stmt)->Bind(1, customer_id);
-  auto bodies = FirstColumn(**stmt);
-  if (!bodies.ok()) return bodies.error();
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt, db_->Prepare("SELECT body FROM events WHERE customer_id = ?1 OR customer_id IN "
+                              "(SELECT from_id FROM merges WHERE into_id = ?1) ORDER BY at_ms, "
+                              "store_id, till_id, seq"));
+  stmt->Bind(1, customer_id);
+  REGULARS_ASSIGN_OR_RETURN(auto bodies, FirstColumn(*stmt));
   std::map<std::string, Counter> counters;
-  for (const auto& text : *bodies) {
-    auto body = ParseJson(text, "database_unreadable", "an event of customer " + customer_id);
-    if (!body.ok()) return body.error();
-    auto counts = CountsFromBody(*body);
-    if (!counts.ok()) return counts.error();
-    for (const auto& delta : *counts) {
+  for (const auto& text : bodies) {
+    REGULARS_ASSIGN_OR_RETURN(
+        auto body, ParseJson(text, "database_unreadable", "an event of customer " + customer_id));
+    REGULARS_ASSIGN_OR_RETURN(auto counts, CountsFromBody(body));
+    for (const auto& delta : counts) {
       if (!counters[delta.rule].Apply(delta)) return CounterOverflow(customer_id);
     }
   }
@@ -890,28 +871,24 @@ Result<VerifyReport> Ledger::Verify() {
                           "LEFT JOIN merges m ON m.from_id = e.customer_id "
                           "WHERE e.customer_id IS NOT NULL",
                           "SELECT DISTINCT customer_id FROM counters"}) {
-    auto stmt = db_->Prepare(sql);
-    if (!stmt.ok()) return stmt.error();
+    REGULARS_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
     for (;;) {
-      auto row = (*stmt)->Step();
-      if (!row.ok()) return row.error();
-      if (!*row) break;
-      customers.insert((*stmt)->Text(0));
+      REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+      if (!row) break;
+      customers.insert(stmt->Text(0));
     }
-    (*stmt)->Reset();
+    stmt->Reset();
   }
   for (const auto& customer : customers) {
-    auto stored = CountersOf(customer);
-    if (!stored.ok()) return stored.error();
-    auto recomputed = Replay(customer);
-    if (!recomputed.ok()) return recomputed.error();
-    report.counters += static_cast<int64_t>(stored->size());
+    REGULARS_ASSIGN_OR_RETURN(auto stored, CountersOf(customer));
+    REGULARS_ASSIGN_OR_RETURN(auto recomputed, Replay(customer));
+    report.counters += static_cast<int64_t>(stored.size());
     std::set<std::string> rules;
-    for (const auto& [rule, c] : *stored) rules.insert(rule);
-    for (const auto& [rule, c] : *recomputed) rules.insert(rule);
+    for (const auto& [rule, c] : stored) rules.insert(rule);
+    for (const auto& [rule, c] : recomputed) rules.insert(rule);
     for (const auto& rule : rules) {
-      Counter s = stored->count(rule) ? stored->at(rule) : Counter{};
-      Counter r = recomputed->count(rule) ? recomputed->at(rule) : Counter{};
+      Counter s = stored.count(rule) ? stored.at(rule) : Counter{};
+      Counter r = recomputed.count(rule) ? recomputed.at(rule) : Counter{};
       if (!(s == r)) report.mismatches.push_back({customer, rule, s, r});
     }
   }
@@ -920,19 +897,18 @@ Result<VerifyReport> Ledger::Verify() {
 
   // Every goodwill gesture of a sale here has its grant in the audit chain, and every
   // grant its sale: the chain alone cannot show its last entries removed.
-  auto audited = AuditedTransactions(*db_);
-  if (!audited.ok()) return audited.error();
-  auto gestures = db_->Prepare(
-      "SELECT pos_txn_id FROM events WHERE kind = 'sale' AND store_id = ?1 AND till_id = ?2 AND "
-      "json_extract(body, '$.goodwill.amount') > 0 ORDER BY pos_txn_id");
-  if (!gestures.ok()) return gestures.error();
-  (*gestures)->Bind(1, store_id_).Bind(2, till_id_);
-  auto granted = FirstColumn(**gestures);
-  if (!granted.ok()) return granted.error();
+  REGULARS_ASSIGN_OR_RETURN(auto audited, AuditedTransactions(*db_));
+  REGULARS_ASSIGN_OR_RETURN(
+      auto gestures,
+      db_->Prepare("SELECT pos_txn_id FROM events WHERE kind = 'sale' AND store_id = ?1 AND "
+                   "till_id = ?2 AND "
+                   "json_extract(body, '$.goodwill.amount') > 0 ORDER BY pos_txn_id"));
+  gestures->Bind(1, store_id_).Bind(2, till_id_);
+  REGULARS_ASSIGN_OR_RETURN(auto granted, FirstColumn(*gestures));
   std::vector<std::string> missing, orphaned;
-  std::set_difference(granted->begin(), granted->end(), audited->begin(), audited->end(),
+  std::set_difference(granted.begin(), granted.end(), audited.begin(), audited.end(),
                       std::back_inserter(missing));
-  std::set_difference(audited->begin(), audited->end(), granted->begin(), granted->end(),
+  std::set_difference(audited.begin(), audited.end(), granted.begin(), granted.end(),
                       std::back_inserter(orphaned));
   for (const auto& txn : missing) {
     report.problems.push_back("the goodwill gesture of sale " + txn +
@@ -944,24 +920,23 @@ Result<VerifyReport> Ledger::Verify() {
   }
 
   // Every answered transaction has its event at this till.
-  auto orphans = db_->QueryInt(
-      "SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
-      "e.store_id = t.event_store AND e.till_id = t.event_till AND e.seq = t.event_seq AND "
-      "e.pos_txn_id = t.pos_txn_id)");
-  if (!orphans.ok()) return orphans.error();
-  if (*orphans > 0) {
-    report.problems.push_back(std::to_string(*orphans) + " transaction(s) have no event");
+  REGULARS_ASSIGN_OR_RETURN(
+      auto orphans,
+      db_->QueryInt(
+          "SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
+          "e.store_id = t.event_store AND e.till_id = t.event_till AND e.seq = t.event_seq AND "
+          "e.pos_txn_id = t.pos_txn_id)"));
+  if (orphans > 0) {
+    report.problems.push_back(std::to_string(orphans) + " transaction(s) have no event");
   }
-  auto integrity = db_->Prepare("PRAGMA quick_check");
-  if (!integrity.ok()) return integrity.error();
+  REGULARS_ASSIGN_OR_RETURN(auto integrity, db_->Prepare("PRAGMA quick_check"));
   for (;;) {
-    auto row = (*integrity)->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    std::string line = (*integrity)->Text(0);
+    REGULARS_ASSIGN_OR_RETURN(auto row, integrity->Step());
+    if (!row) break;
+    std::string line = integrity->Text(0);
     if (line != "ok") report.problems.push_back("sqlite quick_check: " + line);
   }
-  (*integrity)->Reset();
+  integrity->Reset();
   return report;
 }
 
@@ -1017,16 +992,17 @@ Status Ledger::VerifyVisits(VerifyReport& report) {
 
   // Rows the pass above did not meet have no event with a visit. Counting them first
   // spares a second join over a sound ledger.
-  auto rows = db_->QueryInt("SELECT count(*) FROM visits");
-  if (!rows.ok()) return rows.error();
-  if (*rows > rows_with_event) {
-    auto orphans = db_->Prepare(
-        std::string("SELECT v.store_id, v.till_id, v.seq, e.seq IS NULL FROM visits v "
-                    "LEFT JOIN events e ON e.store_id = v.store_id AND e.till_id = v.till_id AND "
-                    "e.seq = v.seq WHERE e.seq IS NULL OR NOT ") +
-        kEventHasVisit);
-    if (!orphans.ok()) return orphans.error();
-    Statement& o = **orphans;
+  REGULARS_ASSIGN_OR_RETURN(auto rows, db_->QueryInt("SELECT count(*) FROM visits"));
+  if (rows > rows_with_event) {
+    REGULARS_ASSIGN_OR_RETURN(
+        auto orphans,
+        db_->Prepare(
+            std::string(
+                "SELECT v.store_id, v.till_id, v.seq, e.seq IS NULL FROM visits v "
+                "LEFT JOIN events e ON e.store_id = v.store_id AND e.till_id = v.till_id AND "
+                "e.seq = v.seq WHERE e.seq IS NULL OR NOT ") +
+            kEventHasVisit));
+    Statement& o = *orphans;
     for (;;) {
       auto row = o.Step();
       if (!row.ok()) return row.error();

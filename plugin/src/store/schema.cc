@@ -191,15 +191,13 @@ std::span<const Migration> LedgerMigrations() { return kMigrations; }
 
 Status PrepareLedger(Database& db, std::span<const Migration> migrations, int64_t application_id) {
   // Reading the schema first: a file that is not SQLite fails here, before any write.
-  auto tables = db.QueryInt("SELECT count(*) FROM sqlite_schema");
-  if (!tables.ok()) return tables.error();
-  auto app_id = db.QueryInt("PRAGMA application_id");
-  if (!app_id.ok()) return app_id.error();
+  REGULARS_ASSIGN_OR_RETURN(auto tables, db.QueryInt("SELECT count(*) FROM sqlite_schema"));
+  REGULARS_ASSIGN_OR_RETURN(auto app_id, db.QueryInt("PRAGMA application_id"));
   auto version = db.QueryInt("PRAGMA user_version");
   if (!version.ok()) return version.error();
 
-  bool fresh = *tables == 0 && *version == 0 && *app_id == 0;
-  if (!fresh && *app_id != application_id) {
+  bool fresh = tables == 0 && *version == 0 && app_id == 0;
+  if (!fresh && app_id != application_id) {
     return Error::BadInput("database_unreadable",
                            application_id == kApplicationId
                                ? "this SQLite file is not a Regulars till ledger"
@@ -223,9 +221,8 @@ Status PrepareLedger(Database& db, std::span<const Migration> migrations, int64_
     WriteTransaction txn(db);
     REGULARS_TRY(txn.Begin());
     // Another process may have upgraded the file while we waited for the lock.
-    auto now = db.QueryInt("PRAGMA user_version");
-    if (!now.ok()) return now.error();
-    if (*now >= step.version) continue;
+    REGULARS_ASSIGN_OR_RETURN(auto now, db.QueryInt("PRAGMA user_version"));
+    if (now >= step.version) continue;
     REGULARS_TRY(db.Exec(step.sql));
     REGULARS_TRY(db.Exec("PRAGMA application_id=" + std::to_string(application_id)));
     REGULARS_TRY(db.Exec("PRAGMA user_version=" + std::to_string(step.version)));

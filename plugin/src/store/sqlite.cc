@@ -120,12 +120,10 @@ Result<Statement*> Database::Prepare(const std::string& sql) {
 }
 
 Result<int64_t> Database::QueryInt(const std::string& sql) {
-  auto stmt = Prepare(sql);
-  if (!stmt.ok()) return stmt.error();
-  auto row = (*stmt)->Step();
-  if (!row.ok()) return row.error();
-  int64_t value = *row ? (*stmt)->Int(0) : 0;
-  (*stmt)->Reset();
+  REGULARS_ASSIGN_OR_RETURN(auto stmt, Prepare(sql));
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+  int64_t value = row ? stmt->Int(0) : 0;
+  stmt->Reset();
   return value;
 }
 

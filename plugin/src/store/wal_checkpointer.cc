@@ -8,15 +8,14 @@
 namespace regulars {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(Database& db, int threshold_pages) {
-  auto own = Database::Open(db.path());
-  if (!own.ok()) return own.error();
+  REGULARS_ASSIGN_OR_RETURN(auto own, Database::Open(db.path()));
   // A connection finds the file in WAL mode on its first read; until then a checkpoint
   // would do nothing and report success.
-  auto tables = (*own)->QueryInt("SELECT count(*) FROM sqlite_schema");
+  auto tables = own->QueryInt("SELECT count(*) FROM sqlite_schema");
   if (!tables.ok()) return tables.error();
-  sqlite3_busy_timeout((*own)->handle(), 0);  // never wait on the till
+  sqlite3_busy_timeout(own->handle(), 0);  // never wait on the till
   std::unique_ptr<WalCheckpointer> checkpointer(
-      new WalCheckpointer(db, std::move(own).value(), threshold_pages));
+      new WalCheckpointer(db, std::move(own), threshold_pages));
   sqlite3_wal_hook(db.handle(), &WalCheckpointer::OnCommit, checkpointer.get());
   return checkpointer;
 }
