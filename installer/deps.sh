@@ -4,7 +4,7 @@
 set -euo pipefail
 
 REGULARS_PACKAGES=(
-  cmake ninja-build g++ pkg-config ccache clang-format sqlite3 clang libclang-rt-14-dev
+  cmake ninja-build g++ pkg-config ccache clang-format clang-tidy sqlite3 clang libclang-rt-14-dev
   libboost1.81-dev libsqlite3-dev libssl-dev openssl libzxing-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libstb-dev libpq-dev postgresql-15
   libpugixml-dev curl

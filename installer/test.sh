@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, builds with warnings as errors and runs the whole
 # suite with ctest; then builds again with AddressSanitizer and UndefinedBehaviorSanitizer
-# in a second build folder and runs the same suite there; then runs each libFuzzer target
+# in a second build folder and runs the same suite there; clang-tidy checks the product's
+# sources (.clang-tidy, zero findings); then runs each libFuzzer target
 # (clang, ASan + UBSan) for a bounded time and fails on any crash. The PostgreSQL backend's
 # tests run against a throwaway cluster started here (installer/pg-cluster.sh) and deleted
 # at exit; REGULARS_TEST_PG, when already set, names a server to use instead.
@@ -111,6 +112,13 @@ else
 fi
 
 run_suite ci || status=1
+echo "=== clang-tidy (.clang-tidy) over the ci build's product sources ==="
+if tests/clang_tidy.sh build/ci; then
+  summary+=("clang-tidy: no findings")
+else
+  summary+=("clang-tidy: FINDINGS (see above)")
+  status=1
+fi
 UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 run_suite asan || status=1
 run_fuzz || status=1
 

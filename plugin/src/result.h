@@ -95,7 +95,10 @@ class [[nodiscard]] Status {
   REGULARS_ASSIGN_OR_RETURN_IMPL_(REGULARS_CONCAT_(regulars_result_, __COUNTER__), lhs, rexpr)
 #define REGULARS_CONCAT_INNER_(a, b) a##b
 #define REGULARS_CONCAT_(a, b) REGULARS_CONCAT_INNER_(a, b)
+// `lhs` is a declaration (`auto name`), so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define REGULARS_ASSIGN_OR_RETURN_IMPL_(result, lhs, rexpr) \
   auto&& result = (rexpr);                                  \
   if (!result.ok()) return result.error();                  \
   lhs = std::move(result).value()
+// NOLINTEND(bugprone-macro-parentheses)

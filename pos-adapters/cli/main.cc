@@ -64,7 +64,7 @@ Commands (all take --config FILE and --db FILE):
 Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on stderr.
 )";
 
-constexpr size_t kMaxInputBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxInputBytes = size_t{16} * 1024 * 1024;
 
 using regulars::ErrorJson;
 

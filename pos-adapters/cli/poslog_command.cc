@@ -60,7 +60,7 @@ int RunImportPoslog(const std::vector<std::string>& args) {
     const std::string& a = args[i];
     if (a == "--config" || a == "--db" || a == "--offset") {
       if (i + 1 >= args.size()) return BadArguments(a + " needs a value", a);
-      std::string value = args[++i];
+      const std::string& value = args[++i];
       (a == "--config" ? config_path : a == "--db" ? db_path : options.default_offset) = value;
     } else if (a.rfind("--", 0) == 0 && a.size() > 2) {
       return BadArguments("unknown option " + a + " (" + kUsage + ")", a);

@@ -36,7 +36,7 @@ constexpr milliseconds kStreamPing{15'000};
 // A refused client's rest of request is read and dropped for this long (or this much), so
 // it sees the answer rather than a reset from unread bytes.
 constexpr milliseconds kDrainTime{1000};
-constexpr size_t kDrainBytes = 64 * 1024;
+constexpr size_t kDrainBytes = size_t{64} * 1024;
 
 struct Shared {
   explicit Shared(int workers) : handlers(static_cast<size_t>(std::max(1, workers))) {}
@@ -122,10 +122,11 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
 
   bool Send(std::string text) override {
     if (closed_) return false;
-    asio::post(stream_.get_executor(), [self = shared_from_this(), text = std::move(text)] {
-      self->queue_.push_back(std::move(text));
-      self->WriteStream();
-    });
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), text = std::move(text)]() mutable {
+                 self->queue_.push_back(std::move(text));
+                 self->WriteStream();
+               });
     return true;
   }
 
@@ -214,7 +215,7 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
 
   void Answer(Response response, unsigned version, bool keep_alive) {
     if (closed_) return;
-    if (response.on_stream) return OpenStream(std::move(response));
+    if (response.on_stream) return OpenStream(response);
     auto answer = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(response.status), version);
     answer->set(bhttp::field::server, "regulars");
@@ -269,7 +270,7 @@ class Session : public std::enable_shared_from_this<Session>, public EventSink {
   }
 
   // An event stream: the header, then messages as they come, until the client goes.
-  void OpenStream(Response response) {
+  void OpenStream(const Response& response) {
     std::string header =
         "HTTP/1.1 200 OK\r\nServer: regulars\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-store\r\nConnection: close\r\n";

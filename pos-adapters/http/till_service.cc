@@ -321,7 +321,7 @@ Response TillService::Panel(const Request& request) {
   if (request.path == "/v1/panel") return JsonAnswer(200, panel_.State());
   if (request.path == "/panel/events") {
     Response stream = Response::Of(200, "text/event-stream", "");
-    stream.on_stream = [this](std::shared_ptr<EventSink> sink) { panel_.Subscribe(sink); };
+    stream.on_stream = [this](const std::shared_ptr<EventSink>& sink) { panel_.Subscribe(sink); };
     return stream;
   }
   std::string_view name =

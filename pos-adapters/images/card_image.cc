@@ -45,7 +45,7 @@ Result<CardImages> DrawCard(const std::string& card_number, const std::string& q
     std::vector<unsigned char> canvas(static_cast<size_t>(kWidth * height), 255);
     auto paint = [&](int x, int y, int w, int h) {
       for (int yy = y; yy < y + h; ++yy) {
-        for (int xx = x; xx < x + w; ++xx) canvas[static_cast<size_t>(yy * kWidth + xx)] = 0;
+        for (int xx = x; xx < x + w; ++xx) canvas[(static_cast<size_t>(yy) * kWidth) + xx] = 0;
       }
     };
     int ean_left = (kWidth - ean.width()) / 2;

@@ -17,7 +17,7 @@ struct ScannedCode {
 // Images above this many pixels are refused before they are decoded, so memory stays
 // bounded (one byte a pixel: 40 MB at most).
 inline constexpr long long kMaxImagePixels = 40'000'000;
-inline constexpr size_t kMaxImageFileBytes = 64 * 1024 * 1024;
+inline constexpr size_t kMaxImageFileBytes = size_t{64} * 1024 * 1024;
 
 // Decodes the codes in the image at `path`: every QR code, and one EAN-13 barcode (see
 // image_scan.cc for why only one). Errors: "invalid_image" (not a PNG or JPEG,

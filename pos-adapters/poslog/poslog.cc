@@ -280,7 +280,7 @@ class Reader {
   };
 
   Status ReadQuantity(pugi::xml_node sale, const std::string& path, const std::string& pointer,
-                      LineQuantity& quantity, LogSale& out) {
+                      LineQuantity& quantity, LogSale& out) const {
     if (pugi::xml_node q = Child(sale, "Quantity")) {
       std::string where = Place(q, path, "Quantity");
       std::string unit = Attribute(q, "UnitOfMeasureCode");
@@ -317,7 +317,7 @@ class Reader {
   // What the customer was charged per unit; without a unit price, the line's amount.
   Result<int64_t> ReadUnitPrice(pugi::xml_node sale, const std::string& path,
                                 const std::string& pointer, const Currency& currency,
-                                const LineQuantity& q, LogSale& out) {
+                                const LineQuantity& q, LogSale& out) const {
     std::optional<int64_t> price;
     for (const char* local : {"ActualSalesUnitPrice", "RegularSalesUnitPrice"}) {
       pugi::xml_node p = Child(sale, local);

@@ -16,7 +16,7 @@
 namespace regulars::poslog {
 
 // Larger files are refused before parsing: a day of one store is a few MiB.
-inline constexpr size_t kMaxFileBytes = 64 * 1024 * 1024;
+inline constexpr size_t kMaxFileBytes = size_t{64} * 1024 * 1024;
 
 struct Options {
   std::string store_id;  // this till's store: other stores' sales are skipped

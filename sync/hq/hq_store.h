@@ -46,7 +46,7 @@ inline constexpr size_t kMaxEventsPerBatch = 10'000;
 // Refused: malformed JSON (code "invalid_batch", with its position), a batch or an event
 // of another store ("wrong_store"), ids that do not match their store, till and seq, seqs
 // that are not first_seq..last_seq without a gap, more than kMaxEventsPerBatch events.
-Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_view json);
+Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_view text);
 
 struct IngestResult {
   int64_t accepted = 0;    // new events stored

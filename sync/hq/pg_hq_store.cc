@@ -113,6 +113,7 @@ Error Failed(PGconn* conn, const PGresult* r, std::string_view what) {
 // One statement, parameters always sent apart from the SQL text.
 Result<PgResult> Exec(PGconn* conn, const char* sql, const std::vector<Param>& params = {}) {
   std::vector<const char*> values;
+  values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   PgResult r(PQexecParams(conn, sql, static_cast<int>(values.size()), nullptr, values.data(),
                           nullptr, nullptr, 0));

@@ -26,7 +26,7 @@ int64_t NextNightlyRunMs(int64_t now_ms, int nightly_minute, int jitter_minutes,
     int64_t at = static_cast<int64_t>(mktime(&local)) * 1000;
     if (at > now_ms) return at;
   }
-  return now_ms + 24 * 3'600'000;  // unreachable in practice
+  return now_ms + int64_t{24} * 3'600'000;  // unreachable in practice
 }
 
 }  // namespace regulars

@@ -36,7 +36,7 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 
-constexpr size_t kMaxBodyBytes = 64 * 1024 * 1024;
+constexpr size_t kMaxBodyBytes = size_t{64} * 1024 * 1024;
 
 // The other side is unreachable or refused us: retry later; nothing was lost.
 Error TlsError(const std::string& doing, const beast::error_code& ec) {

@@ -82,7 +82,8 @@ Result<Proposal> Till::Propose(Basket& basket) {
   // is checked at the basket's time when that is within the last 15 minutes.
   int64_t now = clock_();
   std::optional<int64_t> presented;
-  if (basket.at_ms <= now && now - basket.at_ms <= 15 * 60 * 1000) presented = basket.at_ms;
+  if (basket.at_ms <= now && now - basket.at_ms <= int64_t{15} * 60 * 1000)
+    presented = basket.at_ms;
   ReadTransaction snapshot(ledger_->db());
   REGULARS_TRY(snapshot.BeginUnlessOpen());
   REGULARS_ASSIGN_OR_RETURN(Recognition who,

@@ -22,7 +22,7 @@ using config_fields::kMaxMoney;
 using config_fields::ParseText;
 using config_fields::RequireKnownKeys;
 
-constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxConfigBytes = size_t{16} * 1024 * 1024;
 
 std::string RulesVersion(const Json& rules) {
   // A digest of the rules as written, so two tills with the same rules agree on it.
@@ -199,7 +199,7 @@ Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::strin
     FieldReader t(b.Get("tiers"), b.PointerTo("tiers"), kCode);
     REGULARS_TRY(t.RequireObject("tiers"));
     for (const auto& item : t.object().items()) {
-      const std::string tier = item.key();
+      const std::string& tier = item.key();
       bool known = std::any_of(rules.begin(), rules.end(), [&](const Rule& rule) {
         return rule.kind == RuleKind::kTier && rule.id == tier;
       });
@@ -311,8 +311,8 @@ Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& sourc
                          Bound{"batch_bytes", &sync.batch_bytes, 1024, 64 << 20},
                          Bound{"pull_page", &sync.pull_page, 1, 10'000},
                          Bound{"retry_initial_ms", &sync.retry_initial_ms, 1, 3'600'000},
-                         Bound{"retry_max_ms", &sync.retry_max_ms, 1, 24 * 3'600'000},
-                         Bound{"give_up_after_minutes", &give_up, 0, 24 * 60}}) {
+                         Bound{"retry_max_ms", &sync.retry_max_ms, 1, int64_t{24} * 3'600'000},
+                         Bound{"give_up_after_minutes", &give_up, 0, int64_t{24} * 60}}) {
     REGULARS_ASSIGN_OR_RETURN(auto value, r.OptionalInteger(b.name, b.min, b.max));
     if (value) *b.field = *value;
   }

@@ -46,7 +46,7 @@ struct SyncPolicy {
   int64_t pull_page = 2000;
   int64_t retry_initial_ms = 1000;  // exponential backoff with full jitter
   int64_t retry_max_ms = 300'000;
-  int64_t give_up_after_ms = 4 * 3'600'000;  // then tomorrow night goes on from the cursor
+  int64_t give_up_after_ms = int64_t{4} * 3'600'000;  // then tomorrow night goes on from the cursor
   int connect_timeout_ms = 5000;
   int handshake_timeout_ms = 5000;
   int request_timeout_ms = 30'000;

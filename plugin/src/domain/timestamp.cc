@@ -34,7 +34,7 @@ bool ReadDigits(std::string_view s, size_t pos, size_t n, int64_t* out) {
   return true;
 }
 
-Error Bad(std::string message) {
+Error Bad(const std::string& message) {
   return Error::BadInput("invalid_timestamp",
                          message + " (expected RFC 3339, like 2026-11-23T10:15:00+01:00)");
 }

@@ -185,8 +185,8 @@ Result<QrPayload> VerifyQr(std::string_view text, const QrPolicy& policy, int64_
   std::unique_ptr<EVP_PKEY, PkeyFree> key(EVP_PKEY_new_raw_public_key(
       EVP_PKEY_ED25519, nullptr, key_it->second.data(), key_it->second.size()));
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  std::vector<unsigned char> message =
-      WithDomain(std::vector<unsigned char>(bytes->begin(), bytes->begin() + signed_size));
+  std::vector<unsigned char> message = WithDomain(std::vector<unsigned char>(
+      bytes->begin(), bytes->begin() + static_cast<std::ptrdiff_t>(signed_size)));
   if (!key || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1) {
     return Error::Internal("Ed25519 verification could not start");
   }

@@ -151,6 +151,7 @@ Status MessageCatalogue::CheckOverride(const std::string& key, const LocalText& 
 
 std::vector<std::string> MessageCatalogue::Keys() {
   std::vector<std::string> keys;
+  keys.reserve(std::size(kCatalogue));
   for (const auto& e : kCatalogue) keys.emplace_back(e.key);
   return keys;
 }

@@ -16,7 +16,7 @@ namespace regulars {
 
 // A placeholder's value: the same in both languages ("3"), or one per language ("5e"/"5th").
 struct MessageArg {
-  MessageArg(std::string n, std::string v) : name(std::move(n)), value{v, v} {}
+  MessageArg(std::string n, const std::string& v) : name(std::move(n)), value{v, v} {}
   MessageArg(std::string n, LocalText v) : name(std::move(n)), value(std::move(v)) {}
   std::string name;
   LocalText value;

@@ -26,7 +26,7 @@ struct TierStanding {
 // A customer qualifies at moment s when their visits (or spend) within (s - window, s]
 // reach the tier's; they hold it at `at_ms` when they qualified at any moment of the
 // grace period [at_ms - grace, at_ms]. Only `points` at or before `at_ms` count. Pure.
-TierStanding StandingAt(const TierTerms& tier, std::span<const VisitPoint> points, int64_t at_ms);
+TierStanding StandingAt(const TierTerms& tier, std::span<const VisitPoint> all, int64_t at_ms);
 
 inline constexpr int64_t kDayMs = 86'400'000;
 
