@@ -435,6 +435,19 @@ TEST_F(Cli, ConfigCheckNamesTheFileAndThePointer) {
   EXPECT_EQ(error["message"], "every must be an integer, not a string");
 }
 
+TEST_F(Cli, ConfigCheckRefusesATopLevelTypoWithExitTwoAndTheNearKey) {
+  Json config = Json::parse(Read(config_));
+  config["curency"] = "EUR";
+  std::string typo = dir_ + "/typo.json";
+  std::ofstream(typo) << config.dump();
+  Outcome refused = Run("config check " + typo, "", false);
+  EXPECT_EQ(refused.status, 2);
+  Json error = Json::parse(refused.err)["error"];
+  EXPECT_EQ(error["code"], "invalid_config");
+  EXPECT_EQ(error["where"], typo + "#/curency");
+  EXPECT_EQ(error["message"], "unknown field 'curency' in the config: did you mean /currency?");
+}
+
 TEST_F(Cli, TheSchemaDescribesEveryFieldTheLoaderReads) {
   Json schema =
       Json::parse(Read(std::string(REGULARS_SOURCE_DIR) + "/config/schema/config.schema.json"));
