@@ -165,6 +165,24 @@ std::optional<std::string> RedactedBody(const std::string& body) {
   return json->dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+bool SameEvent(const HqEvent& held, const HqEvent& received) {
+  return held.id == received.id && held.store_id == received.store_id &&
+         held.till_id == received.till_id && held.seq == received.seq &&
+         held.at_ms == received.at_ms && held.kind == received.kind &&
+         held.customer_id == received.customer_id && held.pos_txn_id == received.pos_txn_id &&
+         held.ref_pos_txn_id == received.ref_pos_txn_id && held.body == received.body;
+}
+
+Error EventIdReused(const HqEvent& received, size_t index) {
+  return Error::Conflict(
+      "event_id_reused",
+      "event " + received.id + " (store " + received.store_id + ", till " + received.till_id +
+          ", seq " + std::to_string(received.seq) +
+          ") is held at HQ with other content: this till's ledger was replaced or restored "
+          "from an older copy; nothing of this batch is stored",
+      "/events/" + std::to_string(index));
+}
+
 Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_view text) {
   if (certificate_store == kHqStoreId) {
     return Error::BadInput("wrong_store", "store id HQ is HQ's own; no till may push as HQ",
@@ -257,8 +275,11 @@ Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
       db_->Prepare(
           "INSERT INTO store_customers (store_id, customer_id, known_since) VALUES (?1, ?2, ?3) "
           "ON CONFLICT DO NOTHING"));
+  REGULARS_ASSIGN_OR_RETURN(auto held, db_->Prepare(std::string("SELECT ") + kEventColumns +
+                                                    " FROM events e WHERE e.id = ?1"));
   IngestResult result;
-  for (const auto& e : batch.events) {
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    const HqEvent& e = batch.events[i];
     Statement& s = *insert;
     s.Bind(1, e.id).Bind(2, e.store_id).Bind(3, e.till_id).Bind(4, e.seq).Bind(5, e.at_ms);
     s.Bind(6, e.kind);
@@ -281,6 +302,12 @@ Result<IngestResult> SqliteHqStore::Ingest(const HqBatch& batch) {
     s.Reset();
     if (!ran.ok()) return ran.error();
     if (!stored) {
+      // Returning before Commit rolls the whole batch back.
+      held->Bind(1, e.id);
+      REGULARS_ASSIGN_OR_RETURN(auto found, ReadEvents(*held));
+      HqEvent received = e;
+      if (redacted) received.body = *redacted;
+      if (found.empty() || !SameEvent(found.front(), received)) return EventIdReused(e, i);
       ++result.duplicates;
       continue;
     }

@@ -50,9 +50,20 @@ Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_vie
 
 struct IngestResult {
   int64_t accepted = 0;    // new events stored
-  int64_t duplicates = 0;  // already held (a retried batch)
+  int64_t duplicates = 0;  // already held, the same event (a retried batch)
   int64_t acknowledged_seq = 0;
 };
+
+// An event received under an id HQ holds is a retry when it is the same event: every
+// field equal, the body compared as HQ stores it (the till's JSON parsed and written
+// again: keys sorted, no spaces), so canonical JSON compared byte for byte. `received`
+// has the body HQ would store (redacted when its customer was erased).
+bool SameEvent(const HqEvent& held, const HqEvent& received);
+
+// Conflict "event_id_reused" (409): event `index` of the batch reuses an id HQ holds with
+// other content (a till whose ledger was replaced or restored from an older copy). The
+// whole batch is refused, so nothing of either sale is lost.
+Error EventIdReused(const HqEvent& received, size_t index);
 
 // What a till asks for in GET /v1/updates. A pull is the window (since, upto] of hq_seq,
 // read in pages: the first page fixes `upto`, the later ones repeat it with `after`.
@@ -117,7 +128,8 @@ class HqStore {
   virtual ~HqStore() = default;
   // Stores a batch, each event id once, in one transaction: all of it or nothing. New
   // events get the next hq_seqs, in batch order; a store comes to know each customer its
-  // events name.
+  // events name. An id already held with other content (not SameEvent) refuses the whole
+  // batch with EventIdReused.
   virtual Result<IngestResult> Ingest(const HqBatch& batch) = 0;
   virtual Result<int64_t> EventCount() = 0;
   // One page of a pull (see above).

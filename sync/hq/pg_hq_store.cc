@@ -394,6 +394,22 @@ Result<IngestResult> PgHqStore::Ingest(const HqBatch& batch) {
   // these rows. No sequence object: a rolled-back batch leaves no gap. Only the short
   // insert is serialized; the batch was sent (COPY) before the lock.
   REGULARS_TRY(Exec(conn_, kLockNumbering));
+  // An id held with other content refuses the batch (SameEvent, here in SQL: the staged
+  // body is the one HQ would store). After the lock, so a batch committed just before is
+  // seen.
+  REGULARS_ASSIGN_OR_RETURN(
+      auto reused,
+      Exec(conn_,
+           "SELECT s.ord FROM pg_temp.regulars_hq_staging s JOIN events e ON e.id = s.id"
+           " WHERE (s.store_id, s.till_id, s.seq, s.at_ms, s.kind, s.customer_id, s.pos_txn_id,"
+           "  s.ref_pos_txn_id, s.body) IS DISTINCT FROM (e.store_id, e.till_id, e.seq, e.at_ms,"
+           "  e.kind, e.customer_id, e.pos_txn_id, e.ref_pos_txn_id, e.body)"
+           " ORDER BY s.ord LIMIT 1"));
+  if (PQntuples(reused.get()) > 0) {
+    REGULARS_ASSIGN_OR_RETURN(auto ord, IntAt(reused.get(), 0, 0));
+    auto index = static_cast<size_t>(ord);
+    return EventIdReused(batch.events.at(index), index);
+  }
   // New events (first of each id, not already held) numbered in batch order; the store
   // comes to know their customers. A different id with the same (store, till, seq) fails
   // on the unique constraint: ParseBatch never makes one.

@@ -1,13 +1,16 @@
 // The `regulars` command line of Contract v1, run as a separate process.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace {
 
@@ -291,6 +294,73 @@ TEST_F(Cli, RegularsHqChecksItsArgumentsAndStatusCountsEvents) {
   EXPECT_EQ(Json::parse(exported.err)["next_since"], 1);
 }
 
+// A till restored from an older copy of its ledger numbers new sales with ids HQ holds:
+// `sync now` is refused naming the id, `sync status` shows it, and HQ keeps its events.
+TEST_F(Cli, SyncNowOfALedgerRestoredFromAnOlderCopyExitsTwoNamingTheReusedId) {
+  std::string script = std::string(REGULARS_SOURCE_DIR) + "/installer/provision-pki.sh";
+  for (const char* args : {" ca", " hq localhost 127.0.0.1", " store S001"}) {
+    ASSERT_EQ(std::system((script + " " + dir_ + "/pki" + args + " >/dev/null 2>&1").c_str()), 0);
+  }
+  std::string p = dir_ + "/pki/";
+  std::string port_file = dir_ + "/hq.port";
+  pid_t hq = fork();
+  if (hq == 0) {
+    FILE* log = std::freopen((dir_ + "/hq.log").c_str(), "w", stderr);
+    (void)log;
+    execl(REGULARS_HQ, REGULARS_HQ, "serve", "--db", (dir_ + "/hq.sqlite").c_str(), "--listen",
+          "127.0.0.1:0", "--ca", (p + "ca.pem").c_str(), "--cert", (p + "hq.pem").c_str(), "--key",
+          (p + "hq.key").c_str(), "--port-file", port_file.c_str(), nullptr);
+    _exit(127);
+  }
+  auto stop_hq = [hq] {
+    kill(hq, SIGTERM);
+    waitpid(hq, nullptr, 0);
+  };
+  for (int i = 0; i < 200 && !std::filesystem::exists(port_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  int port = 0;
+  std::ifstream(port_file) >> port;
+  if (port == 0) stop_hq();
+  ASSERT_NE(port, 0) << "regulars-hq did not start: " << Read(dir_ + "/hq.log");
+
+  Json config = Json::parse(Read(config_));
+  config["sync"] = {{"hq", "127.0.0.1:" + std::to_string(port)},
+                    {"ca", p + "ca.pem"},
+                    {"cert", p + "store-S001.pem"},
+                    {"key", p + "store-S001.key"}};
+  config_ = dir_ + "/store.json";
+  std::ofstream(config_) << config.dump();
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  std::filesystem::copy_file(db_, dir_ + "/older-copy.sqlite");
+  ASSERT_EQ(Run("checkout " + WriteBasket("a1.json", Basket("A1", 3))).status, 0);
+  Outcome first = Run("sync now --quiet");
+  ASSERT_EQ(first.status, 0) << first.err;
+
+  // The older copy restored: the next sale takes seq 2 again.
+  std::filesystem::copy_file(dir_ + "/older-copy.sqlite", db_,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(Run("checkout " + WriteBasket("a2.json", Basket("A2", 1))).status, 0);
+  Outcome refused = Run("sync now --quiet");
+  Outcome status = Run("sync status");
+  std::string hq_status =
+      std::string(REGULARS_HQ) + " status --db " + dir_ + "/hq.sqlite > " + dir_ + "/held.json";
+  int held_status = std::system(hq_status.c_str());
+  stop_hq();
+  ASSERT_EQ(refused.status, 2) << refused.err;
+  Json error = Json::parse(refused.err)["error"];
+  EXPECT_EQ(error["code"], "sync_refused");
+  std::string message = error["message"].get<std::string>();
+  EXPECT_NE(message.find("event_id_reused"), std::string::npos) << message;
+  EXPECT_NE(message.find("S001:T01:2"), std::string::npos) << message;
+  ASSERT_EQ(status.status, 0) << status.err;
+  Json s = Json::parse(status.out);
+  EXPECT_NE(s["last_error"].get<std::string>().find("S001:T01:2"), std::string::npos);
+  EXPECT_EQ(s["backlog"], 2) << "the restored till keeps its sales to send";
+  ASSERT_EQ(held_status, 0);
+  EXPECT_EQ(Json::parse(Read(dir_ + "/held.json"))["events"], 2) << "HQ's events, untouched";
+}
+
 TEST_F(Cli, RegularsHqServeRefusesAServerLimitOutOfRangeNamingTheFlag) {
   std::string base = std::string(REGULARS_HQ) +
                      " serve --listen 127.0.0.1:0 --ca a --cert b --key c --db " + dir_ +
@@ -363,6 +433,19 @@ TEST_F(Cli, ConfigCheckNamesTheFileAndThePointer) {
   EXPECT_EQ(error["code"], "invalid_config");
   EXPECT_EQ(error["where"], bad + "#/rules/0/every");
   EXPECT_EQ(error["message"], "every must be an integer, not a string");
+}
+
+TEST_F(Cli, ConfigCheckRefusesATopLevelTypoWithExitTwoAndTheNearKey) {
+  Json config = Json::parse(Read(config_));
+  config["curency"] = "EUR";
+  std::string typo = dir_ + "/typo.json";
+  std::ofstream(typo) << config.dump();
+  Outcome refused = Run("config check " + typo, "", false);
+  EXPECT_EQ(refused.status, 2);
+  Json error = Json::parse(refused.err)["error"];
+  EXPECT_EQ(error["code"], "invalid_config");
+  EXPECT_EQ(error["where"], typo + "#/curency");
+  EXPECT_EQ(error["message"], "unknown field 'curency' in the config: did you mean /currency?");
 }
 
 TEST_F(Cli, TheSchemaDescribesEveryFieldTheLoaderReads) {

@@ -152,6 +152,46 @@ TEST(Basket, UnreadableIdentifiersBecomeNoticesNotErrors) {
   EXPECT_EQ(basket->notices[2].where, "/identifiers/2/value");
 }
 
+TEST(Basket, ANearMissOfAKnownFieldAddsANoticeAtTheBasketAndLineLevels) {
+  TJson b = Good();
+  b["identifers"] = {{{"kind", "card"}, {"value", testing::kAliceCard}}};
+  b["lines"][0]["categroies"] = {"baby/diapers"};
+  auto basket = ParseBasket(b, kTill, 0);
+  ASSERT_TRUE(basket.ok()) << "extra fields are let through (Contract v1)";
+  EXPECT_TRUE(basket->identifiers.empty()) << "a misspelt field is not read";
+  ASSERT_EQ(basket->notices.size(), 2u);
+  EXPECT_EQ(basket->notices[0].code, "misspelt_field");
+  EXPECT_EQ(basket->notices[0].where, "/identifers");
+  EXPECT_NE(basket->notices[0].message.find("did you mean 'identifiers'?"), std::string::npos)
+      << basket->notices[0].message;
+  EXPECT_EQ(basket->notices[1].code, "misspelt_field");
+  EXPECT_EQ(basket->notices[1].where, "/lines/0/categroies");
+  EXPECT_NE(basket->notices[1].message.find("'categories'"), std::string::npos);
+}
+
+TEST(Basket, AnExactExtraFieldIsLetThroughWithoutANotice) {
+  TJson b = Good();
+  b["loyalty_program"] = "spring";
+  b["lines"][0]["description"] = "Diapers size 3";
+  b["lines"][0]["vat_rate"] = 550;
+  auto basket = ParseBasket(b, kTill, 0);
+  ASSERT_TRUE(basket.ok());
+  EXPECT_TRUE(basket->notices.empty()) << basket->notices[0].where;
+}
+
+TEST(Basket, AMisspeltFieldIsANoticeOnTheReceiptAndTheSaleGoesThrough) {
+  testing::TestTill till;
+  till.Enroll(testing::kAliceCard);
+  TJson b = Basket("S001-T01-000002", testing::kAliceCard, {Packs(1, 1)});
+  b["lines"][0]["brnad"] = "Dodo";
+  TJson receipt = till.Commit(b);
+  EXPECT_EQ(receipt["status"], "committed");
+  EXPECT_FALSE(receipt["customer"].is_null());
+  ASSERT_EQ(receipt["notices"].size(), 1u) << receipt.dump();
+  EXPECT_EQ(receipt["notices"][0]["code"], "misspelt_field");
+  EXPECT_EQ(receipt["notices"][0]["where"], "/lines/0/brnad");
+}
+
 TEST(Basket, WeighedLinesArePricedPerKilogram) {
   TJson b = Good();
   b["lines"][0] = {

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "json/near_keys.h"
 #include "test_till.h"
 
 namespace regulars {
@@ -203,6 +204,83 @@ TEST(Config, TwoTiersOfTheSameRankAndAnUnknownMessageAreRefused) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().where, "m.json#/messages/nth_unit.progress");
   EXPECT_NE(bad.error().message.find("{oops}"), std::string::npos);
+}
+
+TEST(ConfigCheck, UnknownTopLevelKeyIsRefusedWithItsPointer) {
+  struct Case {
+    const char* typo;
+    const char* says;
+  };
+  for (const Case& c :
+       {Case{"goodwil", "did you mean /goodwill?"}, Case{"htpp", "did you mean /http?"},
+        Case{"curency", "did you mean /currency?"},
+        Case{"colour", "(known: store_id, till_id, currency"}}) {
+    TJson config = GoodConfig();
+    config[c.typo] = TJson::object();
+    Error e = Refused(config);
+    EXPECT_EQ(e.code, "invalid_config");
+    EXPECT_EQ(e.where, std::string("store.json#/") + c.typo);
+    EXPECT_NE(e.message.find(std::string("unknown field '") + c.typo + "' in the config"),
+              std::string::npos)
+        << e.message;
+    EXPECT_NE(e.message.find(c.says), std::string::npos) << e.message;
+  }
+}
+
+TEST(ConfigCheck, UnknownKeyInEverySectionIsRefusedWithItsPointer) {
+  const char* key = R"({"version": 1, "secret_hex": ")"
+                    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+                    R"("})";
+  struct Case {
+    const char* section;
+    const char* value;
+    const char* where;
+    const char* near;
+  };
+  const Case cases[] = {
+      {"scanner", R"({"prefx": "]C1"})", "/scanner/prefx", "/scanner/prefix"},
+      {"qr", R"({"public_keys": [], "time_step_second": 30})", "/qr/time_step_second",
+       "/qr/time_step_seconds"},
+      {"qr", R"({"public_keys": [{"key_id": 1, "public_key_hx": "00"}]})",
+       "/qr/public_keys/0/public_key_hx", "/qr/public_keys/0/public_key_hex"},
+      {"payment_tokens", R"({"keys": [], "pseudonymous_profile": true})",
+       "/payment_tokens/pseudonymous_profile", "/payment_tokens/pseudonymous_profiles"},
+      {"payment_tokens", R"({"keys": [{"version": 1, "secrte_file": "k.key"}]})",
+       "/payment_tokens/keys/0/secrte_file", "/payment_tokens/keys/0/secret_file"},
+      {"caps", R"({"per_dya": 100})", "/caps/per_dya", "/caps/per_day"},
+      {"http", R"({"token": {"secret_fil": "http.token"}})", "/http/token/secret_fil",
+       "/http/token/secret_file"},
+  };
+  for (const Case& c : cases) {
+    TJson config = GoodConfig();
+    config[c.section] = TJson::parse(c.value);
+    Error e = Refused(config);
+    EXPECT_EQ(e.where, std::string("store.json#") + c.where) << c.value;
+    EXPECT_NE(e.message.find(std::string("did you mean ") + c.near + "?"), std::string::npos)
+        << e.message;
+  }
+  // The goodwill section, whose audit key is a secret: its typo is named, never the key.
+  TJson config = GoodConfig();
+  config["goodwill"] = {{"per_customer_per_day", {{"default", 200}}},
+                        {"audit_key", TJson::parse(key)},
+                        {"per_cashier_per_dy", 5000}};
+  Error e = Refused(config);
+  EXPECT_EQ(e.where, "store.json#/goodwill/per_cashier_per_dy");
+  EXPECT_EQ(e.message.find("0011"), std::string::npos);
+}
+
+TEST(ConfigCheck, NearKeysCountATranspositionAsOneEditAndShortKeysNeedACloseMatch) {
+  EXPECT_EQ(EditDistance("http", "htpp"), 1u);
+  EXPECT_EQ(EditDistance("goodwill", "godowill"), 1u) << "one transposition";
+  EXPECT_EQ(EditDistance("identifiers", "identifers"), 1u);
+  EXPECT_EQ(EditDistance("categories", "categroies"), 1u);
+  EXPECT_EQ(EditDistance("", "sku"), 3u);
+  std::vector<std::string> known = {"at", "lines", "identifiers", "http"};
+  EXPECT_EQ(NearKnownKey("identifers", known), "identifiers");
+  EXPECT_EQ(NearKnownKey("htpp", known), "http");
+  EXPECT_EQ(NearKnownKey("lines", known), std::nullopt) << "a known key is no near miss";
+  EXPECT_EQ(NearKnownKey("id", known), std::nullopt) << "two edits from 'at', but short";
+  EXPECT_EQ(NearKnownKey("colour", known), std::nullopt);
 }
 
 }  // namespace

@@ -117,6 +117,67 @@ TEST_P(HqStoreContract, EachEventIsStoredOnceInTheOrderItCame) {
   EXPECT_FALSE((*all)[0].pos_txn_id.has_value());
 }
 
+TEST_P(HqStoreContract, AHeldIdWithTheSameEventIsADuplicateWhateverTheTillsSpacing) {
+  auto batch = [](const std::string& body) {
+    auto parsed = ParseBatch("S001", R"({"store_id":"S001","till_id":"T01","first_seq":1,)"
+                                     R"("last_seq":1,"events":[{"id":"S001:T01:1","at_ms":5,)"
+                                     R"("kind":"sale","customer_id":"c1","body":)" +
+                                         body + "}]}");
+    EXPECT_TRUE(parsed.ok()) << parsed.error().message;
+    return *parsed;
+  };
+  auto first = hq_->Ingest(batch(R"({"total":1290,"lines":[1,2]})"));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->accepted, 1);
+  // The same body with other spacing and key order: the same JSON, a retry.
+  auto retry = hq_->Ingest(batch(R"({ "lines" : [1, 2], "total" : 1290 })"));
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_EQ(retry->accepted, 0);
+  EXPECT_EQ(retry->duplicates, 1);
+  EXPECT_EQ(retry->acknowledged_seq, 1);
+}
+
+TEST_P(HqStoreContract, AHeldIdWithAnotherBodyRefusesTheWholeBatchAndStoresNothingOfIt) {
+  Ingest({Event("S001", 1, "enroll", "c1"), Event("S001", 2, "sale", "c1")});
+  // A till restored from an older copy numbers its new sales 2 and 3 again.
+  HqEvent other_sale = Event("S001", 2, "sale", "c9");
+  other_sale.body = R"({"n":2,"total":990})";
+  HqEvent other_sale_at_2 = Event("S001", 2, "sale", "c1");
+  other_sale_at_2.body = R"({"n":2,"total":990})";
+  for (const HqEvent& reused : {other_sale, other_sale_at_2}) {
+    auto refused = hq_->Ingest(
+        Batch({Event("S001", 1, "enroll", "c1"), reused, Event("S001", 3, "sale", "c9")}));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, "event_id_reused");
+    EXPECT_EQ(refused.error().kind, ErrorKind::kConflict);
+    EXPECT_NE(refused.error().message.find("S001:T01:2"), std::string::npos)
+        << refused.error().message;
+    EXPECT_EQ(refused.error().where, "/events/1");
+  }
+  // Another field than the body differing is another event too.
+  HqEvent later = Event("S001", 2, "sale", "c1");
+  later.at_ms += 1;
+  EXPECT_EQ(hq_->Ingest(Batch({later})).error().code, "event_id_reused");
+
+  auto all = hq_->EventsSince(0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(Ids(*all), (std::vector<std::string>{"S001:T01:1", "S001:T01:2"}))
+      << "seq 3 of the refused batch is not stored either";
+  EXPECT_EQ((*all)[1].body, R"({"n":2})") << "the sale HQ held is untouched";
+  EXPECT_EQ((*all)[1].customer_id, "c1");
+}
+
+TEST_P(HqStoreContract, ARetriedEnrolmentOfAnErasedCustomerIsStillADuplicate) {
+  HqEvent enroll = Event("S001", 1, "enroll", "c1");
+  enroll.body = R"({"customer":"c1","identifier":{"kind":"card","value":"2900000000018"}})";
+  Ingest({enroll});
+  ASSERT_TRUE(hq_->Erase("c1", "asked", 1'795'100'000'000).ok());
+  // HQ holds the enrolment redacted; the till, not told yet, sends it as it wrote it.
+  auto retry = hq_->Ingest(Batch({enroll}));
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_EQ(retry->duplicates, 1);
+}
+
 TEST_P(HqStoreContract, EventsSinceIsACursorForTheExport) {
   Ingest({Event("S001", 1, "enroll", "c1"), Event("S001", 2, "sale", "c1")});
   Ingest({Event("S002", 1, "sale", "")});

@@ -309,6 +309,47 @@ TEST_P(SyncRun, HqRefusingABatchStopsTheRunAtOnce) {
   EXPECT_EQ(*held, 0);
 }
 
+TEST_P(SyncRun, ATillWhoseLedgerWasReplacedIsRefusedAndNoSaleIsLostOnEitherSide) {
+  {
+    TestTill first_disk(ConfigFor("S001"));
+    first_disk.Enroll(kAliceCard);
+    first_disk.Commit(Basket("A1", kAliceCard, {Packs(1, 3)}));
+    auto night = Sync(first_disk, "S001");
+    ASSERT_TRUE(night.ok()) << night.error().message;
+  }
+  auto before = hq_->EventsSince(0, 100);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size(), 2u);
+
+  // The till's disk replaced: a fresh ledger numbers its own events from 1 again.
+  TestTill fresh(ConfigFor("S001"));
+  fresh.Enroll(kBobCard);
+  fresh.Commit(Basket("A2", kBobCard, {Packs(1, 1)}));
+  auto night = Sync(fresh, "S001");
+  ASSERT_FALSE(night.ok()) << "HQ never acknowledges another sale under a held id";
+  EXPECT_EQ(night.error().code, "sync_refused");
+  EXPECT_NE(night.error().message.find("409"), std::string::npos) << night.error().message;
+  EXPECT_NE(night.error().message.find("event_id_reused"), std::string::npos);
+  EXPECT_NE(night.error().message.find("S001:T01:1"), std::string::npos);
+  EXPECT_TRUE(waits_.empty()) << "a refusal is not retried";
+  auto error = ReadSyncState(fresh.till().ledger().db(), "last_error");
+  ASSERT_TRUE(error.ok() && error->has_value());
+  EXPECT_NE((*error)->find("event_id_reused"), std::string::npos) << **error;
+  EXPECT_NE((*error)->find("S001:T01:1"), std::string::npos) << **error;
+
+  Outbox outbox(fresh.till().ledger().db(), "S001", "T01");
+  auto backlog = outbox.Backlog();
+  ASSERT_TRUE(backlog.ok());
+  EXPECT_EQ(backlog->backlog, 2) << "the fresh till keeps its sales to send";
+  auto after = hq_->EventsSince(0, 100);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 2u);
+  for (size_t i = 0; i < after->size(); ++i) {
+    EXPECT_EQ((*after)[i].body, (*before)[i].body) << "HQ's copy of " << (*after)[i].id;
+    EXPECT_EQ((*after)[i].customer_id, (*before)[i].customer_id);
+  }
+}
+
 TEST_P(SyncRun, HqsRuleSetIsWrittenIntoTheConfigAndABadOneNever) {
   TestTill a(ConfigFor("S001"));
   service_ = std::make_unique<HqService>(*hq_, hq_dir_.path() + "/rules.json");

@@ -24,6 +24,14 @@ using config_fields::RequireKnownKeys;
 
 constexpr size_t kMaxConfigBytes = size_t{16} * 1024 * 1024;
 
+// Every top-level field of a config (config/schema/config.schema.json lists the same).
+const std::vector<std::string> kTopLevelKeys = {
+    "store_id", "till_id",        "currency", "card_prefixes", "rules_version", "rules", "qr",
+    "scanner",  "payment_tokens", "caps",     "goodwill",      "messages",      "sync",  "http"};
+// The fields of an object that holds a secret (ReadSecret): a token key, an audit key, the
+// HTTP token.
+const std::vector<std::string> kSecretFields = {"version", "secret_hex", "secret_file"};
+
 std::string RulesVersion(const Json& rules) {
   // A digest of the rules as written, so two tills with the same rules agree on it.
   return "sha256:" + Sha256Hex(rules.dump()).substr(0, 12);
@@ -97,6 +105,7 @@ Result<PaymentTokenPolicy> ParsePaymentTokens(const FieldReader& parent,
   if (!parent.Has("payment_tokens")) return policy;
   FieldReader r(parent.Get("payment_tokens"), parent.PointerTo("payment_tokens"), kCode);
   REGULARS_TRY(r.RequireObject("payment_tokens"));
+  REGULARS_TRY(RequireKnownKeys(r, {"keys", "pseudonymous_profiles"}, "payment_tokens"));
   if (r.Has("pseudonymous_profiles")) {
     const Json& flag = r.Get("pseudonymous_profiles");
     if (!flag.is_boolean()) return r.Fail("pseudonymous_profiles", "must be true or false");
@@ -108,6 +117,7 @@ Result<PaymentTokenPolicy> ParsePaymentTokens(const FieldReader& parent,
   for (size_t i = 0; i < (*keys)->size(); ++i) {
     FieldReader k((**keys)[i], JsonPointer(r.PointerTo("keys"), i), kCode);
     REGULARS_TRY(k.RequireObject("a key"));
+    REGULARS_TRY(RequireKnownKeys(k, kSecretFields, "a token key"));
     auto version = k.Integer("version", 1, 1000000);
     if (!version.ok()) return version.error();
     if (!versions.insert(*version).second) return k.Fail("version", "key version used twice");
@@ -126,6 +136,7 @@ Result<QrPolicy> ParseQr(const FieldReader& parent) {
   if (!parent.Has("qr")) return policy;
   FieldReader r(parent.Get("qr"), parent.PointerTo("qr"), kCode);
   REGULARS_TRY(r.RequireObject("qr"));
+  REGULARS_TRY(RequireKnownKeys(r, {"public_keys", "time_step_seconds", "tolerance_steps"}, "qr"));
   REGULARS_ASSIGN_OR_RETURN(auto step, r.OptionalInteger("time_step_seconds", 30, 60));
   policy.time_step_seconds = static_cast<int>(step.value_or(30));
   REGULARS_ASSIGN_OR_RETURN(auto tolerance, r.OptionalInteger("tolerance_steps", 0, 2));
@@ -134,6 +145,7 @@ Result<QrPolicy> ParseQr(const FieldReader& parent) {
   for (size_t i = 0; i < keys->size(); ++i) {
     FieldReader k((*keys)[i], JsonPointer(r.PointerTo("public_keys"), i), kCode);
     REGULARS_TRY(k.RequireObject("a public key"));
+    REGULARS_TRY(RequireKnownKeys(k, {"key_id", "public_key_hex"}, "a public key"));
     auto id = k.Integer("key_id", 0, 255);
     if (!id.ok()) return id.error();
     auto hex = k.String("public_key_hex", 64);
@@ -152,6 +164,7 @@ Result<ScannerFraming> ParseScanner(const FieldReader& parent) {
   if (!parent.Has("scanner")) return framing;
   FieldReader r(parent.Get("scanner"), parent.PointerTo("scanner"), kCode);
   REGULARS_TRY(r.RequireObject("scanner"));
+  REGULARS_TRY(RequireKnownKeys(r, {"prefix", "suffix"}, "scanner"));
   for (auto [key, field] : {std::pair{"prefix", &framing.prefix}, {"suffix", &framing.suffix}}) {
     if (!r.Has(key)) continue;
     if (!r.Get(key).is_string() || r.Get(key).get_ref<const std::string&>().size() > 16) {
@@ -217,7 +230,7 @@ Result<GoodwillPolicy> ParseGoodwill(const FieldReader& parent, const std::strin
   auto read_key = [&](const Json& json, const std::string& pointer) -> Result<AuditKey> {
     FieldReader k(json, pointer, kCode);
     REGULARS_TRY(k.RequireObject("an audit key"));
-    REGULARS_TRY(RequireKnownKeys(k, {"version", "secret_hex", "secret_file"}, "an audit key"));
+    REGULARS_TRY(RequireKnownKeys(k, kSecretFields, "an audit key"));
     REGULARS_ASSIGN_OR_RETURN(auto version, k.OptionalInteger("version", 1, 1000000));
     REGULARS_ASSIGN_OR_RETURN(auto secret, ReadSecret(k, source, "an audit key"));
     return AuditKey{static_cast<int>(version.value_or(1)), std::move(secret)};
@@ -359,6 +372,7 @@ Result<HttpPolicy> ParseHttp(const FieldReader& parent, const std::string& sourc
   if (!r.Has("token")) return r.Fail("token", "token is required: {\"secret_file\": ...}");
   FieldReader t(r.Get("token"), r.PointerTo("token"), kCode);
   REGULARS_TRY(t.RequireObject("token"));
+  REGULARS_TRY(RequireKnownKeys(t, kSecretFields, "token"));
   REGULARS_ASSIGN_OR_RETURN(auto secret, ReadSecret(t, source, "the bearer token"));
   http.token = ToHex(secret.data(), secret.size());
   OPENSSL_cleanse(secret.data(), secret.size());
@@ -405,6 +419,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   };
   FieldReader r(json, "", kCode);
   if (auto s = r.RequireObject("a config"); !s.ok()) return located(s.error());
+  if (auto s = RequireKnownKeys(r, kTopLevelKeys, "the config"); !s.ok()) return located(s.error());
 
   Config config;
   auto store = r.String("store_id", 64);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "json/near_keys.h"
+
 namespace regulars::config_fields {
 
 bool IsIdChar(char c) {
@@ -21,9 +23,13 @@ Status RequireKnownKeys(const FieldReader& r, const std::vector<std::string>& kn
                         const std::string& what) {
   for (const auto& [key, value] : r.object().items()) {
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string message = "unknown field '" + key + "' in " + what;
+    if (auto near = NearKnownKey(key, known)) {
+      return r.Fail(key, message + ": did you mean " + r.PointerTo(*near) + "?");
+    }
     std::string list;
     for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    return r.Fail(key, "unknown field '" + key + "' in " + what + " (known: " + list + ")");
+    return r.Fail(key, message + " (known: " + list + ")");
   }
   return Status::Ok();
 }

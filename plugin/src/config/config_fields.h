@@ -24,7 +24,8 @@ bool IsIdChar(char c);
 // {"fr": ..., "en": ...} under `key`, each at most 200 bytes.
 Result<LocalText> ParseText(const FieldReader& parent, std::string_view key);
 
-// Fails on a field the object does not define, naming it and the known ones.
+// Fails on a field the object does not define, naming it and the known field it
+// resembles ("did you mean /goodwill?"), or else every known one.
 Status RequireKnownKeys(const FieldReader& r, const std::vector<std::string>& known,
                         const std::string& what);
 

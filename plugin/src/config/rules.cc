@@ -18,6 +18,7 @@ Result<UnitReward> ParseReward(const FieldReader& parent) {
   if (!parent.Has("reward")) return parent.Fail("reward", "reward is required");
   FieldReader r(parent.Get("reward"), parent.PointerTo("reward"), kCode);
   REGULARS_TRY(r.RequireObject("reward"));
+  REGULARS_TRY(RequireKnownKeys(r, {"percent", "amount", "free"}, "reward"));
   int given = (r.Has("percent") ? 1 : 0) + (r.Has("amount") ? 1 : 0) + (r.Has("free") ? 1 : 0);
   if (given != 1) {
     return Error::BadInput(kCode, "reward has exactly one of percent, amount or free", r.pointer());

@@ -4,11 +4,32 @@
 #include <set>
 
 #include "domain/timestamp.h"
+#include "json/near_keys.h"
 
 namespace regulars {
 namespace {
 
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
+
+// The fields a basket and its lines may carry (Contract v1); others are let through.
+const std::vector<std::string> kBasketFields = {
+    "pos_txn_id",  "store_id", "till_id",  "cashier_id",    "at",       "currency",
+    "identifiers", "lines",    "goodwill", "rules_version", "refund_of"};
+const std::vector<std::string> kLineFields = {"line",     "sku",   "qty",        "unit_price",
+                                              "currency", "brand", "categories", "unit"};
+
+// An extra field is let through (Contract v1), but one that looks like a misspelt known
+// field gets a notice: the cashier, and the integrator, learn that it was not read.
+void NoteNearMisses(const FieldReader& r, const std::vector<std::string>& known,
+                    std::vector<Notice>* notices) {
+  for (const auto& item : r.object().items()) {
+    auto near = NearKnownKey(item.key(), known);
+    if (!near) continue;
+    notices->push_back({"misspelt_field",
+                        "field '" + item.key() + "' is not read: did you mean '" + *near + "'?",
+                        r.PointerTo(item.key())});
+  }
+}
 
 // Fields shared by sales and refunds: ids, store, till, time, currency.
 struct Header {
@@ -169,6 +190,7 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
   b.at = header.at;
   b.at_ms = header.at_ms;
   b.currency = header.currency;
+  NoteNearMisses(r, kBasketFields, &b.notices);
   ParseIdentifiers(r, &b);
 
   auto lines = r.Array("lines");
@@ -182,6 +204,7 @@ Result<Basket> ParseBasket(const Json& json, const TillIdentity& till, int64_t n
     FieldReader line_reader((**lines)[i], JsonPointer(r.PointerTo("lines"), i), r.code());
     auto line = ParseLine(line_reader, b.currency);
     if (!line.ok()) return line.error();
+    NoteNearMisses(line_reader, kLineFields, &b.notices);
     if (!seen.insert(line->line).second) {
       return line_reader.Fail(
           "line", "line number " + std::to_string(line->line) + " appears twice in the basket");
