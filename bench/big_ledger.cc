@@ -458,7 +458,7 @@ class Generator {
     auto scratch = Ledger::Open(":memory:", kTills[0].store, kTills[0].till);
     if (!scratch.ok()) return scratch.error();
     scratch_ = std::move(scratch).value();
-    auto end_ms = SystemClockMs() - 24 * 3600 * 1000;  // history ends a day ago
+    auto end_ms = Env::Default()->NowMs() - 24 * 3600 * 1000;  // history ends a day ago
     const int64_t span_ms = int64_t{730} * 24 * 3600 * 1000;
     const int64_t step_ms = std::max<int64_t>(1, span_ms / scale_.events);
     const int64_t start_ms = end_ms - step_ms * scale_.events;
@@ -498,7 +498,7 @@ class Generator {
     const int64_t samples = std::min<int64_t>(scale_.customers, 500);
     for (int64_t k = 0; k < samples; ++k) {
       int64_t customer = k * scale_.customers / samples;
-      int64_t now = SystemClockMs();
+      int64_t now = Env::Default()->NowMs();
       std::vector<uint8_t> products;
       Basket basket = RandomBasket(kTills[0], "CHECK-" + std::to_string(k), FormatTimestampUtc(now),
                                    now, products);

@@ -61,7 +61,7 @@ std::string BasketJson(const std::string& pos_txn_id, int64_t customer) {
                      {"store_id", "S001"},
                      {"till_id", "T01"},
                      {"cashier_id", "C07"},
-                     {"at", FormatTimestampUtc(SystemClockMs())},
+                     {"at", FormatTimestampUtc(Env::Default()->NowMs())},
                      {"currency", "EUR"},
                      {"identifiers", {{{"kind", "card"}, {"value", CardNumberOf(customer)}}}},
                      {"lines", lines}};
@@ -71,7 +71,7 @@ std::string BasketJson(const std::string& pos_txn_id, int64_t customer) {
 // Benchmark-owned pos_txn_ids: the run's start time keeps them apart from earlier runs
 // on the same cached ledger, and the "B-" prefix from the generated "S001-T01-...".
 std::string FreshTxnId() {
-  static const std::string run = "B-" + std::to_string(SystemClockMs()) + "-";
+  static const std::string run = "B-" + std::to_string(Env::Default()->NowMs()) + "-";
   static int64_t next = 0;
   return run + std::to_string(++next);
 }
@@ -117,7 +117,7 @@ void BM_Propose50Lines(benchmark::State& state) {
   Latencies latencies(static_cast<size_t>(state.max_iterations));
   auto parse = [&] {
     auto json = nlohmann::json::parse(BasketJson(FreshTxnId(), customer()));
-    return ParseBasket(json, till.config().till, SystemClockMs());
+    return ParseBasket(json, till.config().till, Env::Default()->NowMs());
   };
   for (int i = 0; i < 200; ++i) {
     auto basket = parse();
@@ -182,7 +182,7 @@ void BM_BareDurableInsert(benchmark::State& state) {
                sqlite3_prepare_v2(db, "INSERT INTO rows (at_ms, note) VALUES (?1, ?2)", -1, &insert,
                                   nullptr) == SQLITE_OK;
   auto insert_row = [&] {
-    sqlite3_bind_int64(insert, 1, SystemClockMs());
+    sqlite3_bind_int64(insert, 1, Env::Default()->NowMs());
     sqlite3_bind_text(insert, 2, "S001-T01 sale", -1, SQLITE_STATIC);
     int rc = sqlite3_step(insert);
     sqlite3_reset(insert);

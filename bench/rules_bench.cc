@@ -23,6 +23,7 @@
 #include "checkout/till.h"
 #include "config/config.h"
 #include "domain/timestamp.h"
+#include "env/memory_env.h"
 #include "latencies.h"
 
 namespace regulars::bench {
@@ -239,6 +240,7 @@ const std::vector<std::vector<size_t>>& PastBaskets() {
 // the benchmark's basket both as JSON and parsed.
 struct Setup {
   std::string dir;
+  MemoryEnv env{kNowMs};  // before the till, which uses it
   std::unique_ptr<Till> till;
   std::string basket_json;
   Basket basket;
@@ -274,7 +276,7 @@ Result<Setup*> SetupFor(size_t rule_count, bool tail) {
   auto config = ParseConfig(ConfigText(rule_count, tail), "rules-bench");
   if (!config.ok()) return config.error();
   if (config->rules.rules.size() != rule_count) return Error::Internal("wrong rule count");
-  auto till = Till::Open(std::move(config).value(), dir + "/ledger.sqlite", [] { return kNowMs; });
+  auto till = Till::Open(std::move(config).value(), dir + "/ledger.sqlite", &setup->env);
   if (!till.ok()) return till.error();
   setup->till = std::move(till).value();
   auto enrolled = setup->till->EnrollCard(kCard);

@@ -311,7 +311,7 @@ class Checkouts {
  private:
   // A three-line basket for a known card, with a pos_txn_id of its own.
   std::string Basket() {
-    static const std::string run = "BENCH-" + std::to_string(SystemClockMs()) + "-";
+    static const std::string run = "BENCH-" + std::to_string(Env::Default()->NowMs()) + "-";
     nlohmann::json lines = nlohmann::json::array();
     for (size_t i = 0; i < basket_products_.size(); ++i) {
       const Product& p = basket_products_[i];
@@ -327,7 +327,7 @@ class Checkouts {
                           {"store_id", "S001"},
                           {"till_id", "T01"},
                           {"cashier_id", "C07"},
-                          {"at", FormatTimestampUtc(SystemClockMs())},
+                          {"at", FormatTimestampUtc(Env::Default()->NowMs())},
                           {"currency", "EUR"},
                           {"identifiers", {{{"kind", "card"}, {"value", CardNumberOf(customer)}}}},
                           {"lines", lines}};

@@ -5,7 +5,7 @@
 # and headers the build generates sit at a root. The public header, "regulars/regulars.h",
 # is the ABI's room (plugin/abi) seen from outside. Tests and benchmarks may include anything.
 set(ranks
-  "plugin/src/json=1" "plugin/src/domain=2" "plugin/src/rewards=3" "plugin/src/store=3"
+  "plugin/src/env=1" "plugin/src/json=1" "plugin/src/domain=2" "plugin/src/rewards=3" "plugin/src/store=3"
   "plugin/src/recognition=4" "plugin/src/config=5" "plugin/src/checkout=6"
   "plugin/abi=7"
   "sync/wire=8" "sync/till=9" "sync/hq=9"
@@ -13,7 +13,7 @@ set(ranks
   "pos-adapters/cli=11" "pos-adapters/examples=11")
 # How an include names each folder.
 set(prefixes
-  "json=plugin/src/json" "domain=plugin/src/domain" "rewards=plugin/src/rewards"
+  "env=plugin/src/env" "json=plugin/src/json" "domain=plugin/src/domain" "rewards=plugin/src/rewards"
   "store=plugin/src/store" "recognition=plugin/src/recognition" "config=plugin/src/config"
   "checkout=plugin/src/checkout" "abi=plugin/abi"
   "regulars=plugin/abi"

@@ -2,8 +2,6 @@
 // (docs/http-service.md) through the C ABI, beside the nightly sync, until stopped.
 #include <signal.h>
 
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "env/env.h"
 #include "http/http_server.h"
 #include "http/till_service.h"
 #include "json/error_json.h"
@@ -124,8 +123,10 @@ int RunServe(const ServeOptions& options) {
     if (!started.ok()) return Fail(started.error());
     server = std::move(started).value();
     if (!options.port_file.empty()) {
-      std::ofstream(options.port_file + ".tmp") << server->port() << "\n";
-      std::rename((options.port_file + ".tmp").c_str(), options.port_file.c_str());
+      // Written whole, then renamed: a reader never sees half a number.
+      auto written = regulars::Env::Default()->WriteFileAtomically(
+          options.port_file, std::to_string(server->port()) + "\n");
+      if (!written.ok()) Fail(written.error());  // serving goes on
     }
     std::cout << Json{{"listening", http.listen + ":" + std::to_string(server->port())},
                       {"panel", "http://" + http.listen + ":" + std::to_string(server->port()) +

@@ -1,10 +1,8 @@
 // `regulars sync now|status` and the nightly loop of `regulars serve`: the till's side of the
 // nightly sync (docs/sync-protocol.md). Operator commands: they open the ledger directly, beside
 // any POS using it through the C ABI (SQLite WAL: checkouts go on meanwhile).
-#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "cli/cli.h"
 #include "config/config.h"
@@ -56,12 +54,6 @@ void DrawProgress(const regulars::SyncProgress& p) {
             << " events; pulled " << p.pulled << std::flush;
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Json ReportJson(const regulars::SyncReport& r) {
   Json out{{"ok", true},
            {"attempts", r.attempts},
@@ -76,9 +68,10 @@ Json ReportJson(const regulars::SyncReport& r) {
 }
 
 int SyncNow(Opened& opened, const std::string& config_path, bool quiet) {
-  regulars::SyncHooks hooks;
-  if (!quiet) hooks.progress = DrawProgress;
-  regulars::SyncRunner runner(*opened.ledger, opened.config, config_path, hooks);
+  regulars::SyncProgressCallback progress;
+  if (!quiet) progress = DrawProgress;
+  regulars::SyncRunner runner(*opened.ledger, opened.config, config_path, regulars::Env::Default(),
+                              progress);
   auto report = runner.Run();
   if (!quiet) std::cerr << "\n";
   if (!report.ok()) return Fail(report.error());
@@ -114,8 +107,9 @@ int SyncStatus(Opened& opened) {
            {"pull_cursor", *cursor}};
   if (*last) out["last_report"] = nlohmann::ordered_json::parse(**last, nullptr, false);
   if (sync.enabled()) {
-    out["next_run"] = Time(regulars::NextNightlyRunMs(
-        NowMs(), sync.nightly_minute, sync.jitter_minutes, opened.config.till.store_id));
+    out["next_run"] =
+        Time(regulars::NextNightlyRunMs(regulars::Env::Default()->NowMs(), sync.nightly_minute,
+                                        sync.jitter_minutes, opened.config.till.store_id));
   }
   std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   // For a person: how much of this till's history HQ has, when a backlog is long.
@@ -133,15 +127,13 @@ int SyncStatus(Opened& opened) {
 // the cursor.
 void NightlyLoop(Opened& opened, const std::string& config_path) {
   const auto& sync = opened.config.sync;
+  regulars::Env& env = *regulars::Env::Default();
   for (;;) {
-    int64_t next = regulars::NextNightlyRunMs(NowMs(), sync.nightly_minute, sync.jitter_minutes,
+    int64_t next = regulars::NextNightlyRunMs(env.NowMs(), sync.nightly_minute, sync.jitter_minutes,
                                               opened.config.till.store_id);
     std::cout << Json{{"next_sync", regulars::FormatTimestampUtc(next)}}.dump() << std::endl;
-    while (NowMs() < next) {
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::min<int64_t>(next - NowMs(), 60'000)));
-    }
-    regulars::SyncRunner runner(*opened.ledger, opened.config, config_path);
+    regulars::SleepUntilMs(env, next);
+    regulars::SyncRunner runner(*opened.ledger, opened.config, config_path, &env);
     auto report = runner.Run();
     if (report.ok()) {
       std::cout << ReportJson(*report).dump() << std::endl;

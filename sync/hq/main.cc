@@ -2,14 +2,13 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <chrono>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "env/env.h"
 #include "hq/crm_export.h"
 #include "hq/hq_service.h"
 #include "hq/hq_store.h"
@@ -247,9 +246,8 @@ int Serve(const Args& args) {
   uint16_t bound = (*server)->port();
   if (auto file = args.options.find("--port-file"); file != args.options.end()) {
     // Written whole, then renamed: a reader never sees half a number.
-    std::string temporary = file->second + ".new";
-    std::ofstream(temporary) << bound << "\n";
-    std::rename(temporary.c_str(), file->second.c_str());
+    auto written = Env::Default()->WriteFileAtomically(file->second, std::to_string(bound) + "\n");
+    if (!written.ok()) (void)Report(written.error());  // serving goes on
   }
   std::cout
       << nlohmann::json{{"listening", listen.substr(0, colon) + ":" + std::to_string(bound)}}.dump()
@@ -316,9 +314,7 @@ int Erase(const Args& args) {
   auto reason = args.options.find("--reason");
   auto store = OpenStore(args);
   if (!store.ok()) return Report(store.error());
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  int64_t now = Env::Default()->NowMs();
   auto event =
       (*store)->Erase(customer->second, reason == args.options.end() ? "" : reason->second, now);
   if (!event.ok()) return Report(event.error());

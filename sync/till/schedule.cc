@@ -1,5 +1,6 @@
 #include "till/schedule.h"
 
+#include <algorithm>
 #include <ctime>
 
 namespace regulars {
@@ -27,6 +28,13 @@ int64_t NextNightlyRunMs(int64_t now_ms, int nightly_minute, int jitter_minutes,
     if (at > now_ms) return at;
   }
   return now_ms + int64_t{24} * 3'600'000;  // unreachable in practice
+}
+
+void SleepUntilMs(Env& env, int64_t at_ms) {
+  constexpr int64_t kLongestSleepMs = 60'000;
+  for (int64_t now = env.NowMs(); now < at_ms; now = env.NowMs()) {
+    env.SleepMs(std::min(at_ms - now, kLongestSleepMs));
+  }
 }
 
 }  // namespace regulars

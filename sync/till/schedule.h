@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "env/env.h"
+
 namespace regulars {
 
 // The store's offset in a window of `jitter_minutes`, in seconds: a hash of its id, so it
@@ -17,5 +19,9 @@ int64_t StoreJitterSeconds(const std::string& store_id, int jitter_minutes);
 // are handled by the C library's mktime.
 int64_t NextNightlyRunMs(int64_t now_ms, int nightly_minute, int jitter_minutes,
                          const std::string& store_id);
+
+// Waits on `env`'s clock until `at_ms`, a minute at most per sleep, so a clock set forward
+// or back (a time server's correction) is noticed within the minute.
+void SleepUntilMs(Env& env, int64_t at_ms);
 
 }  // namespace regulars

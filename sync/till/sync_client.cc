@@ -1,15 +1,7 @@
 #include "till/sync_client.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
-#include <thread>
 
 #include "till/foreign_events.h"
 #include "till/outbox.h"
@@ -25,6 +17,9 @@ using Json = nlohmann::json;
 // Errors a later attempt may not see: HQ down, a timeout, a reset, HQ's own failure.
 // TlsError makes transport failures Storage errors with this code.
 constexpr const char* kUnavailable = "sync_unavailable";
+
+// More than any config file holds (the loader refuses past 16 MiB).
+constexpr size_t kMaxConfigFileBytes = 32 * 1024 * 1024;
 
 // The till's own ledger busy past its timeout (checkouts hold the write lock in turn) is
 // passing too: the next attempt goes on from the acknowledged cursor.
@@ -52,28 +47,12 @@ bool SafeQueryText(const std::string& s) {
   });
 }
 
-// Writes `text` to `path` so that a crash leaves either the old file or the new one.
-Status ReplaceFile(const std::string& path, const std::string& text) {
-  std::string temporary = path + ".sync-new";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return Error::Storage("cannot write " + temporary);
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                 ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    return Error::Storage("cannot replace " + path);
-  }
-  return Status::Ok();
-}
-
 // Puts HQ's rule set into the till's config file, checked whole first. Returns the new
 // version, or "" when the file already has it.
-Result<std::string> InstallRuleSet(const std::string& config_path, const Json& rules) {
-  std::ifstream in(config_path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto config = Json::parse(text, nullptr, false);
-  if (!in || config.is_discarded() || !config.is_object()) {
+Result<std::string> InstallRuleSet(Env& env, const std::string& config_path, const Json& rules) {
+  auto text = env.ReadFile(config_path, kMaxConfigFileBytes);
+  auto config = text.ok() ? Json::parse(*text, nullptr, false) : Json(nullptr);
+  if (!text.ok() || config.is_discarded() || !config.is_object()) {
     return Error::Storage("cannot read the till's config file " + config_path);
   }
   if (!rules.is_object() || !rules.contains("rules_version") ||
@@ -97,35 +76,21 @@ Result<std::string> InstallRuleSet(const std::string& config_path, const Json& r
                            "HQ's rule set " + version + " is refused: " + checked.error().message,
                            checked.error().where);
   }
-  REGULARS_TRY(ReplaceFile(config_path, updated));
+  // Whole or not at all: a crash leaves the old file or the new one.
+  REGULARS_TRY(env.WriteFileAtomically(config_path, updated));
   return version;
-}
-
-int64_t SystemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
 
-SyncRunner::SyncRunner(Ledger& ledger, const Config& config, std::string config_path,
-                       SyncHooks hooks)
+SyncRunner::SyncRunner(Ledger& ledger, const Config& config, std::string config_path, Env* env,
+                       SyncProgressCallback progress)
     : ledger_(ledger),
       config_(config),
       config_path_(std::move(config_path)),
-      hooks_(std::move(hooks)) {
-  if (!hooks_.sleep) {
-    hooks_.sleep = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
-  }
-  if (!hooks_.now_ms) hooks_.now_ms = SystemNowMs;
-  if (!hooks_.random) {
-    hooks_.random = [] {
-      static std::random_device device;
-      return (static_cast<uint64_t>(device()) << 32) | device();
-    };
-  }
-  if (!hooks_.progress) hooks_.progress = [](const SyncProgress&) {};
+      env_(env),
+      progress_(std::move(progress)) {
+  if (!progress_) progress_ = [](const SyncProgress&) {};
 }
 
 int64_t SyncRunner::BackoffMs(const SyncPolicy& policy, int attempt, uint64_t random) {
@@ -139,7 +104,7 @@ Result<SyncReport> SyncRunner::Run() {
                            "/sync");
   }
   Database& db = ledger_.db();
-  int64_t started = hooks_.now_ms();
+  int64_t started = env_->NowMs();
   REGULARS_TRY(WriteSyncState(db, "last_attempt_at_ms", std::to_string(started)));
   SyncReport report;
   for (int attempt = 0;; ++attempt) {
@@ -153,18 +118,19 @@ Result<SyncReport> SyncRunner::Run() {
                    {"pulled_events", report.pulled_events},
                    {"merged_events", report.merged_events},
                    {"pull_cursor", report.pull_cursor}};
-      REGULARS_TRY(WriteSyncState(db, "last_success_at_ms", std::to_string(hooks_.now_ms())));
+      REGULARS_TRY(WriteSyncState(db, "last_success_at_ms", std::to_string(env_->NowMs())));
       REGULARS_TRY(WriteSyncState(db, "last_report", summary.dump()));
       REGULARS_TRY(WriteSyncState(db, "last_error", ""));
       return report;
     }
     Error e = once.error();
-    int64_t wait = BackoffMs(policy, attempt, hooks_.random());
-    if (!Retryable(e) || hooks_.now_ms() + wait - started > policy.give_up_after_ms) {
+    REGULARS_ASSIGN_OR_RETURN(uint64_t jitter, env_->RandomU64());
+    int64_t wait = BackoffMs(policy, attempt, jitter);
+    if (!Retryable(e) || env_->NowMs() + wait - started > policy.give_up_after_ms) {
       (void)WriteSyncState(db, "last_error", e.code + ": " + e.message);
       return e;
     }
-    hooks_.sleep(wait);
+    env_->SleepMs(wait);
   }
 }
 
@@ -205,7 +171,7 @@ Status SyncRunner::RunOnce(SyncReport& report) {
     report.duplicates +=
         std::clamp<int64_t>(MemberInt(ack, "duplicates").value_or(0), 0, (*batch)->events);
     progress.pushed = report.pushed_events;
-    hooks_.progress(progress);
+    progress_(progress);
   }
 
   // Pull: the window (cursor, upto] page by page; the cursor moves with the last page, in
@@ -230,7 +196,8 @@ Status SyncRunner::RunOnce(SyncReport& report) {
     if (first) {
       upto = MemberInt(page, "upto").value_or(0);
       if (page.contains("rules")) {
-        REGULARS_ASSIGN_OR_RETURN(auto installed, InstallRuleSet(config_path_, page["rules"]));
+        REGULARS_ASSIGN_OR_RETURN(auto installed,
+                                  InstallRuleSet(*env_, config_path_, page["rules"]));
         if (!installed.empty()) report.rules_version = installed;
       }
     }
@@ -253,7 +220,7 @@ Status SyncRunner::RunOnce(SyncReport& report) {
     report.pulled_events += static_cast<int64_t>(events.size());
     report.merged_events += merged;
     progress.pulled = report.pulled_events;
-    hooks_.progress(progress);
+    progress_(progress);
     if (!more) break;
   }
   report.pull_cursor = upto;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "env/env.h"
 #include "result.h"
 #include "store/ledger.h"
 
@@ -30,19 +31,16 @@ struct SyncReport {
   std::string rules_version;  // set when HQ's rule set was installed
 };
 
-// What the runner needs from the world; tests replace them.
-struct SyncHooks {
-  std::function<void(int64_t ms)> sleep;              // default: this thread sleeps
-  std::function<int64_t()> now_ms;                    // default: the system clock
-  std::function<uint64_t()> random;                   // default: std::random_device
-  std::function<void(const SyncProgress&)> progress;  // default: nothing
-};
+// Told after each batch HQ acknowledged and each page pulled: a progress bar.
+using SyncProgressCallback = std::function<void(const SyncProgress&)>;
 
 class SyncRunner {
  public:
   // `config_path`: the till's config file, rewritten (write, then rename) when HQ sends a
-  // new rule set; the till's hot reload picks it up.
-  SyncRunner(Ledger& ledger, const Config& config, std::string config_path, SyncHooks hooks = {});
+  // new rule set; the till's hot reload picks it up. `env` gives the clock, the backoff's
+  // waits and jitter, and the config file; it must outlive the runner.
+  SyncRunner(Ledger& ledger, const Config& config, std::string config_path,
+             Env* env = Env::Default(), SyncProgressCallback progress = {});
 
   // One sync. Records last_attempt_at_ms, and last_success_at_ms or last_error, in the
   // ledger's sync_state. Fails when HQ refuses (4xx: needs a person) or the retries run
@@ -58,7 +56,8 @@ class SyncRunner {
   Ledger& ledger_;
   const Config& config_;
   std::string config_path_;
-  SyncHooks hooks_;
+  Env* env_;
+  SyncProgressCallback progress_;
 };
 
 }  // namespace regulars

@@ -8,6 +8,7 @@
 
 #include "checkout/till.h"
 #include "config/config.h"
+#include "env/memory_env.h"
 
 namespace {
 
@@ -36,8 +37,8 @@ const char kConfig[] = R"({"store_id": "S001", "till_id": "T01", "currency": "EU
 regulars::Till& SharedTill() {
   static std::unique_ptr<regulars::Till> till = [] {
     auto config = regulars::ParseConfig(kConfig, "fuzz.json");
-    auto opened = regulars::Till::Open(std::move(config).value(),
-                                       ":memory:", [] { return int64_t{1795424400000}; });
+    static regulars::MemoryEnv env;  // a fixed clock: runs repeat
+    auto opened = regulars::Till::Open(std::move(config).value(), ":memory:", &env);
     auto t = std::move(opened).value();
     (void)t->EnrollCard("2900000000018");
     return t;

@@ -2,8 +2,6 @@
 // every gesture in the audit chain (docs/goodwill.md).
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "store/audit_chain.h"
 #include "test_till.h"
 
@@ -127,18 +125,18 @@ TEST(Goodwill, AnAlteredGestureIsFoundByTheAuditAndARemovedOneByDbVerify) {
 
 TEST(Goodwill, ARotatedAuditKeyStillVerifiesTheEntriesTheOldOneWrote) {
   TempDir dir;
+  MemoryEnv env;
   std::string path = dir.path() + "/store.json";
   auto write = [&](const std::string& goodwill) {
-    std::ofstream(path + ".new") << R"({"store_id": "S001", "till_id": "T01", "currency": "EUR",
-        "rules": [], "goodwill": )" + goodwill +
-                                        "}";
-    std::rename((path + ".new").c_str(), path.c_str());
+    EXPECT_TRUE(env.WriteFileAtomically(path, R"({"store_id": "S001", "till_id": "T01",
+        "currency": "EUR", "rules": [], "goodwill": )" +
+                                                  goodwill + "}")
+                    .ok());
   };
   const std::string v1 = R"({"version": 1, "secret_hex": ")" + std::string(64, 'a') + R"("})";
   const std::string v2 = R"({"version": 2, "secret_hex": ")" + std::string(64, 'b') + R"("})";
   write(R"({"per_customer_per_day": {"default": 500}, "audit_key": )" + v1 + "}");
-  auto till =
-      Till::OpenFile(path, dir.path() + "/ledger.sqlite", [] { return int64_t{1795424400000}; });
+  auto till = Till::OpenFile(path, dir.path() + "/ledger.sqlite", &env);
   ASSERT_TRUE(till.ok());
   ASSERT_TRUE((*till)->EnrollCard(kAliceCard).ok());
   ASSERT_TRUE(

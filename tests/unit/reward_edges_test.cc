@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "checkout/pricing.h"
@@ -24,7 +23,7 @@ const char* kGoodwill =
     R"("goodwill": {"per_customer_per_day": {"default": 1000}, "per_cashier_per_day": 500,
         "audit_key": {"secret_hex": "6a1f0c9d2e4b7a3c5d8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e"}})";
 
-// A till with a settable clock.
+// A till on a clock the test moves (env).
 struct ClockTill {
   explicit ClockTill(const std::string& config) : dir(MakeTempDir()) {
     auto parsed = ParseConfig(config, "cfg.json");
@@ -32,7 +31,7 @@ struct ClockTill {
       ADD_FAILURE() << parsed.error().message << " " << parsed.error().where;
       return;
     }
-    auto t = Till::Open(std::move(parsed).value(), dir + "/l.sqlite", [this] { return now; });
+    auto t = Till::Open(std::move(parsed).value(), dir + "/l.sqlite", &env);
     if (!t.ok()) ADD_FAILURE() << t.error().message;
     till = std::move(t).value();
   }
@@ -58,7 +57,7 @@ struct ClockTill {
     return TJson::parse(*r);
   }
   std::string dir;
-  int64_t now = 1795424400000;  // 2026-11-23T09:00:00Z
+  MemoryEnv env;  // 2026-11-23T09:00:00Z until moved
   std::unique_ptr<Till> till;
 };
 
@@ -110,7 +109,7 @@ TEST(RewardEdges, ARefundChoosesTheGroupWinnerAnewForWhatIsKept) {
 // basket committed late, after an outage).
 TEST(RewardEdges, ACashiersDayIsTheBasketsDayNotTheTillsClock) {
   ClockTill t(ConfigWith(R"([])", kGoodwill));
-  t.now += 86'400'000;  // the till's clock is on the 24th
+  t.env.AdvanceMs(86'400'000);  // the till's clock is on the 24th
   (void)t.till->EnrollCard(kAliceCard);
   (void)t.till->EnrollCard(kBobCard);
   TJson a = Basket("G1", kAliceCard, {Line(1, "M", 1, 2000)}, "2026-11-23T10:00:00+01:00");
@@ -129,9 +128,9 @@ TEST(RewardEdges, AReversalGivesBudgetBackToTheGrantsDayNotTheNextOne) {
   (void)t.till->EnrollCard(kBobCard);
   TJson a = Basket("G1", kAliceCard, {Line(1, "M", 1, 2000)}, "2026-11-23T10:00:00+01:00");
   a["goodwill"] = {{"amount", 500}, {"reason", "r"}};
-  t.now = 1795424400000;  // 23rd 09:00Z
+  t.env.SetNowMs(1795424400000);  // 23rd 09:00Z
   t.C(a);
-  t.now += 86'400'000;  // 24th
+  t.env.AdvanceMs(86'400'000);  // 24th
   ASSERT_TRUE(t.till->Void(R"({"pos_txn_id": "G1"})").ok());
   int ok = 0;
   for (int i = 0; i < 2; ++i) {
@@ -178,17 +177,16 @@ TEST(RewardEdges, TheIndexFindsARuleOnTheRootCategory) {
 // turning goodwill off makes refunds of goodwill sales impossible.
 TEST(RewardEdges, ASaleWithGoodwillCanBeVoidedAfterGoodwillIsTurnedOff) {
   TempDir dir;
+  MemoryEnv env;
   std::string path = dir.path() + "/c.json";
-  { std::ofstream(path) << ConfigWith("[]", kGoodwill); }
-  auto till = Till::OpenFile(path, dir.path() + "/l.sqlite", [] { return 1795424400000; });
+  ASSERT_TRUE(env.WriteFileAtomically(path, ConfigWith("[]", kGoodwill)).ok());
+  auto till = Till::OpenFile(path, dir.path() + "/l.sqlite", &env);
   ASSERT_TRUE(till.ok());
   (void)(*till)->EnrollCard(kAliceCard);
   TJson a = Basket("G1", kAliceCard, {Line(1, "M", 2, 1000)});
   a["goodwill"] = {{"amount", 500}, {"reason", "r"}};
   ASSERT_TRUE((*till)->Commit(a.dump()).ok());
-  std::filesystem::remove(path);
-  { std::ofstream(path + ".new") << ConfigWith("[]"); }
-  std::filesystem::rename(path + ".new", path);
+  ASSERT_TRUE(env.WriteFileAtomically(path, ConfigWith("[]")).ok());
   auto v = (*till)->Void(R"({"pos_txn_id": "G1"})");
   EXPECT_TRUE(v.ok()) << v.error().code << ": " << v.error().message;
 }
@@ -197,16 +195,19 @@ TEST(RewardEdges, ASaleWithGoodwillCanBeVoidedAfterGoodwillIsTurnedOff) {
 // the basket was not shown, with no notice.
 TEST(RewardEdges, ChangedRulesUnderAnUnchangedVersionAreRefused) {
   TempDir dir;
+  MemoryEnv env;
   std::string path = dir.path() + "/c.json";
   auto write = [&](int every) {
-    std::ofstream(path + ".new") << ConfigWith(
-        R"([{"id": "x", "kind": "nth_unit", "every": )" + std::to_string(every) +
-            R"(, "match": {"skus": ["X"]}, "reward": {"free": true}}])",
-        R"("rules_version": "v1")");
-    std::filesystem::rename(path + ".new", path);
+    EXPECT_TRUE(
+        env.WriteFileAtomically(
+               path,
+               ConfigWith(R"([{"id": "x", "kind": "nth_unit", "every": )" + std::to_string(every) +
+                              R"(, "match": {"skus": ["X"]}, "reward": {"free": true}}])",
+                          R"("rules_version": "v1")"))
+            .ok());
   };
   write(2);
-  auto till = Till::OpenFile(path, dir.path() + "/l.sqlite", [] { return 1795424400000; });
+  auto till = Till::OpenFile(path, dir.path() + "/l.sqlite", &env);
   ASSERT_TRUE(till.ok());
   (void)(*till)->EnrollCard(kAliceCard);
   TJson b = Basket("T1", kAliceCard, {Line(1, "X", 2, 1000)});

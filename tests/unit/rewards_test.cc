@@ -2,8 +2,6 @@
 // the rewards engine beyond the fifth pack (docs/rules.md has each example).
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "test_till.h"
 
 namespace regulars::testing {
@@ -345,21 +343,19 @@ namespace {
 
 // --- changing rules on a running till ---
 
+// The config file is in memory (env_): a rewrite changes its stamp, with the clock still.
 class RuleReload : public ::testing::Test {
  protected:
   void Write(const std::string& text) {
     // As an operator or the sync would: a new file renamed over the old one.
-    std::string tmp = config_ + ".new";
-    std::ofstream(tmp) << text;
-    std::rename(tmp.c_str(), config_.c_str());
+    ASSERT_TRUE(env_.WriteFileAtomically(config_, text).ok());
   }
   std::string Every(int n) {
     return ConfigWith(R"([{"id": "diapers", "kind": "nth_unit", "every": )" + std::to_string(n) +
                       R"(, "match": {"brands": ["Dodo"]}, "reward": {"free": true}}])");
   }
   void Open() {
-    auto till = Till::OpenFile(config_, dir_.path() + "/ledger.sqlite",
-                               [] { return int64_t{1795424400000}; });
+    auto till = Till::OpenFile(config_, dir_.path() + "/ledger.sqlite", &env_);
     ASSERT_TRUE(till.ok()) << till.error().message;
     till_ = std::move(till).value();
     ASSERT_TRUE(till_->EnrollCard(kAliceCard).ok());
@@ -369,6 +365,7 @@ class RuleReload : public ::testing::Test {
     return r.ok() ? TJson::parse(*r) : TJson();
   }
   TempDir dir_;
+  MemoryEnv env_;
   std::string config_ = dir_.path() + "/store.json";
   std::unique_ptr<Till> till_;
 };
@@ -382,6 +379,20 @@ TEST_F(RuleReload, ANewRuleSetIsPickedUpWithoutARestart) {
   TJson after = Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
   EXPECT_EQ(after["total_discount"], kPackPrice);
   EXPECT_NE(after["rules_version"], before["rules_version"]);
+}
+
+TEST_F(RuleReload, ARewriteWithinTheSameClockTickIsPickedUp) {
+  Write(Every(5));
+  Open();
+  int64_t now = env_.NowMs();
+  Write(Every(3));
+  EXPECT_EQ(Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()))["total_discount"],
+            kPackPrice);
+  Write(Every(4));
+  EXPECT_EQ(Call(till_->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()))["total_discount"],
+            0);
+  EXPECT_EQ(env_.NowMs(), now) << "no time passed: the file's stamp alone told the change";
+  EXPECT_TRUE(env_.sleeps().empty());
 }
 
 TEST_F(RuleReload, ABadRuleFileIsRefusedWholeAndThePreviousRulesStayInForce) {

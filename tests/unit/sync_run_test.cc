@@ -2,11 +2,14 @@
 // push and pull through HQ's service and store (docs/sync-protocol.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "hq/hq_service.h"
@@ -36,6 +39,28 @@ std::string ConfigFor(const std::string& store) {
   return text;
 }
 
+// HQ away all night: every attempt takes 20 s of it (a connect timing out), on a fake clock.
+class AttemptsTakeTwentySeconds : public MemoryEnv {
+ public:
+  void SleepMs(int64_t ms) override {
+    MemoryEnv::SleepMs(ms);
+    AdvanceMs(20'000);
+  }
+};
+
+// A fake clock on which HQ comes back during the runner's first wait.
+class HqBackAtTheFirstWait : public MemoryEnv {
+ public:
+  explicit HqBackAtTheFirstWait(std::function<void()> start_hq) : start_hq_(std::move(start_hq)) {}
+  void SleepMs(int64_t ms) override {
+    MemoryEnv::SleepMs(ms);
+    start_hq_();
+  }
+
+ private:
+  std::function<void()> start_hq_;
+};
+
 // Over each HQ storage backend (hq_backends.h): the same nights on SQLite and PostgreSQL.
 class SyncRun : public ::testing::TestWithParam<HqBackend> {
  protected:
@@ -63,8 +88,9 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
     auto server = TlsServer::Start(
         "127.0.0.1", port, {p + "ca.pem", p + "hq.pem", p + "hq.key"},
         [this](const HttpRequest& r) {
-          if (r.target.starts_with("/v1/customers")) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(lookup_delay_ms_.load()));
+          // HQ slow on look-ups: held until the test lets go (5 s at most).
+          for (int i = 0; i < 500 && r.target.starts_with("/v1/customers") && hold_lookups_; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
           }
           return service_->Handle(r);
         });
@@ -73,8 +99,10 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
     port_ = server_->port();
   }
 
-  // The till's config with a "sync" section pointing at HQ, as a parsed Config and a file.
-  Config SyncConfig(TestTill& till, const std::string& store, const std::string& extra = "") {
+  // The till's config with a "sync" section pointing at HQ, as a parsed Config and a file
+  // in `env` (the till's own when none).
+  Config SyncConfig(TestTill& till, const std::string& store, const std::string& extra = "",
+                    Env* env = nullptr) {
     std::string p = pki_->path() + "/";
     std::string text = ConfigFor(store);
     text.insert(text.rfind('}'), R"(, "sync": {"hq": "127.0.0.1:)" + std::to_string(port_) +
@@ -84,18 +112,20 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
                                      "give_up_after_minutes": 1, "timeouts_ms": {"connect": 2000,
                                      "handshake": 2000, "request": 5000})" +
                                      extra + "}");
-    std::ofstream(till.dir() + "/config.json") << text;
+    EXPECT_TRUE(
+        (env ? env : &till.env())->WriteFileAtomically(till.dir() + "/config.json", text).ok());
     auto config = ParseConfig(text, till.dir() + "/config.json");
     EXPECT_TRUE(config.ok()) << config.error().message << " at " << config.error().where;
     return config.ok() ? *config : Config{};
   }
 
-  // One sync of `till` as store `store`; waits are recorded, never slept.
+  // One sync of `till` as store `store` on `env` (the till's own when none): its waits move
+  // the fake clock, never this thread.
   Result<SyncReport> Sync(TestTill& till, const std::string& store, const std::string& extra = "",
-                          SyncHooks hooks = {}) {
-    Config config = SyncConfig(till, store, extra);
-    if (!hooks.sleep) hooks.sleep = [this](int64_t ms) { waits_.push_back(ms); };
-    SyncRunner runner(till.till().ledger(), config, till.dir() + "/config.json", hooks);
+                          MemoryEnv* env = nullptr) {
+    MemoryEnv& on = env ? *env : till.env();
+    Config config = SyncConfig(till, store, extra, &on);
+    SyncRunner runner(till.till().ledger(), config, till.dir() + "/config.json", &on);
     return runner.Run();
   }
 
@@ -106,8 +136,7 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
   std::unique_ptr<HqService> service_;
   std::unique_ptr<TlsServer> server_;
   uint16_t port_ = 0;
-  std::vector<int64_t> waits_;
-  std::atomic<int> lookup_delay_ms_{0};  // HQ slow to answer look-ups
+  std::atomic<bool> hold_lookups_{false};  // HQ slow to answer look-ups
 };
 TempDir* SyncRun::pki_ = nullptr;
 bool SyncRun::ok_ = false;
@@ -209,18 +238,13 @@ TEST_P(SyncRun, WithHqDownCheckoutGoesOnAndTheBacklogIsSentWhenHqIsBack) {
   server_->Stop();
   server_.reset();
   // The whole night refused: the runner backs off, then gives up; the till is untouched.
-  int64_t clock = 0;
-  SyncHooks hooks;
-  hooks.now_ms = [&clock] { return clock; };
-  hooks.sleep = [&](int64_t ms) {
-    waits_.push_back(ms);
-    clock += 20'000;
-  };
-  auto night = Sync(a, "S001", "", hooks);
+  AttemptsTakeTwentySeconds refused_night;
+  auto night = Sync(a, "S001", "", &refused_night);
   ASSERT_FALSE(night.ok());
   EXPECT_EQ(night.error().code, "sync_unavailable");
-  EXPECT_GE(waits_.size(), 2u) << "retried before giving up";
-  for (int64_t w : waits_) EXPECT_LE(w, 40) << "never past retry_max_ms";
+  std::vector<int64_t> waits = refused_night.sleeps();
+  EXPECT_GE(waits.size(), 2u) << "retried before giving up";
+  for (int64_t w : waits) EXPECT_LE(w, 40) << "never past retry_max_ms";
   TJson sale = a.Commit(Basket("A1", kAliceCard, {Packs(1, 2)}));
   EXPECT_EQ(sale["status"], "committed") << "checkout never waits for HQ";
   auto error = ReadSyncState(a.till().ledger().db(), "last_error");
@@ -229,12 +253,10 @@ TEST_P(SyncRun, WithHqDownCheckoutGoesOnAndTheBacklogIsSentWhenHqIsBack) {
 
   // HQ comes back on the same port during the next night's retries.
   uint16_t port = port_;
-  waits_.clear();
-  SyncHooks back;
-  back.sleep = [&](int64_t) {
+  HqBackAtTheFirstWait next_night([&] {
     if (!server_) StartHq(port);
-  };
-  auto next = Sync(a, "S001", "", back);
+  });
+  auto next = Sync(a, "S001", "", &next_night);
   ASSERT_TRUE(next.ok()) << next.error().message;
   EXPECT_EQ(next->pushed_events, 2);
   Outbox outbox(a.till().ledger().db(), "S001", "T01");
@@ -271,16 +293,16 @@ TEST_P(SyncRun, TheLookUpNeverHoldsCheckoutPastItsBudget) {
   ASSERT_TRUE(Sync(a, "S001").ok());
   b.till().SetCustomerLookup(MakeHqLookup(SyncConfig(b, "S002").sync));  // 300 ms
 
-  lookup_delay_ms_ = 3000;  // HQ answers look-ups after 3 s
+  hold_lookups_ = true;  // HQ answers look-ups after the test's check (up to 5 s)
   auto started = std::chrono::steady_clock::now();
   TJson slow = b.Evaluate(At("S002", Basket("B1", kAliceCard, {Packs(1, 1)})));
   auto waited = std::chrono::steady_clock::now() - started;
   EXPECT_TRUE(slow["customer"]["id"].is_null());
   EXPECT_NE(slow["notices"].dump().find("customer_lookup_failed"), std::string::npos);
-  // A generous bound (the budget is 300 ms), far below HQ's 3 s: no flakiness on a slow box.
+  // A generous bound (the budget is 300 ms), far below HQ's 5 s: no flakiness on a slow box.
   EXPECT_LT(waited, std::chrono::milliseconds(2000));
 
-  lookup_delay_ms_ = 0;
+  hold_lookups_ = false;
   server_->Stop();
   server_.reset();
   TJson down = b.Commit(At("S002", Basket("B2", kAliceCard, {Packs(1, 1)})));
@@ -297,13 +319,12 @@ TEST_P(SyncRun, HqRefusingABatchStopsTheRunAtOnce) {
   Config config = SyncConfig(a, "S001");
   config.sync.cert = p + "store-S002.pem";
   config.sync.key = p + "store-S002.key";
-  SyncRunner runner(a.till().ledger(), config, a.dir() + "/config.json",
-                    {[this](int64_t ms) { waits_.push_back(ms); }, nullptr, nullptr, nullptr});
+  SyncRunner runner(a.till().ledger(), config, a.dir() + "/config.json", &a.env());
   auto night = runner.Run();
   ASSERT_FALSE(night.ok());
   EXPECT_EQ(night.error().code, "sync_refused");
   EXPECT_NE(night.error().message.find("wrong_store"), std::string::npos) << night.error().message;
-  EXPECT_TRUE(waits_.empty());
+  EXPECT_TRUE(a.env().sleeps().empty());
   auto held = hq_->EventCount();
   ASSERT_TRUE(held.ok());
   EXPECT_EQ(*held, 0);
@@ -359,7 +380,7 @@ TEST_P(SyncRun, HqsRuleSetIsWrittenIntoTheConfigAndABadOneNever) {
   auto night = Sync(a, "S001");
   ASSERT_TRUE(night.ok()) << night.error().message;
   EXPECT_EQ(night->rules_version, "2026-12");
-  auto installed = LoadConfigFile(a.dir() + "/config.json");
+  auto installed = LoadConfigFile(a.dir() + "/config.json", &a.env());
   ASSERT_TRUE(installed.ok()) << installed.error().message;
   EXPECT_EQ(installed->rules.version, "2026-12");
   ASSERT_EQ(installed->rules.rules.size(), 1u);
@@ -368,17 +389,46 @@ TEST_P(SyncRun, HqsRuleSetIsWrittenIntoTheConfigAndABadOneNever) {
 
   std::ofstream(hq_dir_.path() + "/rules.json") << R"({"rules_version": "2026-13",
     "rules": [{"id": "broken", "kind": "nth_unit", "every": 0}]})";
-  std::ifstream before_in(a.dir() + "/config.json");
-  std::string before((std::istreambuf_iterator<char>(before_in)), {});
+  auto before = a.env().ReadFile(a.dir() + "/config.json", 1 << 20);
   // Sync() rewrites the file from the fixture; take the installed text as the baseline.
   Config config = *installed;
-  SyncRunner runner(a.till().ledger(), config, a.dir() + "/config.json");
+  SyncRunner runner(a.till().ledger(), config, a.dir() + "/config.json", &a.env());
   auto refused = runner.Run();
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, "invalid_rule_set");
-  std::ifstream after_in(a.dir() + "/config.json");
-  std::string after((std::istreambuf_iterator<char>(after_in)), {});
-  EXPECT_EQ(after, before) << "a refused rule set leaves the file as it was";
+  auto after = a.env().ReadFile(a.dir() + "/config.json", 1 << 20);
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ(*after, *before) << "a refused rule set leaves the file as it was";
+}
+
+TEST_P(SyncRun, BackoffWaitsGrowToTheCapOnAFakeClockAndNeverSleep) {
+  TestTill a(ConfigFor("S001"));
+  a.Enroll(kAliceCard);
+  server_->Stop();
+  server_.reset();
+  Config config = SyncConfig(a, "S001");
+  config.sync.retry_initial_ms = 1000;
+  config.sync.retry_max_ms = 8000;
+  config.sync.give_up_after_ms = 2 * 60'000;
+  SyncRunner runner(a.till().ledger(), config, a.dir() + "/config.json", &a.env());
+  auto started = std::chrono::steady_clock::now();
+  auto night = runner.Run();
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(night.ok());
+  EXPECT_EQ(night.error().code, "sync_unavailable");
+  std::vector<int64_t> waits = a.env().sleeps();
+  ASSERT_GE(waits.size(), 10u) << "two minutes of retries";
+  int64_t waited = 0;
+  for (size_t i = 0; i < waits.size(); ++i) {
+    int64_t ceiling = std::min<int64_t>(8000, int64_t{1000} << std::min<size_t>(i, 4));
+    EXPECT_GE(waits[i], 0);
+    EXPECT_LE(waits[i], ceiling) << "wait " << i << ": 1 s, 2 s, 4 s, then 8 s at most";
+    waited += waits[i];
+  }
+  EXPECT_GT(*std::max_element(waits.begin(), waits.end()), 4000) << "the waits grew";
+  EXPECT_LE(waited, config.sync.give_up_after_ms) << "given up before the window closed";
+  EXPECT_EQ(a.env().NowMs() - MemoryEnv::kDefaultNowMs, waited) << "time moved by the waits";
+  EXPECT_LT(took, std::chrono::seconds(10)) << "minutes of backoff, no real sleep";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SyncRun, ::testing::ValuesIn(HqBackends()),
@@ -412,6 +462,40 @@ TEST(SyncSchedule, EachStoreHasItsOwnMinuteInTheWindowEveryNight) {
   }
   EXPECT_GT(offsets.size(), 40u) << "a hundred stores spread over the hour";
   EXPECT_EQ(StoreJitterSeconds("S001", 0), 0);
+}
+
+TEST(SyncSchedule, NightlySyncWaitsForTheNextWindowOnAFakeClock) {
+  MemoryEnv env(1'795'400'000'000);  // 2026-11-22, in the afternoon UTC
+  int64_t start = env.NowMs();
+  // 02:30 local, plus S001's own second in a 60-minute window: as `regulars serve` waits.
+  int64_t next = NextNightlyRunMs(start, 150, 60, "S001");
+  SleepUntilMs(env, next);
+  EXPECT_EQ(env.NowMs(), next) << "woken at the run's time, not after";
+  time_t at = static_cast<time_t>(next / 1000);
+  std::tm local{};
+  localtime_r(&at, &local);
+  EXPECT_EQ(local.tm_hour * 3600 + local.tm_min * 60 + local.tm_sec,
+            150 * 60 + StoreJitterSeconds("S001", 60));
+  std::vector<int64_t> sleeps = env.sleeps();
+  ASSERT_FALSE(sleeps.empty());
+  int64_t slept = 0;
+  for (int64_t ms : sleeps) {
+    EXPECT_GT(ms, 0);
+    EXPECT_LE(ms, 60'000) << "a minute at most, so a clock change is noticed";
+    slept += ms;
+  }
+  EXPECT_EQ(slept, next - start);
+  // After the run, the next wait is for the night after.
+  int64_t after = NextNightlyRunMs(env.NowMs(), 150, 60, "S001");
+  EXPECT_NEAR(static_cast<double>(after - next), 24.0 * 3'600'000, 3'600'000.0);
+}
+
+TEST(SyncSchedule, AClockSetForwardPastTheRunEndsTheWait) {
+  MemoryEnv env;
+  int64_t next = env.NowMs() + 3 * 60'000;
+  env.AdvanceMs(10 * 60'000);  // a time server's correction
+  SleepUntilMs(env, next);
+  EXPECT_TRUE(env.sleeps().empty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "config/config.h"
@@ -56,8 +57,18 @@ TJson Basket(const std::string& txn, const std::string& card, std::vector<TJson>
   return basket;
 }
 
+namespace {
+uint64_t NextSeed() {
+  static std::atomic<uint64_t> seed{1};
+  return seed++;
+}
+}  // namespace
+
 TestTill::TestTill(const std::string& config)
-    : dir_(MakeTempDir()), config_text_(config), db_path_(dir_ + "/ledger.sqlite") {
+    : dir_(MakeTempDir()),
+      config_text_(config),
+      db_path_(dir_ + "/ledger.sqlite"),
+      env_(MemoryEnv::kDefaultNowMs, NextSeed()) {
   Reopen();
 }
 
@@ -74,8 +85,8 @@ void TestTill::Reopen() {
     ADD_FAILURE() << parsed.error().message << " at " << parsed.error().where;
     return;
   }
-  // 2026-11-23T09:00:00Z: a fixed clock, so nothing depends on when the test runs.
-  auto till = Till::Open(std::move(parsed).value(), db_path_, [] { return 1795424400000; });
+  // A clock that stands still, so nothing depends on when the test runs.
+  auto till = Till::Open(std::move(parsed).value(), db_path_, &env_);
   if (!till.ok()) {
     ADD_FAILURE() << till.error().message;
     return;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "checkout/till.h"
+#include "env/memory_env.h"
 
 namespace regulars::testing {
 
@@ -41,13 +42,16 @@ TJson Other(int64_t line, const std::string& sku, int64_t qty, int64_t price);
 TJson Basket(const std::string& txn, const std::string& card, std::vector<TJson> lines,
              const std::string& at = "2026-11-23T10:00:00+01:00");
 
-// A till on a fresh ledger. Calls that should succeed return parsed JSON and record a
-// test failure otherwise.
+// A till on a fresh ledger, on its own in-memory Env: its clock stands at
+// 2026-11-23T09:00:00Z until a test moves it, and its customer ids are its own (another
+// TestTill's seed differs). Calls that should succeed return parsed JSON and record a test
+// failure otherwise.
 class TestTill {
  public:
   explicit TestTill(const std::string& config = kDiapersConfig);
   ~TestTill();  // closes the ledger and removes its folder
   Till& till() { return *till_; }
+  MemoryEnv& env() { return env_; }
   const std::string& db_path() const { return db_path_; }
   const std::string& dir() const { return dir_; }
 
@@ -67,6 +71,7 @@ class TestTill {
   std::string dir_;
   std::string config_text_;
   std::string db_path_;
+  MemoryEnv env_;
   std::unique_ptr<Till> till_;
 };
 

@@ -1,7 +1,5 @@
 #include "checkout/membership.h"
 
-#include <openssl/rand.h>
-
 #include <memory>
 #include <optional>
 
@@ -15,9 +13,9 @@ namespace regulars {
 namespace {
 
 // Customer ids are random, so tills that enrol offline never collide.
-Result<std::string> NewCustomerId() {
+Result<std::string> NewCustomerId(Env& env) {
   unsigned char bytes[8];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return Error::Internal("no randomness for an id");
+  REGULARS_TRY(env.RandomBytes(bytes));
   return "c_" + ToHex(bytes, sizeof bytes);
 }
 
@@ -148,14 +146,15 @@ Result<EventKey> RecordLink(Ledger& ledger, const Config& config, const Customer
 }  // namespace
 
 Result<EnrolledCustomer> EnrollCard(Ledger& ledger, const Config& config, const std::string& number,
-                                    const std::string& first_name, int64_t now_ms) {
+                                    const std::string& first_name, Env& env) {
   REGULARS_ASSIGN_OR_RETURN(auto card, ValidateCardNumber(number, config.card_prefixes));
+  int64_t now_ms = env.NowMs();
   WriteTransaction txn(ledger.db());
   REGULARS_TRY(txn.Begin());
   REGULARS_ASSIGN_OR_RETURN(auto existing, ledger.CustomerByIdentifier("card", card));
   if (existing) return EnrolledCustomer{existing->id, false};
 
-  REGULARS_ASSIGN_OR_RETURN(auto id, NewCustomerId());
+  REGULARS_ASSIGN_OR_RETURN(auto id, NewCustomerId(env));
   REGULARS_TRY(ledger.AddCustomer(id, now_ms, "card", card));
   NewEvent event;
   event.kind = "enroll";

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "env/env.h"
 #include "json/json_input.h"
 #include "result.h"
 #include "store/ledger.h"
@@ -17,10 +18,11 @@ struct EnrolledCustomer {
   bool created = false;  // false when the card was already enrolled
 };
 
-// Enrols a loyalty card (idempotent per card) at `now_ms`, in its own write transaction.
-// `first_name`, when not empty, is kept for the cashier panel's greeting.
+// Enrols a loyalty card (idempotent per card) at `env`'s now, under a random id from `env`,
+// in its own write transaction. `first_name`, when not empty, is kept for the cashier
+// panel's greeting.
 Result<EnrolledCustomer> EnrollCard(Ledger& ledger, const Config& config, const std::string& number,
-                                    const std::string& first_name, int64_t now_ms);
+                                    const std::string& first_name, Env& env);
 
 // Creates the pseudonymous profile a payment card is first recognized as, inside the
 // caller's write transaction.

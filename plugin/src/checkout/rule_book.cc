@@ -1,7 +1,5 @@
 #include "checkout/rule_book.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include "domain/money.h"
@@ -10,15 +8,6 @@ namespace regulars {
 namespace {
 
 constexpr size_t kKeptRuleBooks = 3;
-
-// What identifies a file's content without reading it: a changed file (even rewritten in
-// the same second, or replaced by a rename) gets a different stamp.
-std::string FileStamp(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return "missing";
-  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-}
 
 LocalText DiscountText(const Rule& rule, const MessageCatalogue& messages,
                        const Currency& currency) {
@@ -78,22 +67,23 @@ RuleBook::RuleBook(Config c)
 RuleBooks::RuleBooks(Config config)
     : current_(std::make_shared<const RuleBook>(std::move(config))) {}
 
-Result<RuleBooks> RuleBooks::Load(const std::string& path) {
+Result<RuleBooks> RuleBooks::Load(const std::string& path, Env* env) {
   // Stamped before reading: a file changed while it is read is read again next time.
-  std::string stamp = FileStamp(path);
-  REGULARS_ASSIGN_OR_RETURN(auto config, LoadConfigFile(path));
+  FileStamp stamp = env->StampOf(path);
+  REGULARS_ASSIGN_OR_RETURN(auto config, LoadConfigFile(path, env));
   RuleBooks books(std::move(config));
+  books.env_ = env;
   books.config_path_ = path;
-  books.config_stamp_ = std::move(stamp);
+  books.config_stamp_ = stamp;
   return books;
 }
 
 void RuleBooks::Refresh() {
   if (config_path_.empty()) return;
-  std::string stamp = FileStamp(config_path_);
+  FileStamp stamp = env_->StampOf(config_path_);
   if (stamp == config_stamp_) return;
   config_stamp_ = stamp;
-  auto config = LoadConfigFile(config_path_);
+  auto config = LoadConfigFile(config_path_, env_);
   if (!config.ok()) {
     reload_error_ = config.error();
     return;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "env/env.h"
 #include "result.h"
 #include "rewards/messages.h"
 #include "rewards/rule_index.h"
@@ -32,8 +33,9 @@ class RuleBooks {
  public:
   // Rules that are never reloaded.
   explicit RuleBooks(Config config);
-  // The rules of the config file at `path`, reloaded by Refresh() when the file changes.
-  static Result<RuleBooks> Load(const std::string& path);
+  // The rules of the config file at `path`, read through `env` and reloaded by Refresh()
+  // when the file's stamp changes.
+  static Result<RuleBooks> Load(const std::string& path, Env* env = Env::Default());
 
   // Reloads the config file if it changed since it was last read.
   void Refresh();
@@ -46,8 +48,9 @@ class RuleBooks {
  private:
   std::shared_ptr<const RuleBook> current_;
   std::vector<std::shared_ptr<const RuleBook>> previous_;  // newest first, a few kept
-  std::string config_path_;                                // empty: no reloading
-  std::string config_stamp_;  // what the file looked like when last read
+  Env* env_ = nullptr;
+  std::string config_path_;  // empty: no reloading
+  FileStamp config_stamp_;   // what the file looked like when last read
   std::optional<Error> reload_error_;
 };
 

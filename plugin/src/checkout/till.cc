@@ -1,7 +1,6 @@
 #include "checkout/till.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "checkout/customer_state.h"
 #include "checkout/receipt.h"
@@ -55,32 +54,25 @@ struct IdentifierWiper {
 
 }  // namespace
 
-int64_t SystemClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_path, Clock clock) {
+Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_path, Env* env) {
   REGULARS_ASSIGN_OR_RETURN(auto ledger,
                             Ledger::Open(db_path, config.till.store_id, config.till.till_id));
-  return std::unique_ptr<Till>(
-      new Till(RuleBooks(std::move(config)), std::move(ledger), std::move(clock)));
+  return std::unique_ptr<Till>(new Till(RuleBooks(std::move(config)), std::move(ledger), env));
 }
 
 Result<std::unique_ptr<Till>> Till::OpenFile(const std::string& config_path,
-                                             const std::string& db_path, Clock clock) {
-  REGULARS_ASSIGN_OR_RETURN(auto books, RuleBooks::Load(config_path));
+                                             const std::string& db_path, Env* env) {
+  REGULARS_ASSIGN_OR_RETURN(auto books, RuleBooks::Load(config_path, env));
   const TillIdentity& till = books.current()->config.till;
   REGULARS_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(db_path, till.store_id, till.till_id));
-  return std::unique_ptr<Till>(new Till(std::move(books), std::move(ledger), std::move(clock)));
+  return std::unique_ptr<Till>(new Till(std::move(books), std::move(ledger), env));
 }
 
 Result<Proposal> Till::Propose(Basket& basket) {
   std::shared_ptr<const RuleBook> book = books_.For(basket.rules_version);
   // A code shown at the start of a basket stays good while the customer pays: its window
   // is checked at the basket's time when that is within the last 15 minutes.
-  int64_t now = clock_();
+  int64_t now = env_->NowMs();
   std::optional<int64_t> presented;
   if (basket.at_ms <= now && now - basket.at_ms <= int64_t{15} * 60 * 1000)
     presented = basket.at_ms;
@@ -120,7 +112,7 @@ void Till::AddTillNotices(const Basket& basket, const RuleBook& book, Recognitio
 Result<std::string> Till::Evaluate(std::string_view basket_json) {
   books_.Refresh();
   REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(basket_json, "invalid_basket"));
-  auto basket = ParseBasket(json, config().till, clock_());
+  auto basket = ParseBasket(json, config().till, env_->NowMs());
   if (!basket.ok()) {
     WipeIdentifierValues(json);
     return basket.error();
@@ -144,7 +136,7 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
 Result<std::string> Till::Commit(std::string_view basket_json) {
   books_.Refresh();
   REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(basket_json, "invalid_basket"));
-  auto basket = ParseBasket(json, config().till, clock_());
+  auto basket = ParseBasket(json, config().till, env_->NowMs());
   std::string digest = Digest(json);
   WipeIdentifierValues(json);
   if (!basket.ok()) return basket.error();
@@ -170,7 +162,7 @@ Result<std::vector<ImportedSale>> Till::Import(const std::vector<Json>& baskets)
       e.where = JsonPointer("", i) + e.where;
       return e;
     };
-    auto basket = ParseBasket(baskets[i], config().till, clock_());
+    auto basket = ParseBasket(baskets[i], config().till, env_->NowMs());
     if (!basket.ok()) return in_file(basket.error());
     IdentifierWiper wiper{&basket->identifiers};
     basket->imported = true;
@@ -184,7 +176,7 @@ Result<std::vector<ImportedSale>> Till::Import(const std::vector<Json>& baskets)
 
 Status Till::RecordRecognition(const Basket& basket, const Recognition& who) {
   if (who.dynamic_qr_digest) {
-    REGULARS_TRY(ledger_->RecordQrUse(*who.dynamic_qr_digest, basket.pos_txn_id, clock_()));
+    REGULARS_TRY(ledger_->RecordQrUse(*who.dynamic_qr_digest, basket.pos_txn_id, env_->NowMs()));
   }
   for (const auto& hash : who.token_upgrades) {
     REGULARS_ASSIGN_OR_RETURN(auto known, ledger_->CustomerByIdentifier("payment_token", hash));
@@ -261,7 +253,7 @@ Result<std::string> Till::Void(std::string_view request_json) {
   REGULARS_TRY(r.RequireObject("a void request"));
   REGULARS_ASSIGN_OR_RETURN(auto id, r.String("pos_txn_id", kMaxTxnIdLength));
   REGULARS_TRY(ValidateTxnId(id, r.code(), r.PointerTo("pos_txn_id")));
-  int64_t at_ms = clock_();
+  int64_t at_ms = env_->NowMs();
   REGULARS_ASSIGN_OR_RETURN(auto at, r.OptionalString("at", 64));
   if (at) {
     auto ms = ParseTimestamp(*at);
@@ -274,7 +266,7 @@ Result<std::string> Till::Void(std::string_view request_json) {
 Result<std::string> Till::Refund(std::string_view refund_json) {
   books_.Refresh();
   REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(refund_json, "invalid_refund"));
-  REGULARS_ASSIGN_OR_RETURN(auto refund, ParseRefund(json, config().till, clock_()));
+  REGULARS_ASSIGN_OR_RETURN(auto refund, ParseRefund(json, config().till, env_->NowMs()));
   return ReverseSale(*ledger_, *books_.current(),
                      {refund.refund_of, "/refund_of", &refund, refund.at_ms, Digest(json)});
 }
@@ -289,14 +281,15 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
               {"identifiers", r.Has("identifiers") ? r.Get("identifiers") : Json::array()},
               {"lines", {{{"line", 1}, {"sku", "-"}, {"qty", 1}, {"unit_price", 0}}}}};
   WipeIdentifierValues(json);
-  auto basket = ParseBasket(shaped, config().till, clock_());
+  auto basket = ParseBasket(shaped, config().till, env_->NowMs());
   WipeIdentifierValues(shaped);
   if (!basket.ok()) return basket.error();
   IdentifierWiper wiper{&basket->identifiers};
   ReadTransaction snapshot(ledger_->db());
   REGULARS_TRY(snapshot.Begin());
-  REGULARS_ASSIGN_OR_RETURN(auto who, Recognize(*ledger_, config().recognition(),
-                                                basket->identifiers, {"", clock_(), std::nullopt}));
+  REGULARS_ASSIGN_OR_RETURN(auto who,
+                            Recognize(*ledger_, config().recognition(), basket->identifiers,
+                                      {"", env_->NowMs(), std::nullopt}));
   who.notices.insert(who.notices.begin(), basket->notices.begin(), basket->notices.end());
   if (who.customer_id) {
     REGULARS_ASSIGN_OR_RETURN(who.first_name, ledger_->FirstName(*who.customer_id));
@@ -342,12 +335,12 @@ void Till::LookUpUnknownCards(Basket& basket) {
 Result<std::string> Till::Link(std::string_view request_json) {
   books_.Refresh();
   REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(request_json, "invalid_request"));
-  return LinkPaymentCard(*ledger_, config(), json, clock_());
+  return LinkPaymentCard(*ledger_, config(), json, env_->NowMs());
 }
 
 Result<EnrolledCustomer> Till::EnrollCard(const std::string& number,
                                           const std::string& first_name) {
-  return regulars::EnrollCard(*ledger_, config(), number, first_name, clock_());
+  return regulars::EnrollCard(*ledger_, config(), number, first_name, *env_);
 }
 
 Result<std::string> Till::Enroll(std::string_view request_json) {

@@ -16,14 +16,11 @@
 #include "checkout/rule_book.h"
 #include "config/config.h"
 #include "domain/basket.h"
+#include "env/env.h"
 #include "result.h"
 #include "store/ledger.h"
 
 namespace regulars {
-
-// Milliseconds since the Unix epoch, UTC. A seam so tests and the demo control time.
-using Clock = std::function<int64_t()>;
-int64_t SystemClockMs();
 
 // Asks headquarters who an identifier the till does not know belongs to (the online
 // look-up, sync/till/customer_lookup.h): their events from other stores, or none. Bounded
@@ -41,14 +38,15 @@ struct ImportedSale {
 // Every JSON call takes and returns Contract v1 documents; an error is an Error value.
 class Till {
  public:
+  // `env` (the clock, randomness for ids, the config file) must outlive the till.
   static Result<std::unique_ptr<Till>> Open(Config config, const std::string& db_path,
-                                            Clock clock = SystemClockMs);
+                                            Env* env = Env::Default());
   // Opens with the config file at `config_path`, and picks up a changed file before the
   // next call (docs/rules.md, "Changing rules"): a bad file is refused whole, the rules in
   // force stay, and receipts carry a notice until it is fixed.
   static Result<std::unique_ptr<Till>> OpenFile(const std::string& config_path,
                                                 const std::string& db_path,
-                                                Clock clock = SystemClockMs);
+                                                Env* env = Env::Default());
 
   // {"card": NUMBER} -> {"customer": {"id": ..., "created": bool}}. Idempotent per card.
   Result<std::string> Enroll(std::string_view request_json);
@@ -96,11 +94,10 @@ class Till {
 
   const Config& config() const { return books_.current()->config; }
   Ledger& ledger() { return *ledger_; }
-  int64_t now_ms() const { return clock_(); }
 
  private:
-  Till(RuleBooks books, std::unique_ptr<Ledger> ledger, Clock clock)
-      : books_(std::move(books)), ledger_(std::move(ledger)), clock_(std::move(clock)) {}
+  Till(RuleBooks books, std::unique_ptr<Ledger> ledger, Env* env)
+      : books_(std::move(books)), ledger_(std::move(ledger)), env_(env) {}
 
   // What recording a sale did: its receipt, and whether it was recorded before.
   struct Recorded {
@@ -121,7 +118,7 @@ class Till {
 
   RuleBooks books_;
   std::unique_ptr<Ledger> ledger_;
-  Clock clock_;
+  Env* env_;
   CustomerLookup lookup_;
 };
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <limits>
 #include <set>
 
@@ -80,13 +79,9 @@ Result<std::vector<unsigned char>> ReadSecret(const FieldReader& k, const std::s
     auto file = k.String("secret_file", 4096);
     if (!file.ok()) return k.Fail("secret_hex", "secret_hex or secret_file is required");
     std::string path = RelativeToConfig(source, *file);
-    std::ifstream in(path, std::ios::binary);
-    std::string content(4096, '\0');
-    in.read(content.data(), static_cast<std::streamsize>(content.size()));
-    if (!in.eof() && !in.good()) return k.Fail("secret_file", "cannot read " + path);
-    content.resize(static_cast<size_t>(in.gcount()));
-    if (content.empty()) return k.Fail("secret_file", "cannot read " + path);
-    hex = content;
+    auto content = Env::Default()->ReadFile(path, 4096);
+    if (!content.ok() || content->empty()) return k.Fail("secret_file", "cannot read " + path);
+    hex = std::move(content).value();
   }
   auto secret = DecodeHex(hex);
   Wipe(hex);
@@ -508,18 +503,14 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   return config;
 }
 
-Result<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error::BadInput(kCode, "cannot read the config file", path);
+Result<Config> LoadConfigFile(const std::string& path, Env* env) {
   // Read at most one byte past the limit, so /dev/zero or a huge file is refused quickly.
-  std::string content(kMaxConfigBytes + 1, '\0');
-  in.read(content.data(), static_cast<std::streamsize>(content.size()));
-  if (in.bad()) return Error::BadInput(kCode, "cannot read the config file", path);
-  content.resize(static_cast<size_t>(in.gcount()));
-  if (content.size() > kMaxConfigBytes) {
+  auto content = env->ReadFile(path, kMaxConfigBytes + 1);
+  if (!content.ok()) return Error::BadInput(kCode, "cannot read the config file", path);
+  if (content->size() > kMaxConfigBytes) {
     return Error::BadInput(kCode, "config file is larger than 16 MiB", path);
   }
-  return ParseConfig(content, path);
+  return ParseConfig(*content, path);
 }
 
 }  // namespace regulars

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "domain/basket.h"
+#include "env/env.h"
 #include "json/json_input.h"
 #include "recognition/qr_code.h"
 #include "recognition/recognition_policy.h"
@@ -91,9 +92,10 @@ struct Config {
 // `path` as written in the config file `source`: a relative path is relative to its folder.
 std::string RelativeToConfig(const std::string& source, const std::string& path);
 
-// Reads and validates a config file. Errors have code "invalid_config"; `where` is
-// "FILE#/json/pointer" for a bad field, or "FILE: line L, column C" for bad JSON.
-Result<Config> LoadConfigFile(const std::string& path);
+// Reads (through `env`) and validates a config file. Errors have code "invalid_config";
+// `where` is "FILE#/json/pointer" for a bad field, or "FILE: line L, column C" for bad JSON.
+// Secret files it names are read from the disk.
+Result<Config> LoadConfigFile(const std::string& path, Env* env = Env::Default());
 
 // The same from text already in memory; `source` names it in errors.
 Result<Config> ParseConfig(std::string_view text, const std::string& source);
