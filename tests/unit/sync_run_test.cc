@@ -352,7 +352,7 @@ TEST_P(SyncRun, ATillWhoseLedgerWasReplacedIsRefusedAndNoSaleIsLostOnEitherSide)
   EXPECT_NE(night.error().message.find("409"), std::string::npos) << night.error().message;
   EXPECT_NE(night.error().message.find("event_id_reused"), std::string::npos);
   EXPECT_NE(night.error().message.find("S001:T01:1"), std::string::npos);
-  EXPECT_TRUE(waits_.empty()) << "a refusal is not retried";
+  EXPECT_TRUE(fresh.env().sleeps().empty()) << "a refusal is not retried";
   auto error = ReadSyncState(fresh.till().ledger().db(), "last_error");
   ASSERT_TRUE(error.ok() && error->has_value());
   EXPECT_NE((*error)->find("event_id_reused"), std::string::npos) << **error;
