@@ -758,7 +758,7 @@ class Generator {
     event.counts = counts;
     event.visit = visit;
     event.body = SaleEventBody(basket, proposal);
-    auto key = scratch_->Append(event);
+    auto key = scratch_->events().Append(event);
     if (!key.ok()) return key.error();
     Database& db = scratch_->db();
     auto stored = db.Prepare(
