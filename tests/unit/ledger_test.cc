@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "store/schema.h"
+#include "store/sync_state.h"
 #include "test_till.h"
 
 namespace regulars {
@@ -573,6 +574,29 @@ TEST(Ledger, AForeignEventWhoseCountsAreNotIntegersIsRefusedAndNothingStored) {
         << appended.error().message;
   }
   EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM events"), 0);
+}
+
+TEST(SyncState, AValueIsKeptByKeyAcrossOpeningsAndOneThatIsNoNumberIsRefusedAsANumber) {
+  TempDir temp;
+  std::string path = temp.path() + "/ledger.sqlite";
+  {
+    auto ledger = Ledger::Open(path, "S001", "T01");
+    ASSERT_TRUE(ledger.ok());
+    SyncState state((*ledger)->db());
+    ASSERT_TRUE(state.Write("pull_cursor", "41").ok());
+    ASSERT_TRUE(state.Write("pull_cursor", "42").ok());
+    ASSERT_TRUE(state.Write("last_error", "tls_failed: no route").ok());
+  }
+  auto ledger = Ledger::Open(path, "S001", "T01");
+  ASSERT_TRUE(ledger.ok());
+  SyncState state((*ledger)->db());
+  EXPECT_EQ(*state.ReadNumber("pull_cursor"), 42);
+  EXPECT_EQ(*state.ReadNumber("pushed_seq", 7), 7);  // absent: the fallback
+  EXPECT_EQ(*state.Read("pushed_seq"), std::nullopt);
+  EXPECT_EQ(*state.Read("last_error"), "tls_failed: no route");
+  auto number = state.ReadNumber("last_error");
+  ASSERT_FALSE(number.ok());
+  EXPECT_EQ(number.error().message, "the sync's last_error is not a number");
 }
 
 }  // namespace

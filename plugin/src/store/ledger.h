@@ -25,6 +25,9 @@ class Ledger {
   // Opens or creates the ledger at `path` for this store's till (see PrepareLedger).
   static Result<std::unique_ptr<Ledger>> Open(const std::string& path, std::string store_id,
                                               std::string till_id);
+  // The families hold references to the database and to one another.
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
 
   Database& db() { return *db_; }
   Customers& customers() { return customers_; }
