@@ -100,7 +100,7 @@ std::string ReadFile(const std::string& path) {
 
 // The event body and receipt are written by hand: building them as nlohmann objects
 // made the full load take over six minutes. A sample is also produced by the core's own
-// functions (SaleEventBody through Ledger::Append, RenderReceipt) and must come out byte
+// functions (SaleEventBody through EventLog::Append, RenderReceipt) and must come out byte
 // for byte the same, so the two cannot drift apart.
 void AppendQuoted(std::string& out, std::string_view text) {
   // Escaped as nlohmann's dump escapes (without ensure_ascii); invalid UTF-8, which it
@@ -172,7 +172,7 @@ void AppendSkus(std::string& out, const std::vector<std::string>& skus) {
   out += ']';
 }
 
-// What SaleEventBody writes and Ledger::Append completes with "counts" and "visit", for
+// What SaleEventBody writes and EventLog::Append completes with "counts" and "visit", for
 // the rules the generator supports (nth_unit only: see SupportedConfig).
 std::string SaleBodyText(const Basket& basket, const Proposal& proposal,
                          const std::vector<CountDelta>& counts, const VisitDelta& visit) {
@@ -267,7 +267,7 @@ std::string SaleBodyText(const Basket& basket, const Proposal& proposal,
   return out;
 }
 
-// A sale's `visits` row as Ledger::Append writes it (the key aside), for the check.
+// A sale's `visits` row as EventLog::Append writes it (the key aside), for the check.
 std::string VisitRowText(const std::string& customer_id, int64_t at_ms, const VisitDelta& v,
                          const std::string& skus) {
   return customer_id + " " + std::to_string(at_ms) + " " + v.day + " " + std::to_string(v.visits) +
@@ -406,7 +406,7 @@ Status SupportedConfig(const Config& config) {
   return Status::Ok();
 }
 
-// A customer's last sales as Ledger::RecentSales reads them back from `visits`: their
+// A customer's last sales as Visits::RecentSales reads them back from `visits`: their
 // distinct skus as catalogue indexes, so a million customers take about 60 MB.
 class RecentSkus {
  public:
@@ -439,7 +439,7 @@ class RecentSkus {
 };
 
 // Writes the events in time order, keeping every customer's counters and last sales in
-// memory exactly as Ledger::Append would (Counter::Apply on each sale's counts, a visit
+// memory exactly as EventLog::Append would (Counter::Apply on each sale's counts, a visit
 // row per sale), then the counters table.
 class Generator {
  public:
@@ -453,7 +453,7 @@ class Generator {
 
   Status Run() {
     REGULARS_TRY(PrepareStatements());
-    // The check's own ledger, in memory: the core's Ledger::Append writes each checked
+    // The check's own ledger, in memory: the core's EventLog::Append writes each checked
     // sale's body and visit row there, to be compared with the generated ones.
     auto scratch = Ledger::Open(":memory:", kTills[0].store, kTills[0].till);
     if (!scratch.ok()) return scratch.error();
@@ -559,7 +559,7 @@ class Generator {
     std::string id = CustomerIdOf(customer), card = CardNumberOf(customer);
     REGULARS_TRY(Insert(add_customer_->Bind(1, id).Bind(2, at_ms).Bind(3, till.store)));
     REGULARS_TRY(Insert(add_identifier_->Bind(1, card).Bind(2, id)));
-    // The body Till::EnrollCard writes, with the empty "counts" Ledger::Append adds; an
+    // The body Till::EnrollCard writes, with the empty "counts" EventLog::Append adds; an
     // enrolment has no visit.
     OrderedJson body{{"customer", id}, {"identifier", {{"kind", "card"}, {"value", card}}}};
     body["counts"] = OrderedJson::array();
@@ -681,7 +681,7 @@ class Generator {
     bool check = ShouldCheck(proposal);
     if (check) REGULARS_TRY(CheckSale(basket, proposal, counts, visit, body, skus));
 
-    // The counters after the sale, as Ledger::Append updates them.
+    // The counters after the sale, as EventLog::Append updates them.
     for (const CountDelta& delta : counts) {
       if (!CounterOf(customer, RuleIndexOf(delta.rule)).Apply(delta)) {
         return Error::Internal("a generated counter overflowed");
@@ -746,7 +746,7 @@ class Generator {
   }
 
   // The core writes the same sale into the scratch ledger: SaleEventBody, then
-  // Ledger::Append with the same counts and visit, exactly as Till::Commit calls them.
+  // EventLog::Append with the same counts and visit, exactly as Till::Commit calls them.
   Status CheckSale(const Basket& basket, const Proposal& proposal,
                    const std::vector<CountDelta>& counts, const VisitDelta& visit,
                    const std::string& body, const std::string& skus) {
@@ -758,7 +758,7 @@ class Generator {
     event.counts = counts;
     event.visit = visit;
     event.body = SaleEventBody(basket, proposal);
-    auto key = scratch_->Append(event);
+    auto key = scratch_->events().Append(event);
     if (!key.ok()) return key.error();
     Database& db = scratch_->db();
     auto stored = db.Prepare(
@@ -770,19 +770,19 @@ class Generator {
     s.Bind(1, key->store_id).Bind(2, key->till_id).Bind(3, key->seq);
     auto row = s.Step();
     if (!row.ok()) return row.error();
-    if (!*row) return Error::Internal("Ledger::Append wrote no visit row for a sale");
+    if (!*row) return Error::Internal("EventLog::Append wrote no visit row for a sale");
     std::string core_body = s.Text(0);
     VisitDelta core_visit{s.Text(3), s.Int(4), s.Int(5), s.Int(6), s.Int(7), {}};
     std::string core_row = VisitRowText(s.Text(1), s.Int(2), core_visit, s.Text(8));
     s.Reset();
     ++checked_;
-    REGULARS_TRY(SameText("sale event body (SaleEventBody, Ledger::Append)", body, core_body));
-    return SameText("visits row (Ledger::Append)",
+    REGULARS_TRY(SameText("sale event body (SaleEventBody, EventLog::Append)", body, core_body));
+    return SameText("visits row (EventLog::Append)",
                     VisitRowText(*proposal.who.customer_id, basket.at_ms, visit, skus), core_row);
   }
 
   // A counter row exists once a sale counted units for it (a sale's counts always have
-  // units when they have rewards), as Ledger::Append stores them.
+  // units when they have rewards), as EventLog::Append stores them.
   Status WriteCounters() {
     const auto& rules = book_->config.rules.rules;
     int64_t written = 0;

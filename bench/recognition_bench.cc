@@ -97,7 +97,7 @@ void BM_CardLookup(benchmark::State& state) {
   for (auto _ : state) {
     std::string card = CardNumberOf(static_cast<int64_t>(random() % kCustomers));
     auto found =
-        latencies.Time(state, [&] { return g_ledger->CustomerByIdentifier("card", card); });
+        latencies.Time(state, [&] { return g_ledger->customers().ByIdentifier("card", card); });
     if (!found.ok() || !*found) state.SkipWithError("a generated card was not found");
   }
   latencies.Report(state);

@@ -89,7 +89,7 @@ class [[nodiscard]] Status {
 
 // Evaluates `rexpr` (a Result<T>); on failure returns its error from the enclosing
 // function, else assigns (or declares, with `auto name`) `lhs` from its value:
-//   REGULARS_ASSIGN_OR_RETURN(auto counters, ledger.CountersOf(id));
+//   REGULARS_ASSIGN_OR_RETURN(auto counters, ledger.counters().Of(id));
 // It expands to several statements: under an `if`, give it braces.
 #define REGULARS_ASSIGN_OR_RETURN(lhs, rexpr) \
   REGULARS_ASSIGN_OR_RETURN_IMPL_(REGULARS_CONCAT_(regulars_result_, __COUNTER__), lhs, rexpr)

@@ -14,8 +14,8 @@
 #include "http/till_service.h"
 #include "json/error_json.h"
 #include "store/ledger.h"
+#include "store/sync_state.h"
 #include "till/outbox.h"
-#include "till/sync_state.h"
 
 namespace regulars_cli {
 namespace {
@@ -45,7 +45,7 @@ class LedgerProbe {
     std::lock_guard<std::mutex> lock(mutex_);
     regulars::Outbox outbox(ledger_->db(), config_.till.store_id, config_.till.till_id);
     auto backlog = outbox.Backlog();
-    auto success = regulars::ReadSyncNumber(ledger_->db(), "last_success_at_ms");
+    auto success = regulars::SyncState(ledger_->db()).ReadNumber("last_success_at_ms");
     std::string out =
         "# HELP regulars_sync_backlog_events Events of this till not yet acknowledged by HQ.\n"
         "# TYPE regulars_sync_backlog_events gauge\n";

@@ -9,10 +9,10 @@
 #include "domain/timestamp.h"
 #include "json/error_json.h"
 #include "store/ledger.h"
+#include "store/sync_state.h"
 #include "till/outbox.h"
 #include "till/schedule.h"
 #include "till/sync_client.h"
-#include "till/sync_state.h"
 
 namespace regulars_cli {
 namespace {
@@ -84,11 +84,12 @@ int SyncStatus(Opened& opened) {
   regulars::Outbox outbox(db, opened.config.till.store_id, opened.config.till.till_id);
   auto backlog = outbox.Backlog();
   if (!backlog.ok()) return Fail(backlog.error());
-  auto success = regulars::ReadSyncNumber(db, "last_success_at_ms");
-  auto attempt = regulars::ReadSyncNumber(db, "last_attempt_at_ms");
-  auto cursor = regulars::ReadSyncNumber(db, "pull_cursor");
-  auto error = regulars::ReadSyncState(db, "last_error");
-  auto last = regulars::ReadSyncState(db, "last_report");
+  regulars::SyncState state(db);
+  auto success = state.ReadNumber("last_success_at_ms");
+  auto attempt = state.ReadNumber("last_attempt_at_ms");
+  auto cursor = state.ReadNumber("pull_cursor");
+  auto error = state.Read("last_error");
+  auto last = state.Read("last_report");
   for (const auto* r : {&success, &attempt, &cursor}) {
     if (!r->ok()) return Fail(r->error());
   }

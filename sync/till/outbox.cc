@@ -1,14 +1,14 @@
 #include "till/outbox.h"
 
 #include "json/json_input.h"
-#include "till/sync_state.h"
+#include "store/sync_state.h"
 
 namespace regulars {
 namespace {
 constexpr const char* kPushedSeq = "pushed_seq";
 }  // namespace
 
-Result<int64_t> Outbox::PushedSeq() { return ReadSyncNumber(db_, kPushedSeq); }
+Result<int64_t> Outbox::PushedSeq() { return SyncState(db_).ReadNumber(kPushedSeq); }
 
 Result<std::optional<OutboxBatch>> Outbox::NextBatch(int64_t max_events, size_t max_bytes) {
   if (max_events < 1) return Error::Internal("a batch holds at least one event");
@@ -62,7 +62,7 @@ Status Outbox::Acknowledge(int64_t last_seq) {
                            "HQ acknowledged event " + std::to_string(last_seq) +
                                " but this till wrote only up to " + std::to_string(written));
   }
-  REGULARS_TRY(WriteSyncState(db_, kPushedSeq, std::to_string(last_seq)));
+  REGULARS_TRY(SyncState(db_).Write(kPushedSeq, std::to_string(last_seq)));
   return txn.Commit();
 }
 

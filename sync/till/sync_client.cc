@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "store/sync_state.h"
 #include "till/foreign_events.h"
 #include "till/outbox.h"
-#include "till/sync_state.h"
 #include "wire/backoff.h"
 #include "wire/tls_transport.h"
 
@@ -104,8 +104,9 @@ Result<SyncReport> SyncRunner::Run() {
                            "/sync");
   }
   Database& db = ledger_.db();
+  SyncState state(db);
   int64_t started = env_->NowMs();
-  REGULARS_TRY(WriteSyncState(db, "last_attempt_at_ms", std::to_string(started)));
+  REGULARS_TRY(state.Write("last_attempt_at_ms", std::to_string(started)));
   SyncReport report;
   for (int attempt = 0;; ++attempt) {
     report.attempts = attempt + 1;
@@ -118,16 +119,16 @@ Result<SyncReport> SyncRunner::Run() {
                    {"pulled_events", report.pulled_events},
                    {"merged_events", report.merged_events},
                    {"pull_cursor", report.pull_cursor}};
-      REGULARS_TRY(WriteSyncState(db, "last_success_at_ms", std::to_string(env_->NowMs())));
-      REGULARS_TRY(WriteSyncState(db, "last_report", summary.dump()));
-      REGULARS_TRY(WriteSyncState(db, "last_error", ""));
+      REGULARS_TRY(state.Write("last_success_at_ms", std::to_string(env_->NowMs())));
+      REGULARS_TRY(state.Write("last_report", summary.dump()));
+      REGULARS_TRY(state.Write("last_error", ""));
       return report;
     }
     Error e = once.error();
     REGULARS_ASSIGN_OR_RETURN(uint64_t jitter, env_->RandomU64());
     int64_t wait = BackoffMs(policy, attempt, jitter);
     if (!Retryable(e) || env_->NowMs() + wait - started > policy.give_up_after_ms) {
-      (void)WriteSyncState(db, "last_error", e.code + ": " + e.message);
+      (void)state.Write("last_error", e.code + ": " + e.message);
       return e;
     }
     env_->SleepMs(wait);
@@ -137,6 +138,7 @@ Result<SyncReport> SyncRunner::Run() {
 Status SyncRunner::RunOnce(SyncReport& report) {
   const SyncPolicy& policy = config_.sync;
   Database& db = ledger_.db();
+  SyncState state(db);
   TlsTimeouts timeouts{policy.connect_timeout_ms, policy.handshake_timeout_ms,
                        policy.request_timeout_ms};
   REGULARS_ASSIGN_OR_RETURN(auto client,
@@ -176,7 +178,7 @@ Status SyncRunner::RunOnce(SyncReport& report) {
 
   // Pull: the window (cursor, upto] page by page; the cursor moves with the last page, in
   // its transaction, so a cut-off pull starts again from the same cursor.
-  REGULARS_ASSIGN_OR_RETURN(auto cursor, ReadSyncNumber(db, "pull_cursor"));
+  REGULARS_ASSIGN_OR_RETURN(auto cursor, state.ReadNumber("pull_cursor"));
   int64_t upto = 0, after = 0;
   for (bool first = true;; first = false) {
     std::string target = "/v1/updates?since=" + std::to_string(cursor) +
@@ -214,8 +216,8 @@ Status SyncRunner::RunOnce(SyncReport& report) {
     if (more && events.empty()) return MalformedAnswer("a page says more but holds nothing");
     WriteTransaction txn(db);
     REGULARS_TRY(txn.Begin());
-    REGULARS_ASSIGN_OR_RETURN(auto merged, ledger_.AppendForeign(events));
-    if (!more) REGULARS_TRY(WriteSyncState(db, "pull_cursor", std::to_string(upto)));
+    REGULARS_ASSIGN_OR_RETURN(auto merged, ledger_.events().AppendForeign(events));
+    if (!more) REGULARS_TRY(state.Write("pull_cursor", std::to_string(upto)));
     REGULARS_TRY(txn.Commit());
     report.pulled_events += static_cast<int64_t>(events.size());
     report.merged_events += merged;

@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!events.ok()) break;
       regulars::WriteTransaction txn(TillLedger().db());
       if (!txn.Begin().ok()) break;
-      (void)TillLedger().AppendForeign(*events);  // rolled back: each input alone
+      (void)TillLedger().events().AppendForeign(*events);  // rolled back: each input alone
       break;
     }
   }

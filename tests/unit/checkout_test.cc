@@ -350,7 +350,7 @@ TEST(Checkout, AReversalDatedBeforeItsSaleStillTakesTheUnitsBack) {
                {"at", "2000-01-01T00:00:00Z"},
                {"lines", {{{"line", 1}, {"qty", 1}}}}};
   ASSERT_TRUE(t.till().Refund(refund.dump()).ok());
-  auto counters = t.till().ledger().CountersOf(alice);
+  auto counters = t.till().ledger().counters().Of(alice);
   ASSERT_TRUE(counters.ok());
   EXPECT_EQ(counters->at("diapers-5th").progress, 3);
   EXPECT_EQ(counters->at("diapers-5th").over_granted, 0);

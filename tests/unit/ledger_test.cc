@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "store/schema.h"
+#include "store/sync_state.h"
 #include "test_till.h"
 
 namespace regulars {
@@ -51,7 +52,7 @@ TEST(Ledger, OnlyAnErasedCustomersEventBodiesMayChangeAndNothingElse) {
   {
     WriteTransaction txn(db);
     ASSERT_TRUE(txn.Begin().ok());
-    auto redacted = t.till().ledger().Erase(alice, 1, "HQ:HQ:1");
+    auto redacted = t.till().ledger().events().Erase(alice, 1, "HQ:HQ:1");
     ASSERT_TRUE(redacted.ok()) << redacted.error().message;
     EXPECT_EQ(*redacted, 1) << "her enrolment";
     ASSERT_TRUE(txn.Commit().ok());
@@ -60,11 +61,11 @@ TEST(Ledger, OnlyAnErasedCustomersEventBodiesMayChangeAndNothingElse) {
       << "erased: still only the body";
   EXPECT_FALSE(db.Exec("UPDATE events SET body = '{}' WHERE customer_id = '" + bob + "'").ok());
   EXPECT_FALSE(db.Exec("DELETE FROM events WHERE customer_id = '" + alice + "'").ok());
-  auto found = t.till().ledger().CustomerByIdentifier("card", kAliceCard);
+  auto found = t.till().ledger().customers().ByIdentifier("card", kAliceCard);
   ASSERT_TRUE(found.ok());
   EXPECT_FALSE(found->has_value()) << "her card recognizes nobody";
   EXPECT_EQ(t.Progress(alice), 2) << "her counters stay, under a pseudonym nothing leads to";
-  auto bob_found = t.till().ledger().CustomerByIdentifier("card", kBobCard);
+  auto bob_found = t.till().ledger().customers().ByIdentifier("card", kBobCard);
   ASSERT_TRUE(bob_found.ok() && bob_found->has_value());
 }
 
@@ -89,10 +90,10 @@ TEST(Ledger, AFirstNameGreetsOnEvaluateIsNeverStoredInAReceiptAndIsErasedWhole) 
   {
     WriteTransaction txn(db);
     ASSERT_TRUE(txn.Begin().ok());
-    ASSERT_TRUE(t.till().ledger().Erase(alice, 1, "HQ:HQ:1").ok());
+    ASSERT_TRUE(t.till().ledger().events().Erase(alice, 1, "HQ:HQ:1").ok());
     ASSERT_TRUE(txn.Commit().ok());
   }
-  auto name = t.till().ledger().FirstName(alice);
+  auto name = t.till().ledger().customers().FirstName(alice);
   ASSERT_TRUE(name.ok());
   EXPECT_FALSE(name->has_value());
   EXPECT_EQ(*db.QueryInt("SELECT count(*) FROM events WHERE body LIKE '%Amélie%'"), 0);
@@ -263,12 +264,12 @@ class VisitLedger {
   Database& db() { return ledger_->db(); }
 
   void AddCustomer(const std::string& id, const std::string& card, bool pseudonymous = false) {
-    Write([&] { return ledger_->AddCustomer(id, kMonday, "card", card, pseudonymous); });
+    Write([&] { return ledger_->customers().Add(id, kMonday, "card", card, pseudonymous); });
   }
   EventKey Append(const NewEvent& event) {
     EventKey key;
     Write([&]() -> Status {
-      auto appended = ledger_->Append(event);
+      auto appended = ledger_->events().Append(event);
       if (!appended.ok()) return appended.error();
       key = *appended;
       return Status::Ok();
@@ -276,7 +277,7 @@ class VisitLedger {
     return key;
   }
   void Merge(const std::string& from, const std::string& into) {
-    Write([&] { return ledger_->Merge(from, into, kMonday + kDay); });
+    Write([&] { return ledger_->events().Merge(from, into, kMonday + kDay); });
   }
   VerifyReport Verify() {
     auto report = ledger_->Verify();
@@ -337,12 +338,12 @@ TEST(Visits, ASaleWritesItsVisitRowAndTheEventCarriesIt) {
   VisitDelta bought = SaleVisit("2026-11-23", 5160, {"3400000000001", "MILK 1L"}, 1290, 200);
   EventKey key = l.Append(Event("sale", "c_alice", kMonday, bought));
 
-  auto rows = l.ledger().VisitsSince("c_alice", 0);
+  auto rows = l.ledger().visits().Since("c_alice", 0);
   ASSERT_TRUE(rows.ok()) << rows.error().message;
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].at_ms, kMonday);
   EXPECT_EQ((*rows)[0].delta, bought);  // a sku holding a space comes back whole
-  auto event = l.ledger().FindEvent(key);
+  auto event = l.ledger().events().Find(key);
   ASSERT_TRUE(event.ok());
   EXPECT_EQ(event->body["visit"]["spend"], 5160);
   EXPECT_EQ(event->body["visit"]["skus"], Json::array({"3400000000001", "MILK 1L"}));
@@ -357,10 +358,10 @@ TEST(Visits, AVisitWithoutCountsStillWritesItsRowAndCountsStillUpdateCounters) {
   packs.counts = {{"diapers-5th", 5, 2, 0}};
   l.Append(packs);
 
-  auto rows = l.ledger().VisitsSince("c_alice", 0);
+  auto rows = l.ledger().visits().Since("c_alice", 0);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(Times(*rows), (std::vector<int64_t>{kMonday, kMonday + kHour}));
-  auto counters = l.ledger().CountersOf("c_alice");
+  auto counters = l.ledger().counters().Of("c_alice");
   ASSERT_TRUE(counters.ok());
   EXPECT_EQ((*counters)["diapers-5th"].progress, 2);
   VerifyReport report = l.Verify();
@@ -376,10 +377,10 @@ TEST(Visits, VisitsSinceStartsAtTheGivenTimeInCanonicalOrder) {
   l.Append(Event("sale", "c_alice", kMonday, SaleVisit("2026-11-23", 100)));
   l.Append(Event("sale", "c_alice", kMonday + kDay, SaleVisit("2026-11-24", 200)));
 
-  auto rows = l.ledger().VisitsSince("c_alice", kMonday + kDay);
+  auto rows = l.ledger().visits().Since("c_alice", kMonday + kDay);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(Times(*rows), (std::vector<int64_t>{kMonday + kDay, kMonday + 2 * kDay}));
-  auto other = l.ledger().VisitsSince("c_bob", 0);
+  auto other = l.ledger().visits().Since("c_bob", 0);
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->empty());
 }
@@ -394,11 +395,11 @@ TEST(Visits, VisitOfAMergedProfileCountsForTheCustomer) {
   // A refund of the profile's sale after the merge is hers.
   l.Append(Event("refund", "p_card", kMonday + 2 * kDay, ReversalVisit("2026-11-23", 0, -200)));
 
-  auto rows = l.ledger().VisitsSince("c_alice", 0);
+  auto rows = l.ledger().visits().Since("c_alice", 0);
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(Times(*rows), (std::vector<int64_t>{kMonday, kMonday + kHour, kMonday + 2 * kDay}));
   EXPECT_EQ((*rows)[0].delta.skus, std::vector<std::string>{"BREAD"});
-  auto day = l.ledger().DayTotals("c_alice", "2026-11-23");
+  auto day = l.ledger().visits().DayTotals("c_alice", "2026-11-23");
   ASSERT_TRUE(day.ok());
   EXPECT_EQ(day->visits, 2);
   EXPECT_EQ(day->spend, 1000);
@@ -414,10 +415,10 @@ TEST(Visits, DayTotalsSumOneDayOnly) {
   // Tuesday's void of Monday's second sale counts on Monday, the sale's day.
   l.Append(Event("void", "c_alice", kMonday + kDay + kHour, ReversalVisit("2026-11-23", -1, -400)));
 
-  auto monday = l.ledger().DayTotals("c_alice", "2026-11-23");
+  auto monday = l.ledger().visits().DayTotals("c_alice", "2026-11-23");
   ASSERT_TRUE(monday.ok()) << monday.error().message;
   EXPECT_EQ(*monday, (VisitDelta{"2026-11-23", 1, 1000, 100, 50, {}}));
-  auto sunday = l.ledger().DayTotals("c_alice", "2026-11-22");
+  auto sunday = l.ledger().visits().DayTotals("c_alice", "2026-11-22");
   ASSERT_TRUE(sunday.ok());
   EXPECT_EQ(*sunday, (VisitDelta{"2026-11-22", 0, 0, 0, 0, {}}));
 }
@@ -432,14 +433,14 @@ TEST(Visits, RecentSalesAreNewestFirstAndSkipReversals) {
   l.Append(Event("refund", "c_alice", kMonday + 5 * kDay, ReversalVisit("2026-11-26", 0, -100)));
   l.Append(Event("void", "c_alice", kMonday + 6 * kDay, ReversalVisit("2026-11-25", -1, -300)));
 
-  auto recent = l.ledger().RecentSales("c_alice", 3);
+  auto recent = l.ledger().visits().RecentSales("c_alice", 3);
   ASSERT_TRUE(recent.ok());
   EXPECT_EQ(Times(*recent),
             (std::vector<int64_t>{kMonday + 3 * kDay, kMonday + 2 * kDay, kMonday + kDay}));
-  auto none = l.ledger().RecentSales("c_alice", 0);
+  auto none = l.ledger().visits().RecentSales("c_alice", 0);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
-  auto all = l.ledger().RecentSales("c_alice", 100);
+  auto all = l.ledger().visits().RecentSales("c_alice", 100);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), 4u);
 }
@@ -454,11 +455,11 @@ TEST(Visits, RecentSalesInterleaveAMergedProfilesSalesNewestFirst) {
   l.Merge("p_card", "c_alice");
   l.Append(Event("sale", "c_alice", kMonday + 3 * kHour, SaleVisit("2026-11-23", 400)));
 
-  auto recent = l.ledger().RecentSales("c_alice", 3);
+  auto recent = l.ledger().visits().RecentSales("c_alice", 3);
   ASSERT_TRUE(recent.ok()) << recent.error().message;
   EXPECT_EQ(Times(*recent),
             (std::vector<int64_t>{kMonday + 3 * kHour, kMonday + 2 * kHour, kMonday + kHour}));
-  auto all = l.ledger().RecentSales("c_alice", 10);
+  auto all = l.ledger().visits().RecentSales("c_alice", 10);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(Times(*all), (std::vector<int64_t>{kMonday + 3 * kHour, kMonday + 2 * kHour,
                                                kMonday + kHour, kMonday}));
@@ -468,7 +469,7 @@ TEST(Visits, AnEventWithoutACustomerWritesNoVisitRow) {
   VisitLedger l;
   EventKey key = l.Append(Event("sale", std::nullopt, kMonday, SaleVisit("2026-11-23", 100)));
   EXPECT_EQ(*l.db().QueryInt("SELECT count(*) FROM visits"), 0);
-  auto event = l.ledger().FindEvent(key);
+  auto event = l.ledger().events().Find(key);
   ASSERT_TRUE(event.ok());
   EXPECT_TRUE(event->body.contains("visit"));
   EXPECT_TRUE(l.Verify().problems.empty());
@@ -489,7 +490,7 @@ TEST(Visits, AppendRefusesABodyThatSetsVisitItself) {
   event.body["visit"] = {{"day", "2026-11-23"}};
   WriteTransaction txn(l.db());
   ASSERT_TRUE(txn.Begin().ok());
-  auto appended = l.ledger().Append(event);
+  auto appended = l.ledger().events().Append(event);
   ASSERT_FALSE(appended.ok());
   EXPECT_EQ(appended.error().kind, ErrorKind::kInternal);
 }
@@ -567,12 +568,35 @@ TEST(Ledger, AForeignEventWhoseCountsAreNotIntegersIsRefusedAndNothingStored) {
                              R"(, "units": 2, "rewards": 0}]})");
     WriteTransaction txn((*ledger)->db());
     ASSERT_TRUE(txn.Begin().ok());
-    auto appended = (*ledger)->AppendForeign({event});
+    auto appended = (*ledger)->events().AppendForeign({event});
     ASSERT_FALSE(appended.ok()) << every;
     EXPECT_NE(appended.error().message.find("every is not a 64-bit integer"), std::string::npos)
         << appended.error().message;
   }
   EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM events"), 0);
+}
+
+TEST(SyncState, AValueIsKeptByKeyAcrossOpeningsAndOneThatIsNoNumberIsRefusedAsANumber) {
+  TempDir temp;
+  std::string path = temp.path() + "/ledger.sqlite";
+  {
+    auto ledger = Ledger::Open(path, "S001", "T01");
+    ASSERT_TRUE(ledger.ok());
+    SyncState state((*ledger)->db());
+    ASSERT_TRUE(state.Write("pull_cursor", "41").ok());
+    ASSERT_TRUE(state.Write("pull_cursor", "42").ok());
+    ASSERT_TRUE(state.Write("last_error", "tls_failed: no route").ok());
+  }
+  auto ledger = Ledger::Open(path, "S001", "T01");
+  ASSERT_TRUE(ledger.ok());
+  SyncState state((*ledger)->db());
+  EXPECT_EQ(*state.ReadNumber("pull_cursor"), 42);
+  EXPECT_EQ(*state.ReadNumber("pushed_seq", 7), 7);  // absent: the fallback
+  EXPECT_EQ(*state.Read("pushed_seq"), std::nullopt);
+  EXPECT_EQ(*state.Read("last_error"), "tls_failed: no route");
+  auto number = state.ReadNumber("last_error");
+  ASSERT_FALSE(number.ok());
+  EXPECT_EQ(number.error().message, "the sync's last_error is not a number");
 }
 
 }  // namespace

@@ -119,7 +119,7 @@ TEST(PoslogImport, AnImportedSaleGetsNoDiscountEvenWhenARewardIsOwed) {
   auto imported = ImportSample(t, "week.xml");
   ASSERT_EQ(imported.size(), 3u);
   EXPECT_EQ(t.Progress(alice), 9) << "4 live, then 5 logged: one reward owed";
-  auto receipt = t.till().ledger().FindTransaction("S001-POS2-1001");
+  auto receipt = t.till().ledger().transactions().Find("S001-POS2-1001");
   ASSERT_TRUE(receipt.ok() && *receipt);
   TJson r = TJson::parse((*receipt)->response);
   EXPECT_EQ(r["status"], "imported");

@@ -292,7 +292,7 @@ TEST(Recognition, TheStoredRequestDigestLeavesEveryIdentifierOut) {
   TJson basket = Basket("V1", "", {Packs(1, 1)});
   basket["identifiers"] = {{{"kind", "card"}, {"value", kVisa}}};  // a PAN sent as a card
   t.Commit(basket);
-  auto stored = t.till().ledger().FindTransaction("V1");
+  auto stored = t.till().ledger().transactions().Find("V1");
   ASSERT_TRUE(stored.ok() && *stored);
   TJson without = basket;
   without.erase("identifiers");

@@ -252,8 +252,8 @@ TEST(RewardEdges, ARefundNeverPushesTheDayPastItsCap) {
   auto r =
       t.till->Refund(R"({"pos_txn_id": "R1", "refund_of": "A", "lines": [{"line": 1, "qty": 1}]})");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  std::string cid = (*t.till->ledger().CustomerByIdentifier("card", kAliceCard))->id;
-  auto day = t.till->ledger().DayTotals(cid, "2026-11-21");
+  std::string cid = (*t.till->ledger().customers().ByIdentifier("card", kAliceCard))->id;
+  auto day = t.till->ledger().visits().DayTotals(cid, "2026-11-21");
   ASSERT_TRUE(day.ok());
   EXPECT_LE(day->discount, 1000);
 }

@@ -276,7 +276,7 @@ class PropertyTill {
 // --- What a ledger holds ---
 
 std::map<std::string, Counter> CountersOf(Ledger& ledger, const std::string& customer) {
-  auto counters = ledger.CountersOf(customer);
+  auto counters = ledger.counters().Of(customer);
   EXPECT_TRUE(counters.ok()) << Describe(counters.error());
   return counters.ok() ? *counters : std::map<std::string, Counter>{};
 }
@@ -303,7 +303,7 @@ Holdings HoldingsOf(Ledger& ledger) {
   Holdings h;
   for (const auto& [card, id] : Customers()) {
     h.counters[card] = CountersOf(ledger, id);
-    auto visits = ledger.VisitsSince(id, 0);
+    auto visits = ledger.visits().Since(id, 0);
     EXPECT_TRUE(visits.ok());
     if (!visits.ok()) continue;
     for (const auto& v : *visits) {
@@ -674,7 +674,7 @@ TEST(RewardProperties, TheSameEventsAppendedInAnyOrderGiveTheSameCounters) {
     for (const NewEvent& event : events) {
       WriteTransaction txn((*ledger)->db());
       ASSERT_TRUE(txn.Begin().ok());
-      auto appended = (*ledger)->Append(event);
+      auto appended = (*ledger)->events().Append(event);
       ASSERT_TRUE(appended.ok()) << Describe(appended.error());
       ASSERT_TRUE(txn.Commit().ok());
     }
@@ -840,7 +840,7 @@ TEST(RewardProperties, ARefundNeverTakesTheDaysRuleDiscountsPastTheDayCap) {
                   {"lines", {{{"line", 1}, {"qty", 2}}}}};
   auto refunded = t.till().Refund(two_milks.dump());
   ASSERT_TRUE(refunded.ok());
-  auto day = t.till().ledger().DayTotals(alice, "2026-11-23");
+  auto day = t.till().ledger().visits().DayTotals(alice, "2026-11-23");
   ASSERT_TRUE(day.ok());
   EXPECT_LE(day->discount, 1000);
   // What the milk cost comes back; the coffee reward stays owed (the day has 7.42 left).

@@ -15,13 +15,13 @@
 #include "hq/hq_service.h"
 #include "hq/hq_store.h"
 #include "hq_backends.h"
+#include "store/sync_state.h"
 #include "test_certificates.h"
 #include "test_till.h"
 #include "till/customer_lookup.h"
 #include "till/outbox.h"
 #include "till/schedule.h"
 #include "till/sync_client.h"
-#include "till/sync_state.h"
 #include "wire/tls_transport.h"
 
 namespace regulars::testing {
@@ -169,8 +169,8 @@ TEST_P(SyncRun, ACustomerBuyingInTwoStoresGetsTheRewardInEitherAfterTheNight) {
     ASSERT_TRUE(report.ok());
     EXPECT_TRUE(report->mismatches.empty() && report->problems.empty());
   }
-  auto ca = a.till().ledger().CountersOf(alice);
-  auto cb = b.till().ledger().CountersOf(alice);
+  auto ca = a.till().ledger().counters().Of(alice);
+  auto cb = b.till().ledger().counters().Of(alice);
   ASSERT_TRUE(ca.ok() && cb.ok());
   EXPECT_EQ(*ca, *cb) << "the same counters on both tills";
   EXPECT_EQ(a.CountRows("visits"), b.CountRows("visits"));
@@ -195,7 +195,7 @@ TEST_P(SyncRun, AnErasedCustomerIsForgottenOnEveryTillAfterTheNight) {
     ASSERT_TRUE(night.ok()) << night.error().message;
     TJson receipt = till->Evaluate(At(store, Basket("N", kAliceCard, {Packs(1, 1)})));
     EXPECT_TRUE(receipt["customer"]["id"].is_null()) << store << ": " << receipt.dump();
-    auto erased_here = till->till().ledger().IsErased(alice);
+    auto erased_here = till->till().ledger().customers().IsErased(alice);
     ASSERT_TRUE(erased_here.ok());
     EXPECT_TRUE(*erased_here);
     auto card_left = till->till().ledger().db().QueryInt(
@@ -247,7 +247,7 @@ TEST_P(SyncRun, WithHqDownCheckoutGoesOnAndTheBacklogIsSentWhenHqIsBack) {
   for (int64_t w : waits) EXPECT_LE(w, 40) << "never past retry_max_ms";
   TJson sale = a.Commit(Basket("A1", kAliceCard, {Packs(1, 2)}));
   EXPECT_EQ(sale["status"], "committed") << "checkout never waits for HQ";
-  auto error = ReadSyncState(a.till().ledger().db(), "last_error");
+  auto error = SyncState(a.till().ledger().db()).Read("last_error");
   ASSERT_TRUE(error.ok() && error->has_value());
   EXPECT_NE((*error)->find("sync_unavailable"), std::string::npos);
 
@@ -281,8 +281,8 @@ TEST_P(SyncRun, ACardEnrolledElsewhereTodayIsLookedUpAtHqWithItsHistory) {
   // The night after, S001 hears of the sale at S002: the same counters on both tills.
   ASSERT_TRUE(Sync(b, "S002").ok());
   ASSERT_TRUE(Sync(a, "S001").ok());
-  auto ca = a.till().ledger().CountersOf(alice);
-  auto cb = b.till().ledger().CountersOf(alice);
+  auto ca = a.till().ledger().counters().Of(alice);
+  auto cb = b.till().ledger().counters().Of(alice);
   ASSERT_TRUE(ca.ok() && cb.ok());
   EXPECT_EQ(*ca, *cb);
 }
@@ -353,7 +353,7 @@ TEST_P(SyncRun, ATillWhoseLedgerWasReplacedIsRefusedAndNoSaleIsLostOnEitherSide)
   EXPECT_NE(night.error().message.find("event_id_reused"), std::string::npos);
   EXPECT_NE(night.error().message.find("S001:T01:1"), std::string::npos);
   EXPECT_TRUE(fresh.env().sleeps().empty()) << "a refusal is not retried";
-  auto error = ReadSyncState(fresh.till().ledger().db(), "last_error");
+  auto error = SyncState(fresh.till().ledger().db()).Read("last_error");
   ASSERT_TRUE(error.ok() && error->has_value());
   EXPECT_NE((*error)->find("event_id_reused"), std::string::npos) << **error;
   EXPECT_NE((*error)->find("S001:T01:1"), std::string::npos) << **error;

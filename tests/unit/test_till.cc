@@ -132,7 +132,7 @@ TJson TestTill::Refund(const std::string& txn, const std::string& of, std::vecto
 }
 
 int64_t TestTill::Progress(const std::string& customer_id) {
-  auto counters = till_->ledger().CountersOf(customer_id);
+  auto counters = till_->ledger().counters().Of(customer_id);
   if (!counters.ok()) {
     ADD_FAILURE() << counters.error().message;
     return -1;

@@ -31,25 +31,26 @@ Result<CustomerState> LoadCustomerState(Ledger& ledger, const std::string& custo
   REGULARS_TRY(snapshot.BeginUnlessOpen());
   CustomerState state;
   state.customer_id = customer_id;
-  REGULARS_ASSIGN_OR_RETURN(state.first_name, ledger.FirstName(customer_id));
-  REGULARS_ASSIGN_OR_RETURN(state.counters, ledger.CountersOf(customer_id));
+  REGULARS_ASSIGN_OR_RETURN(state.first_name, ledger.customers().FirstName(customer_id));
+  REGULARS_ASSIGN_OR_RETURN(state.counters, ledger.counters().Of(customer_id));
   if (query.visits_from_ms) {
     REGULARS_ASSIGN_OR_RETURN(auto rows,
-                              ledger.VisitsSince(customer_id, *query.visits_from_ms, false));
+                              ledger.visits().Since(customer_id, *query.visits_from_ms, false));
     state.visits.reserve(rows.size());
     for (const auto& row : rows) {
       state.visits.push_back({row.at_ms, row.delta.visits, row.delta.spend});
     }
   }
   if (query.day_totals) {
-    REGULARS_ASSIGN_OR_RETURN(state.today, ledger.DayTotals(customer_id, query.day.date));
+    REGULARS_ASSIGN_OR_RETURN(state.today, ledger.visits().DayTotals(customer_id, query.day.date));
   }
   if (query.cashier_goodwill_of) {
     REGULARS_ASSIGN_OR_RETURN(state.cashier_goodwill_today,
                               GoodwillGivenBy(ledger.db(), *query.cashier_goodwill_of,
                                               query.day.start_ms, query.day.end_ms));
   }
-  REGULARS_ASSIGN_OR_RETURN(auto recent, ledger.RecentSales(customer_id, query.recent_sales));
+  REGULARS_ASSIGN_OR_RETURN(auto recent,
+                            ledger.visits().RecentSales(customer_id, query.recent_sales));
   for (auto& sale : recent) state.recent_sales.push_back(std::move(sale.delta.skus));
   REGULARS_TRY(snapshot.Commit());
   return state;
@@ -57,7 +58,7 @@ Result<CustomerState> LoadCustomerState(Ledger& ledger, const std::string& custo
 
 Result<OrderedJson> StoredProgress(Ledger& ledger, const RuleBook& book,
                                    const std::string& customer_id) {
-  REGULARS_ASSIGN_OR_RETURN(auto counters, ledger.CountersOf(customer_id));
+  REGULARS_ASSIGN_OR_RETURN(auto counters, ledger.counters().Of(customer_id));
   OrderedJson progress = OrderedJson::array();
   for (const Rule& rule : book.config.rules.rules) {
     auto it = counters.find(rule.id);

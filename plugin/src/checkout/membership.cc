@@ -86,13 +86,13 @@ Result<CustomerRef> LinkTarget(Ledger& ledger, const Config& config, const Json&
   std::optional<CustomerRef> customer;
   if (r.Has("customer")) {
     REGULARS_ASSIGN_OR_RETURN(auto id, r.String("customer", 64));
-    REGULARS_ASSIGN_OR_RETURN(customer, ledger.FindCustomer(id));
+    REGULARS_ASSIGN_OR_RETURN(customer, ledger.customers().Find(id));
     if (!customer) return Error::NotFound("unknown_customer", "no customer " + id, "/customer");
   } else if (r.Has("card")) {
     REGULARS_ASSIGN_OR_RETURN(auto number, r.String("card", 64));
     auto card = ValidateCardNumber(number, config.card_prefixes);
     if (!card.ok()) return Error::BadInput("invalid_card", card.error().message, "/card");
-    REGULARS_ASSIGN_OR_RETURN(customer, ledger.CustomerByIdentifier("card", *card));
+    REGULARS_ASSIGN_OR_RETURN(customer, ledger.customers().ByIdentifier("card", *card));
     if (!customer) return Error::NotFound("unknown_card", "this card is not enrolled", "/card");
   } else {
     return r.Fail("customer", "customer (an id) or card is required");
@@ -111,20 +111,20 @@ Result<EventKey> RecordLink(Ledger& ledger, const Config& config, const Customer
                             const std::optional<std::string>& merged_from, int64_t& consent_id) {
   consent.customer_id = customer.id;
   const int64_t at_ms = consent.given_at_ms;
-  REGULARS_ASSIGN_OR_RETURN(consent_id, ledger.AddConsent(consent));
+  REGULARS_ASSIGN_OR_RETURN(consent_id, ledger.customers().AddConsent(consent));
   if (merged_from) {
-    REGULARS_TRY(ledger.Merge(*merged_from, customer.id, at_ms));
+    REGULARS_TRY(ledger.events().Merge(*merged_from, customer.id, at_ms));
     NewEvent merge;
     merge.kind = "merge";
     merge.at_ms = at_ms;
     merge.customer_id = customer.id;
     merge.body = {{"from", *merged_from}, {"into", customer.id}};
-    REGULARS_TRY(ledger.Append(merge));
+    REGULARS_TRY(ledger.events().Append(merge));
   }
   REGULARS_ASSIGN_OR_RETURN(auto current,
-                            ledger.CustomerByIdentifier("payment_token", card.current_hash));
+                            ledger.customers().ByIdentifier("payment_token", card.current_hash));
   if (!current) {
-    REGULARS_TRY(ledger.AddIdentifier("payment_token", card.current_hash, customer.id));
+    REGULARS_TRY(ledger.customers().AddIdentifier("payment_token", card.current_hash, customer.id));
   }
   NewEvent link;
   link.kind = "link";
@@ -140,7 +140,7 @@ Result<EventKey> RecordLink(Ledger& ledger, const Config& config, const Customer
                  {"store_id", config.till.store_id},
                  {"till_id", config.till.till_id},
                  {"cashier_id", consent.cashier_id}}}};
-  return ledger.Append(link);
+  return ledger.events().Append(link);
 }
 
 }  // namespace
@@ -151,11 +151,11 @@ Result<EnrolledCustomer> EnrollCard(Ledger& ledger, const Config& config, const 
   int64_t now_ms = env.NowMs();
   WriteTransaction txn(ledger.db());
   REGULARS_TRY(txn.Begin());
-  REGULARS_ASSIGN_OR_RETURN(auto existing, ledger.CustomerByIdentifier("card", card));
+  REGULARS_ASSIGN_OR_RETURN(auto existing, ledger.customers().ByIdentifier("card", card));
   if (existing) return EnrolledCustomer{existing->id, false};
 
   REGULARS_ASSIGN_OR_RETURN(auto id, NewCustomerId(env));
-  REGULARS_TRY(ledger.AddCustomer(id, now_ms, "card", card));
+  REGULARS_TRY(ledger.customers().Add(id, now_ms, "card", card));
   NewEvent event;
   event.kind = "enroll";
   event.at_ms = now_ms;
@@ -163,16 +163,16 @@ Result<EnrolledCustomer> EnrollCard(Ledger& ledger, const Config& config, const 
   event.body = {{"customer", id}, {"identifier", {{"kind", "card"}, {"value", card}}}};
   if (!first_name.empty()) {
     event.body["first_name"] = first_name;
-    REGULARS_TRY(ledger.SetFirstName(id, first_name));
+    REGULARS_TRY(ledger.customers().SetFirstName(id, first_name));
   }
-  REGULARS_TRY(ledger.Append(event));
+  REGULARS_TRY(ledger.events().Append(event));
   REGULARS_TRY(txn.Commit());
   return EnrolledCustomer{id, true};
 }
 
 Status StartProfile(Ledger& ledger, const std::string& id, const std::string& token_hash,
                     int64_t at_ms) {
-  REGULARS_TRY(ledger.AddCustomer(id, at_ms, "payment_token", token_hash, true));
+  REGULARS_TRY(ledger.customers().Add(id, at_ms, "payment_token", token_hash, true));
   NewEvent event;
   event.kind = "enroll";
   event.at_ms = at_ms;
@@ -180,7 +180,7 @@ Status StartProfile(Ledger& ledger, const std::string& id, const std::string& to
   event.body = {{"customer", id},
                 {"pseudonymous", true},
                 {"identifier", {{"kind", "payment_token"}, {"value", token_hash}}}};
-  REGULARS_TRY(ledger.Append(event));
+  REGULARS_TRY(ledger.events().Append(event));
   return Status::Ok();
 }
 
@@ -206,7 +206,8 @@ Result<std::string> LinkPaymentCard(Ledger& ledger, const Config& config, Json& 
       if (card->matched_hash == card->current_hash) return ToText(response);
       // Linked under an older key: also store the newest key's hash, so retiring the old
       // key never unlinks the customer.
-      REGULARS_TRY(ledger.AddIdentifier("payment_token", card->current_hash, customer.id));
+      REGULARS_TRY(
+          ledger.customers().AddIdentifier("payment_token", card->current_hash, customer.id));
       REGULARS_TRY(txn.Commit());
       return ToText(response);
     }

@@ -30,13 +30,14 @@ struct PricedReturn {
 Result<HeldSale> LoadHeldSale(Ledger& ledger, const StoredTransaction& sale,
                               const std::string& sale_txn_id) {
   HeldSale held;
-  REGULARS_ASSIGN_OR_RETURN(held.event, ledger.FindEvent(sale.event));
+  REGULARS_ASSIGN_OR_RETURN(held.event, ledger.events().Find(sale.event));
   REGULARS_ASSIGN_OR_RETURN(held.record, ReadSaleRecord(held.event.body));
   if (held.record.customer_id) {
     // A sale made under a pseudonymous profile that has since merged is its customer's.
-    REGULARS_ASSIGN_OR_RETURN(held.record.customer_id, ledger.RootOf(*held.record.customer_id));
+    REGULARS_ASSIGN_OR_RETURN(held.record.customer_id,
+                              ledger.customers().RootOf(*held.record.customer_id));
   }
-  REGULARS_ASSIGN_OR_RETURN(auto earlier, ledger.RefundsOf(sale_txn_id));
+  REGULARS_ASSIGN_OR_RETURN(auto earlier, ledger.events().RefundsOf(sale_txn_id));
   held.before = held.record.lines;
   for (size_t i = 0; i < held.before.size(); ++i) held.index_of[held.before[i].line] = i;
   REGULARS_ASSIGN_OR_RETURN(auto returned, ReturnedQuantities(earlier));
@@ -167,7 +168,7 @@ Result<OrderedJson> RenderReversal(Ledger& ledger, const RuleBook& book,
   who.customer_id = record.customer_id;
   who.recognized_by = record.recognized_by;
   if (record.customer_id) {
-    REGULARS_ASSIGN_OR_RETURN(auto customer, ledger.FindCustomer(*record.customer_id));
+    REGULARS_ASSIGN_OR_RETURN(auto customer, ledger.customers().Find(*record.customer_id));
     who.pseudonymous = customer && customer->pseudonymous;
   }
   response["customer"] = RenderCustomer(who);
@@ -186,7 +187,7 @@ Result<OrderedJson> RenderReversal(Ledger& ledger, const RuleBook& book,
 // The answer already given to this refund's pos_txn_id, or a conflict if it was used for
 // something else.
 Result<std::optional<std::string>> EarlierRefund(Ledger& ledger, const ReversalRequest& request) {
-  REGULARS_ASSIGN_OR_RETURN(auto existing, ledger.FindTransaction(request.refund->pos_txn_id));
+  REGULARS_ASSIGN_OR_RETURN(auto existing, ledger.transactions().Find(request.refund->pos_txn_id));
   if (!existing) return std::optional<std::string>();
   if (existing->kind != "refund" || existing->request_digest != request.request_digest) {
     return Error::Conflict("pos_txn_id_conflict",
@@ -200,7 +201,7 @@ Result<std::optional<std::string>> EarlierRefund(Ledger& ledger, const ReversalR
 // The sale the request reverses, checked to be one that can be.
 Result<StoredTransaction> SaleToReverse(Ledger& ledger, const ReversalRequest& request) {
   const std::string& id = request.sale_txn_id;
-  REGULARS_ASSIGN_OR_RETURN(auto sale, ledger.FindTransaction(id));
+  REGULARS_ASSIGN_OR_RETURN(auto sale, ledger.transactions().Find(id));
   if (!sale) {
     return Error::NotFound("unknown_transaction",
                            "no sale with pos_txn_id " + id + " was committed here", request.where);
@@ -227,7 +228,7 @@ Result<std::string> ReverseSale(Ledger& ledger, const RuleBook& book,
     if (earlier) return *earlier;
   }
   REGULARS_ASSIGN_OR_RETURN(auto sale, SaleToReverse(ledger, request));
-  REGULARS_ASSIGN_OR_RETURN(auto voided, ledger.FindVoid(sale_txn_id));
+  REGULARS_ASSIGN_OR_RETURN(auto voided, ledger.transactions().FindVoid(sale_txn_id));
   if (voided) {
     if (!refund) return *voided;  // voiding twice: the first answer
     return Error::BadInput("sale_voided",
@@ -250,7 +251,7 @@ Result<std::string> ReverseSale(Ledger& ledger, const RuleBook& book,
 
   // A reversal is ordered after what it reverses, whatever the clocks say, so replay
   // never applies it first (where the floor at zero would swallow it).
-  REGULARS_ASSIGN_OR_RETURN(int64_t latest, ledger.LatestReversalTime(sale_txn_id));
+  REGULARS_ASSIGN_OR_RETURN(int64_t latest, ledger.events().LatestReversalTime(sale_txn_id));
   const SaleRecord& record = held.record;
   NewEvent event;
   event.kind = kind;
@@ -277,16 +278,16 @@ Result<std::string> ReverseSale(Ledger& ledger, const RuleBook& book,
                 {"lines", lines},
                 {"total_refund", total},
                 {"waived", waived}};
-  REGULARS_ASSIGN_OR_RETURN(auto key, ledger.Append(event));
+  REGULARS_ASSIGN_OR_RETURN(auto key, ledger.events().Append(event));
   REGULARS_ASSIGN_OR_RETURN(auto response,
                             RenderReversal(ledger, book, request, record, lines, total, waived));
   response["event_id"] = key.ToString();
   std::string text = ToText(response);
   if (refund) {
-    REGULARS_TRY(ledger.RecordTransaction(
+    REGULARS_TRY(ledger.transactions().Record(
         refund->pos_txn_id, {"refund", request.request_digest, text, record.customer_id, key}));
   } else {
-    REGULARS_TRY(ledger.RecordVoid(sale_txn_id, text, key));
+    REGULARS_TRY(ledger.transactions().RecordVoid(sale_txn_id, text, key));
   }
   REGULARS_TRY(txn.Commit());
   return text;

@@ -124,7 +124,7 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
   REGULARS_TRY(snapshot.Begin());
   // A basket already committed is shown as committed, not counted a second time. (The
   // digest costs a serialisation: only computed when there is something to compare.)
-  REGULARS_ASSIGN_OR_RETURN(auto existing, ledger_->FindTransaction(basket->pos_txn_id));
+  REGULARS_ASSIGN_OR_RETURN(auto existing, ledger_->transactions().Find(basket->pos_txn_id));
   bool same = existing && existing->kind == "sale" && existing->request_digest == Digest(json);
   WipeIdentifierValues(json);
   if (same) return existing->response;
@@ -176,11 +176,13 @@ Result<std::vector<ImportedSale>> Till::Import(const std::vector<Json>& baskets)
 
 Status Till::RecordRecognition(const Basket& basket, const Recognition& who) {
   if (who.dynamic_qr_digest) {
-    REGULARS_TRY(ledger_->RecordQrUse(*who.dynamic_qr_digest, basket.pos_txn_id, env_->NowMs()));
+    REGULARS_TRY(
+        ledger_->customers().RecordQrUse(*who.dynamic_qr_digest, basket.pos_txn_id, env_->NowMs()));
   }
   for (const auto& hash : who.token_upgrades) {
-    REGULARS_ASSIGN_OR_RETURN(auto known, ledger_->CustomerByIdentifier("payment_token", hash));
-    if (!known) REGULARS_TRY(ledger_->AddIdentifier("payment_token", hash, *who.customer_id));
+    REGULARS_ASSIGN_OR_RETURN(auto known, ledger_->customers().ByIdentifier("payment_token", hash));
+    if (!known)
+      REGULARS_TRY(ledger_->customers().AddIdentifier("payment_token", hash, *who.customer_id));
   }
   if (who.new_profile_token) {
     REGULARS_TRY(StartProfile(*ledger_, *who.customer_id, *who.new_profile_token, basket.at_ms));
@@ -189,7 +191,7 @@ Status Till::RecordRecognition(const Basket& basket, const Recognition& who) {
 }
 
 Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& digest) {
-  REGULARS_ASSIGN_OR_RETURN(auto existing, ledger_->FindTransaction(basket.pos_txn_id));
+  REGULARS_ASSIGN_OR_RETURN(auto existing, ledger_->transactions().Find(basket.pos_txn_id));
   if (existing) {
     if (existing->kind != "sale" || existing->request_digest != digest) {
       return Error::Conflict(
@@ -236,12 +238,12 @@ Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& diges
          *proposal.who.customer_id, basket.pos_txn_id, proposal.pricing.goodwill, g.reason}));
   }
   event.body = SaleEventBody(basket, proposal);
-  REGULARS_ASSIGN_OR_RETURN(auto key, ledger_->Append(event));
+  REGULARS_ASSIGN_OR_RETURN(auto key, ledger_->events().Append(event));
 
   OrderedJson receipt = RenderReceipt(basket, proposal, basket.imported ? "imported" : "committed");
   receipt["event_id"] = key.ToString();
   std::string response = ToText(receipt);
-  REGULARS_TRY(ledger_->RecordTransaction(
+  REGULARS_TRY(ledger_->transactions().Record(
       basket.pos_txn_id, {"sale", digest, response, proposal.who.customer_id, key}));
   return Recorded{std::move(response), false, proposal.who.customer_id};
 }
@@ -292,7 +294,7 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
                                       {"", env_->NowMs(), std::nullopt}));
   who.notices.insert(who.notices.begin(), basket->notices.begin(), basket->notices.end());
   if (who.customer_id) {
-    REGULARS_ASSIGN_OR_RETURN(who.first_name, ledger_->FirstName(*who.customer_id));
+    REGULARS_ASSIGN_OR_RETURN(who.first_name, ledger_->customers().FirstName(*who.customer_id));
   }
   OrderedJson out{{"customer", RenderCustomer(who)}, {"notices", RenderNotices(who.notices)}};
   if (who.customer_id) {
@@ -309,7 +311,7 @@ void Till::LookUpUnknownCards(Basket& basket) {
     if (id.kind != "card") continue;
     auto card = ValidateCardNumber(id.value, config().card_prefixes);
     if (!card.ok()) continue;  // recognition says what is wrong with it
-    auto known = ledger_->CustomerByIdentifier("card", *card);
+    auto known = ledger_->customers().ByIdentifier("card", *card);
     if (!known.ok() || *known) continue;
     auto events = lookup_("card", *card);
     if (!events.ok()) {
@@ -323,7 +325,7 @@ void Till::LookUpUnknownCards(Basket& basket) {
     // Stored as the night's pull stores them: the same events, merged by id.
     WriteTransaction txn(ledger_->db());
     if (!txn.Begin().ok()) continue;
-    auto merged = ledger_->AppendForeign(*events);
+    auto merged = ledger_->events().AppendForeign(*events);
     if (!merged.ok() || !txn.Commit().ok()) {
       basket.notices.push_back({"customer_lookup_failed",
                                 "headquarters' answer about this card could not be stored",

@@ -45,7 +45,7 @@ Result<Resolved> ResolveCard(Ledger& ledger, const RecognitionPolicy& policy,
   if (!card.ok()) {
     return NotRecognized("invalid_card", "customer not recognized: " + card.error().message, where);
   }
-  auto customer = ledger.CustomerByIdentifier("card", *card);
+  auto customer = ledger.customers().ByIdentifier("card", *card);
   if (!customer.ok()) return customer.error();
   if (!*customer) {
     return NotRecognized("unknown_card", "customer not recognized: this card is not enrolled yet",
@@ -71,7 +71,7 @@ Result<Resolved> ResolveQr(Ledger& ledger, const RecognitionPolicy& policy, cons
   if (!resolved.ok() || !payload->time_step || !resolved->customer) return resolved;
   // A dynamic code recognizes one basket: the same code for another basket is refused.
   std::string digest = Sha256Hex(text);
-  REGULARS_ASSIGN_OR_RETURN(auto used_by, ledger.QrUsedBy(digest));
+  REGULARS_ASSIGN_OR_RETURN(auto used_by, ledger.customers().QrUsedBy(digest));
   if (used_by && *used_by != context.pos_txn_id) {
     return NotRecognized("qr_already_used",
                          "customer not recognized: this QR code was already used for another "
@@ -138,7 +138,8 @@ Result<PaymentCardLookup> LookUpPaymentCard(Ledger& ledger, const PaymentTokenPo
   for (const auto& key : policy.keys) {
     REGULARS_ASSIGN_OR_RETURN(auto hash, PaymentTokenHash(key, *kind, card.view()));
     if (lookup.current_hash.empty()) lookup.current_hash = hash;
-    REGULARS_ASSIGN_OR_RETURN(auto customer, ledger.CustomerByIdentifier("payment_token", hash));
+    REGULARS_ASSIGN_OR_RETURN(auto customer,
+                              ledger.customers().ByIdentifier("payment_token", hash));
     if (customer) {
       lookup.customer = *customer;
       lookup.matched_hash = hash;

@@ -57,6 +57,17 @@ Status Statement::Run() {
   return Status::Ok();
 }
 
+Result<std::vector<std::string>> Statement::FirstColumn() {
+  std::vector<std::string> texts;
+  for (;;) {
+    REGULARS_ASSIGN_OR_RETURN(auto row, Step());
+    if (!row) break;
+    texts.push_back(Text(0));
+  }
+  Reset();
+  return texts;
+}
+
 int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 
 std::string Statement::Text(int column) const {
@@ -125,6 +136,17 @@ Result<int64_t> Database::QueryInt(const std::string& sql) {
   int64_t value = row ? stmt->Int(0) : 0;
   stmt->Reset();
   return value;
+}
+
+Result<std::optional<std::string>> Database::QueryText(const std::string& sql,
+                                                       const std::string& key) {
+  REGULARS_ASSIGN_OR_RETURN(auto stmt, Prepare(sql));
+  stmt->Bind(1, key);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+  std::optional<std::string> text;
+  if (row) text = stmt->Text(0);
+  stmt->Reset();
+  return text;
 }
 
 Transaction::~Transaction() {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "result.h"
 
@@ -32,6 +33,8 @@ class Statement {
   Result<bool> Step();
   // Runs to completion, for statements that return no rows, then resets.
   Status Run();
+  // Runs to completion and returns every row's first column as text, then resets.
+  Result<std::vector<std::string>> FirstColumn();
 
   int64_t Int(int column) const;
   std::string Text(int column) const;
@@ -63,6 +66,9 @@ class Database {
 
   // The first column of the first row of a parameterless query, as an integer.
   Result<int64_t> QueryInt(const std::string& sql);
+  // The first column of the first row `sql` finds with `key` bound as ?1, as text;
+  // nullopt when it finds none.
+  Result<std::optional<std::string>> QueryText(const std::string& sql, const std::string& key);
 
   // Maps the connection's last error to an Error (corrupt or foreign files are bad input).
   Error LastError(std::string_view doing) const;
