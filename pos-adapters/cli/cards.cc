@@ -71,7 +71,10 @@ int RunCardIssue(const std::map<std::string, std::string>& options) {
       std::cerr << regulars::ErrorJson(images.error().code, images.error().message, number) << "\n";
       return kExitFailure;
     }
-    std::string png = out_dir + "/" + number + ".png", svg = out_dir + "/" + number + ".svg";
+    // A folder given as "cards/" still names "cards/1234.png", never "cards//1234.png".
+    const std::filesystem::path folder(out_dir);
+    std::string png = (folder / (number + ".png")).lexically_normal().string();
+    std::string svg = (folder / (number + ".svg")).lexically_normal().string();
     std::ofstream png_file(png, std::ios::binary), svg_file(svg);
     png_file << images->png;
     svg_file << images->svg;

@@ -19,7 +19,7 @@ using Json = nlohmann::json;
 constexpr const char* kUnavailable = "sync_unavailable";
 
 // More than any config file holds (the loader refuses past 16 MiB).
-constexpr size_t kMaxConfigFileBytes = 32 * 1024 * 1024;
+constexpr size_t kMaxConfigFileBytes = size_t{32} * 1024 * 1024;
 
 // The till's own ledger busy past its timeout (checkouts hold the write lock in turn) is
 // passing too: the next attempt goes on from the acknowledged cursor.

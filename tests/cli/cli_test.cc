@@ -419,6 +419,22 @@ TEST_F(Cli, HeadquartersIssuesSignedCardsThatATillRecognizesFromAPhoto) {
   EXPECT_EQ(Json::parse(not_image.err)["error"]["code"], "invalid_image");
 }
 
+TEST_F(Cli, CardIssueNamesItsImagesWithoutADoubledSlashWhenTheFolderEndsWithOne) {
+  std::string key_file = dir_ + "/hq-qr-1.key";
+  ASSERT_EQ(std::system(
+                (std::string(REGULARS_KEYS) + " new --key-id 1 --out " + key_file + " > /dev/null")
+                    .c_str()),
+            0);
+  Outcome issued = Run("card issue --first 290000000010 --count 1 --key " + key_file +
+                           " --key-id 1 --out " + dir_ + "/cards/",
+                       "", false);
+  ASSERT_EQ(issued.status, 0) << issued.err;
+  Json cards = Json::parse(issued.out);
+  EXPECT_EQ(cards[0]["png"], dir_ + "/cards/2900000000100.png");
+  EXPECT_EQ(cards[0]["svg"], dir_ + "/cards/2900000000100.svg");
+  EXPECT_TRUE(std::filesystem::exists(cards[0]["png"].get<std::string>()));
+}
+
 TEST_F(Cli, ConfigCheckNamesTheFileAndThePointer) {
   Outcome ok = Run("config check " + config_, "", false);
   ASSERT_EQ(ok.status, 0) << ok.err;

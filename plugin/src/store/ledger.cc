@@ -16,8 +16,8 @@ Ledger::Ledger(std::unique_ptr<Database> db, const std::string& store_id,
       events_(*db_, customers_, visits_, counters_, store_id, till_id),
       verifier_(*db_, events_, counters_, store_id, till_id) {}
 
-Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, std::string store_id,
-                                             std::string till_id) {
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, const std::string& store_id,
+                                             const std::string& till_id) {
   REGULARS_ASSIGN_OR_RETURN(auto db, Database::Open(path));
   REGULARS_TRY(PrepareLedger(*db, LedgerMigrations()));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(db), store_id, till_id));

@@ -23,8 +23,8 @@ namespace regulars {
 class Ledger {
  public:
   // Opens or creates the ledger at `path` for this store's till (see PrepareLedger).
-  static Result<std::unique_ptr<Ledger>> Open(const std::string& path, std::string store_id,
-                                              std::string till_id);
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& path, const std::string& store_id,
+                                              const std::string& till_id);
   // The families hold references to the database and to one another.
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
