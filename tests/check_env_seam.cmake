@@ -1,7 +1,7 @@
-# Fails when the core or the till's sync reaches the clock, sleeps, randomness or files
+# Fails when the core or the sync (till and HQ) reaches the clock, sleeps, randomness or files
 # directly instead of through env/env.h (docs/architecture.md, "The Env"): only plugin/src/env
 # may. Direct calls would put tests back on the real clock, sleeping.
-set(folders plugin/src sync/till)
+set(folders plugin/src sync)
 set(banned
   "system_clock" "sleep_for" "sleep_until" "usleep\\(" "RAND_bytes" "random_device"
   "(^|[^A-Za-z_])rename\\(" "(^|[^A-Za-z_])stat\\(" "fstream")
@@ -30,4 +30,4 @@ if(broken)
   message(FATAL_ERROR "A direct clock, sleep, random or file call outside env/ "
                       "(use the Env, docs/architecture.md):\n${text}")
 endif()
-message(STATUS "Env seam: no direct clock, sleep, random or file calls in plugin/src, sync/till")
+message(STATUS "Env seam: no direct clock, sleep, random or file calls in plugin/src, sync")

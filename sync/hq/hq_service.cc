@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 namespace regulars {
 namespace {
+
+// A rule set is a few kilobytes; a file far larger is not one.
+constexpr size_t kMaxRulesFileBytes = size_t{16} * 1024 * 1024;
 
 using OJson = nlohmann::ordered_json;
 
@@ -186,10 +188,10 @@ HttpAnswer HqService::Updates(const HttpRequest& request) {
       R"({"upto":)" + std::to_string(page->upto) + R"(,"more":)" + (page->more ? "true" : "false");
   // The rule set, on the first page, to a till that runs another version.
   if (!rules_file_.empty() && q.after == 0) {
-    std::ifstream in(rules_file_, std::ios::binary);
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto rules = nlohmann::json::parse(content, nullptr, false);
-    if (!in || rules.is_discarded() || !rules.is_object() || !rules.contains("rules_version") ||
+    auto content = env_->ReadFile(rules_file_, kMaxRulesFileBytes);
+    auto rules = content.ok() ? nlohmann::json::parse(*content, nullptr, false)
+                              : nlohmann::json(nlohmann::json::value_t::discarded);
+    if (rules.is_discarded() || !rules.is_object() || !rules.contains("rules_version") ||
         !rules["rules_version"].is_string() || !rules.contains("rules")) {
       return Fail(Error::Internal("HQ's rule set file " + rules_file_ +
                                   " is unreadable or lacks rules_version and rules"));

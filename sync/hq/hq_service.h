@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "env/env.h"
 #include "hq/hq_store.h"
 #include "json/error_json.h"
 #include "wire/tls_transport.h"
@@ -21,9 +22,10 @@ class HqService {
  public:
   // `rules_file`, when not empty, is the rule set HQ hands to tills: a JSON object with
   // "rules_version" and "rules" (and optionally "caps"), sent to a till whose version
-  // differs. Read on each pull, so a new file is picked up without a restart.
-  explicit HqService(HqStore& store, std::string rules_file = "")
-      : store_(store), rules_file_(std::move(rules_file)) {}
+  // differs. Read on each pull (through `env`), so a new file is picked up without a
+  // restart.
+  explicit HqService(HqStore& store, std::string rules_file = "", Env* env = Env::Default())
+      : store_(store), rules_file_(std::move(rules_file)), env_(env) {}
 
   // Thread-safe: calls into the store one at a time.
   HttpAnswer Handle(const HttpRequest& request);
@@ -42,6 +44,7 @@ class HqService {
   std::mutex mutex_;
   HqStore& store_;
   std::string rules_file_;
+  Env* env_;
   std::function<void(const HqBatch&, const IngestResult&)> on_accepted_;
 };
 

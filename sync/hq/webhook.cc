@@ -3,8 +3,8 @@
 #include <charconv>
 #include <chrono>
 #include <iostream>
-#include <random>
 
+#include "env/env.h"
 #include "hq/crm_export.h"
 #include "hq/hq_service.h"
 #include "wire/backoff.h"
@@ -97,8 +97,13 @@ void WebhookForwarder::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+// The backoff's jitter; without randomness the waits are the plain caps, still bounded.
+uint64_t Jitter() {
+  auto random = Env::Default()->RandomU64();
+  return random.ok() ? *random : 0;
+}
+
 void WebhookForwarder::Loop() {
-  std::mt19937_64 random(std::random_device{}());
   int attempt = 0;
   std::chrono::milliseconds wait(0);
   for (;;) {
@@ -121,7 +126,7 @@ void WebhookForwarder::Loop() {
     ++failures_;
     std::cerr << ErrorJson(sent.error()) << "\n";
     wait = std::chrono::milliseconds(
-        FullJitterBackoffMs(settings_.retry_initial_ms, settings_.retry_max_ms, attempt, random()));
+        FullJitterBackoffMs(settings_.retry_initial_ms, settings_.retry_max_ms, attempt, Jitter()));
     ++attempt;
   }
 }
