@@ -67,6 +67,26 @@ TEST(Goodwill, TheBudgetGrowsWithTheCustomersTierAndRenewsEachDay) {
   EXPECT_EQ(tomorrow["goodwill"]["budget_left"], 1000);
 }
 
+TEST(Goodwill, RecognizeShowsTheTierAndTheBudgetEvaluateWouldShow) {
+  TestTill t(GoodwillConfig());
+  t.Enroll(kAliceCard);
+  // Two purchases today (the till's clock is 2026-11-23T09:00Z): she holds gold.
+  t.Commit(Basket("T1", kAliceCard, {Packs(1, 1)}, "2026-11-23T08:00:00+01:00"));
+  t.Commit(WithGoodwill(Basket("T2", kAliceCard, {Packs(1, 1)}, "2026-11-23T08:30:00+01:00"), 100));
+  TJson evaluated =
+      t.Evaluate(Basket("T3", kAliceCard, {Packs(1, 1)}, "2026-11-23T10:00:00+01:00"));
+  ASSERT_EQ(evaluated["customer"]["tier"], "gold");
+  auto text = t.till().RecognizeOnly(
+      TJson{{"identifiers", {{{"kind", "card"}, {"value", kAliceCard}}}}}.dump());
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  TJson scanned = TJson::parse(*text);
+  EXPECT_EQ(scanned["customer"]["tier"], "gold") << "not null at the first scan";
+  EXPECT_EQ(scanned["customer"]["tier_status"], evaluated["customer"]["tier_status"]);
+  EXPECT_EQ(scanned["goodwill"]["budget_left"], 900) << "gold's 1000 less today's 100";
+  EXPECT_EQ(scanned["goodwill"]["budget_left"], evaluated["goodwill"]["budget_left"]);
+  EXPECT_EQ(t.CountRows("transactions"), 2) << "recognize writes nothing";
+}
+
 TEST(Goodwill, ACashiersOwnDailyBudgetSpansCustomers) {
   TestTill t(GoodwillConfig());
   t.Enroll(kAliceCard);

@@ -287,19 +287,23 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
   WipeIdentifierValues(shaped);
   if (!basket.ok()) return basket.error();
   IdentifierWiper wiper{&basket->identifiers};
+  // Priced as a basket of nothing, so the customer's tier, its progress and the goodwill
+  // budget are the ones evaluate would show at this moment: the panel is right at the scan.
   ReadTransaction snapshot(ledger_->db());
   REGULARS_TRY(snapshot.Begin());
-  REGULARS_ASSIGN_OR_RETURN(auto who,
-                            Recognize(*ledger_, config().recognition(), basket->identifiers,
-                                      {"", env_->NowMs(), std::nullopt}));
-  who.notices.insert(who.notices.begin(), basket->notices.begin(), basket->notices.end());
-  if (who.customer_id) {
-    REGULARS_ASSIGN_OR_RETURN(who.first_name, ledger_->customers().FirstName(*who.customer_id));
-  }
-  OrderedJson out{{"customer", RenderCustomer(who)}, {"notices", RenderNotices(who.notices)}};
-  if (who.customer_id) {
-    REGULARS_ASSIGN_OR_RETURN(out["progress"],
-                              StoredProgress(*ledger_, *books_.current(), *who.customer_id));
+  REGULARS_ASSIGN_OR_RETURN(auto proposal, Propose(*basket));
+  OrderedJson receipt = RenderReceipt(*basket, proposal, "proposed");
+  OrderedJson out{{"customer", std::move(receipt["customer"])},
+                  {"notices", std::move(receipt["notices"])}};
+  if (proposal.who.customer_id) {
+    REGULARS_ASSIGN_OR_RETURN(OrderedJson progress,
+                              StoredProgress(*ledger_, *proposal.book, *proposal.who.customer_id));
+    for (auto& p : receipt["progress"]) {
+      const std::string kind = p.value("kind", "");
+      if (kind == "tier_visits" || kind == "tier_spend") progress.push_back(std::move(p));
+    }
+    out["progress"] = std::move(progress);
+    if (receipt.contains("goodwill")) out["goodwill"] = std::move(receipt["goodwill"]);
   }
   REGULARS_TRY(snapshot.Commit());
   return ToText(out);

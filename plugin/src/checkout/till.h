@@ -74,7 +74,9 @@ class Till {
   //  "consent": {"text": ..., "purpose": ..., "at": ..., "cashier_id": ...}}.
   // A pseudonymous profile of that card merges into the customer.
   Result<std::string> Link(std::string_view request_json);
-  // {"identifiers": [...]} -> {"customer": ..., "notices": [...]}. Writes nothing.
+  // {"identifiers": [...]} -> {"customer": ..., "notices": [...], "progress": [...],
+  // "goodwill": {...}}: the customer, tier, progress and goodwill budget evaluate would
+  // show now. Writes nothing.
   Result<std::string> RecognizeOnly(std::string_view request_json);
 
   // `first_name`, when not empty, is kept for the cashier panel's greeting.
