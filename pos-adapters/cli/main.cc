@@ -157,6 +157,25 @@ int Report(int code, char* text) {
   return ExitStatusOf(code);
 }
 
+// As Report, for a call that read the input file `name`: an error placed at a line and
+// column of the JSON names the file too ("basket.json: line 4, column 20"), since the
+// library never saw the file's name.
+int ReportForInput(int code, char* text, const std::string& name) {
+  if (code == REGULARS_OK || text == nullptr) return Report(code, text);
+  auto error = nlohmann::json::parse(text, nullptr, false);
+  regulars_free(text);
+  if (error.is_discarded() || !error.contains("error") || !error["error"].is_object()) {
+    std::cerr << ErrorJson("internal", "the library's error is not JSON", "") << "\n";
+    return ExitStatusOf(code);
+  }
+  auto& where = error["error"]["where"];
+  if (where.is_string() && where.get<std::string>().rfind("line ", 0) == 0) {
+    where = (name == "-" ? std::string("standard input") : name) + ": " + where.get<std::string>();
+  }
+  std::cerr << error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  return ExitStatusOf(code);
+}
+
 int WithTill(const Args& args, int (*run)(regulars_till*, const Args&)) {
   auto config = args.options.find("--config");
   if (config == args.options.end()) return BadUsage("--config FILE is required", "--config");
@@ -215,7 +234,7 @@ int Checkout(regulars_till* till, const Args& args) {
   char* out = nullptr;
   int code = args.dry_run ? regulars_evaluate(till, args.input.c_str(), &out)
                           : regulars_commit(till, args.input.c_str(), &out);
-  return Report(code, out);
+  return ReportForInput(code, out, args.positional[0]);
 }
 
 int Void(regulars_till* till, const Args& args) {
@@ -229,13 +248,13 @@ int Void(regulars_till* till, const Args& args) {
 int Refund(regulars_till* till, const Args& args) {
   char* out = nullptr;
   int code = regulars_refund(till, args.input.c_str(), &out);
-  return Report(code, out);
+  return ReportForInput(code, out, args.positional[0]);
 }
 
 int Link(regulars_till* till, const Args& args) {
   char* out = nullptr;
   int code = regulars_link(till, args.input.c_str(), &out);
-  return Report(code, out);
+  return ReportForInput(code, out, args.positional[0]);
 }
 
 int ScanImage(regulars_till* till, const Args& args) {

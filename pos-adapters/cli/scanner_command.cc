@@ -145,6 +145,7 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
 
   int64_t line_number = 0;
   bool unreachable = false;
+  int64_t answered = 0, refused = 0;  // 2xx answers; 401/403 (a wrong or missing token)
   std::string line;
   bool overlong = false;
   // One scan: recognized through the service, one JSON line out.
@@ -170,6 +171,8 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
                 << "\n";
       return;
     }
+    if (status >= 200 && status < 300) ++answered;
+    if (status == 401 || status == 403) ++refused;
     Json out{{"scan", line_number}, {"status", status}};
     Json parsed = Json::parse(answer, nullptr, false);
     out["answer"] = parsed.is_discarded() ? Json(answer) : parsed;
@@ -196,6 +199,15 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
   }
   if (!line.empty() || overlong) scan(line);
   if (fd != STDIN_FILENO) close(fd);
+  if (refused > 0 && answered == 0) {
+    // Not one scan reached the panel: an operator must hear of it, not read a log of 401s.
+    std::cerr << regulars::ErrorJson("scans_refused",
+                                     "the service refused every scan (" + std::to_string(refused) +
+                                         "): check http.token in the config against the service's",
+                                     device)
+              << "\n";
+    return kExitFailure;
+  }
   return unreachable ? kExitFailure : kExitOk;
 }
 

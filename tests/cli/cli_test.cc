@@ -123,6 +123,36 @@ TEST_F(Cli, BadBasketsAreExitTwoWithAPointer) {
   EXPECT_EQ(missing.status, 2);
 }
 
+TEST_F(Cli, AMalformedBasketFileIsNamedWithItsLineAndColumn) {
+  std::string file = dir_ + "/basket.json";
+  std::ofstream(file)
+      << "{\n  \"pos_txn_id\": \"T-1\",\n  \"lines\": [\n    {\"line\": 1,, }\n  ]\n}\n";
+  Outcome o = Run("checkout " + file);
+  EXPECT_EQ(o.status, 2);
+  Json error = Json::parse(o.err)["error"];
+  EXPECT_EQ(error["code"], "invalid_basket");
+  EXPECT_EQ(error["where"], file + ": line 4, column 16") << o.err;  // the second comma
+  Outcome piped = Run("checkout -", "{\"pos_txn_id\": ");
+  EXPECT_EQ(
+      Json::parse(piped.err)["error"]["where"].get<std::string>().rfind("standard input: ", 0), 0u)
+      << piped.err;
+}
+
+TEST_F(Cli, AWholeNumberWrittenAsAFloatIsNamedForWhatItIs) {
+  Json basket = Basket("T-1", 1);
+  basket["lines"][0]["qty"] = 1e30;
+  Outcome huge = Run("checkout -", basket.dump());
+  EXPECT_EQ(huge.status, 2);
+  EXPECT_EQ(Json::parse(huge.err)["error"]["message"], "qty is too large") << huge.err;
+  basket["lines"][0]["qty"] = 3.0;
+  Outcome written = Run("checkout -", basket.dump());
+  EXPECT_NE(written.err.find("without a decimal point or exponent"), std::string::npos)
+      << written.err;
+  basket["lines"][0]["qty"] = 2.5;
+  Outcome fraction = Run("checkout -", basket.dump());
+  EXPECT_NE(fraction.err.find("not a number with a fraction"), std::string::npos) << fraction.err;
+}
+
 TEST_F(Cli, VoidAndRefund) {
   ASSERT_EQ(Run("checkout -", Basket("T-1", 3).dump()).status, 0);
   Json refund{{"pos_txn_id", "R-1"}, {"refund_of", "T-1"}, {"lines", {{{"line", 1}, {"qty", 1}}}}};

@@ -162,6 +162,21 @@ TEST_F(Serve, TheScannerSaysSoWhenTheServiceIsNotRunning) {
   EXPECT_NE(err.find("--device"), std::string::npos) << err;
 }
 
+TEST_F(Serve, TheScannerExitsNonZeroWhenTheServiceRefusedEveryScan) {
+  StartServe();
+  // The scanner's copy of the config carries another token than the service's.
+  Json config = Json::parse(Read(config_));
+  config["http"]["token"]["secret_hex"] = std::string(64, 'f');
+  config_ = dir_ + "/scanner.json";
+  std::ofstream(config_) << config.dump();
+  std::ofstream(dir_ + "/scans") << "#2900000000018!\n#2900000000026!\n";
+  std::string out, err;
+  EXPECT_EQ(RunScanner(dir_ + "/scans", &out, &err), 1) << out << err;
+  EXPECT_NE(out.find("\"status\":401"), std::string::npos) << out;
+  EXPECT_NE(err.find("scans_refused"), std::string::npos) << err;
+  EXPECT_NE(err.find("http.token"), std::string::npos) << err;
+}
+
 TEST_F(Serve, BadArgumentsAndAConfigWithNothingToServeAreRefused) {
   std::string cli = REGULARS_CLI;
   std::string plain = std::string(REGULARS_SOURCE_DIR) + "/config/examples/store.json";

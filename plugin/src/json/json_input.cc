@@ -1,5 +1,6 @@
 #include "json/json_input.h"
 
+#include <cmath>
 #include <limits>
 
 namespace regulars {
@@ -145,6 +146,11 @@ Result<int64_t> FieldReader::Integer(std::string_view key, int64_t min, int64_t 
     if (v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       return Fail(key, name + " is too large");
     }
+  } else if (v.is_number_float() && std::isfinite(v.get<double>()) &&
+             std::trunc(v.get<double>()) == v.get<double>()) {
+    // 1e30 or 3.0: a whole number, written as a float (and 1e30 beyond any integer here).
+    if (std::fabs(v.get<double>()) >= 9.2e18) return Fail(key, name + " is too large");
+    return Fail(key, name + " must be written as an integer, without a decimal point or exponent");
   } else if (!v.is_number_integer()) {
     return Fail(key, name + " must be an integer, not " + TypeName(v));
   }
