@@ -354,8 +354,16 @@ class ServerImpl final : public Server {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return Error::Storage("cannot listen on " + address + ":" + std::to_string(port) + ": " +
-                            ec.message());
+      // Not the database's fault: name it. The kind keeps exit status 1 (the service may
+      // be restarted and find the port free), unlike a bad config's 2.
+      std::string where = address + ":" + std::to_string(port);
+      if (ec == asio::error::address_in_use) {
+        return Error{ErrorKind::kStorage, "port_in_use",
+                     where + " is already in use by another program (another regulars serve?)",
+                     "listen"};
+      }
+      return Error{ErrorKind::kStorage, "cannot_listen",
+                   "cannot listen on " + where + ": " + ec.message(), "listen"};
     }
     port_ = acceptor_.local_endpoint().port();
     Accept();

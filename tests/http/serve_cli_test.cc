@@ -177,6 +177,22 @@ TEST_F(Serve, TheScannerExitsNonZeroWhenTheServiceRefusedEveryScan) {
   EXPECT_NE(err.find("http.token"), std::string::npos) << err;
 }
 
+TEST_F(Serve, ABusyPortIsNamedAsSuchNotAsADatabaseError) {
+  StartServe();
+  std::string err_file = dir_ + "/second.err";
+  int raw =
+      std::system((std::string(REGULARS_CLI) + " serve --config " + config_ + " --db " + dir_ +
+                   "/ledger.sqlite --port " + std::to_string(port_) + " > /dev/null 2> " + err_file)
+                      .c_str());
+  ASSERT_TRUE(WIFEXITED(raw));
+  EXPECT_EQ(WEXITSTATUS(raw), 1);
+  Json error = Json::parse(Read(err_file))["error"];
+  EXPECT_EQ(error["code"], "port_in_use") << error;
+  EXPECT_NE(error["message"].get<std::string>().find(":" + std::to_string(port_)),
+            std::string::npos)
+      << error;
+}
+
 TEST_F(Serve, BadArgumentsAndAConfigWithNothingToServeAreRefused) {
   std::string cli = REGULARS_CLI;
   std::string plain = std::string(REGULARS_SOURCE_DIR) + "/config/examples/store.json";
