@@ -806,23 +806,6 @@ TEST(RewardProperties, AWeighedLineNeitherCountsTowardNorEarnsAnNthUnitRewardAtT
   EXPECT_EQ(r["progress"][0]["have"], 4);
 }
 
-TEST(RewardProperties, TheRuleAnExclusivityGroupPassedOverStillCountsAndPaysLater) {
-  TestTill t(ConfigWith(R"([
-      {"id": "dodo-3rd-half", "kind": "nth_unit", "every": 3, "group": "dodo",
-       "match": {"brands": ["Dodo"]}, "reward": {"percent": 50}},
-      {"id": "dodo-5th-free", "kind": "nth_unit", "every": 5, "group": "dodo",
-       "match": {"brands": ["Dodo"]}, "reward": {"free": true}}])"));
-  t.Enroll(kAliceCard);
-  TJson five = t.Commit(Basket("T1", kAliceCard, {Packs(1, 5)}));
-  EXPECT_EQ(five["total_discount"], kPackPrice) << "a free pack beats half a pack";
-  EXPECT_EQ(five["progress"][0]["rule"], "dodo-3rd-half");
-  EXPECT_EQ(five["progress"][0]["have"], 5) << "its units counted all the same";
-  // Next visit, one pack: the half-price reward owed since is the better one now.
-  TJson one = t.Commit(Basket("T2", kAliceCard, {Packs(1, 1)}));
-  EXPECT_EQ(one["total_discount"], (kPackPrice + 1) / 2);
-  EXPECT_EQ(one["lines"][0]["discounts"][0]["rule"], "dodo-3rd-half");
-}
-
 // Found by NoCustomerGetsMoreRuleDiscountsInADayThanTheDayCap over 300 histories (seed
 // 0x5eed00be): a refund once repriced its sale under the cap left when it was sold, so a
 // reward the cap held back was paid out in cash for two returned milks.
