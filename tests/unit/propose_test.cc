@@ -154,5 +154,31 @@ TEST(Propose, TheSameInputsGiveTheSameProposal) {
   EXPECT_EQ(a->terms.rules.size(), b->terms.rules.size());
 }
 
+TEST(Propose, AGroupsLoserCountsNothingFromTheBasketItLost) {
+  auto config = ParseConfig(R"({"store_id": "S001", "till_id": "T01", "currency": "EUR",
+    "rules": [
+      {"id": "half-3rd", "kind": "nth_unit", "every": 3, "group": "dodo",
+       "match": {"brands": ["Dodo"]}, "reward": {"percent": 50}},
+      {"id": "free-5th", "kind": "nth_unit", "every": 5, "group": "dodo",
+       "match": {"brands": ["Dodo"]}, "reward": {"free": true}}]})",
+                            "groups.json");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  auto book = std::make_shared<const RuleBook>(std::move(config).value());
+  CustomerState state;
+  state.customer_id = "c_alice";
+  auto p = ProposeFor(BasketOf(5), Alice(), &state, book);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  ASSERT_EQ(p->terms.rules.size(), 2u);
+  EXPECT_EQ(DiscountOn(*p, 0), 1290) << "the free pack wins";
+  EXPECT_EQ(p->pricing.outcomes[0].units, 0);
+  EXPECT_EQ(p->pricing.outcomes[0].progress_after, 0);
+  EXPECT_EQ(p->pricing.outcomes[1].units, 5);
+  // One pack, nobody rewarded: no loser, both count.
+  auto one = ProposeFor(BasketOf(1), Alice(), &state, book);
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  EXPECT_EQ(one->pricing.outcomes[0].units, 1);
+  EXPECT_EQ(one->pricing.outcomes[1].units, 1);
+}
+
 }  // namespace
 }  // namespace regulars

@@ -212,9 +212,12 @@ TEST(PaymentToken, APseudonymousProfileAccruesAndMergesOnLinkLosingNothing) {
   auto paid = t.Commit(PayingWith("V3", "", kMastercard, 1));
   EXPECT_EQ(paid["customer"]["id"], alice);
   EXPECT_EQ(paid["total_discount"], 1290);
-  // Refunding a sale made under the profile takes the units back from her.
-  t.Refund("R1", "V1", {{{"line", 1}, {"qty", 2}}});
-  EXPECT_EQ(t.Progress(alice), 0);
+  // Refunding a sale made under the profile takes the units back from her, and the free
+  // pack they earned: 2 + 1 packs kept, 3 of 5.
+  auto refund = t.Refund("R1", "V1", {{{"line", 1}, {"qty", 2}}});
+  EXPECT_EQ(refund["reward_deduction"], 1290);
+  EXPECT_EQ(refund["total_refund"], 2 * 1290 - 1290);
+  EXPECT_EQ(t.Progress(alice), 3);
   auto verify = t.till().Verify();
   ASSERT_TRUE(verify.ok());
   EXPECT_TRUE(verify->mismatches.empty()) << verify->mismatches.size();

@@ -77,7 +77,7 @@ Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms
     RuleOutcome outcome;
     switch (term.kind) {
       case RuleKind::kNthUnit: {
-        NthUnitLimits limits{term.counting, term.max_per_basket, budget};
+        NthUnitLimits limits{term.counting && !term.lost_group, term.max_per_basket, budget};
         if (!term.applies) limits.max_per_basket = 0;
         REGULARS_ASSIGN_OR_RETURN(auto nth,
                                   ApplyNthUnit(term.every, term.reward, term.progress_before, lines,
@@ -113,7 +113,7 @@ Result<Pricing> PriceBasket(std::span<const BasketLine> lines, const BasketTerms
       case RuleKind::kMilestone: {
         // Spend is what the customer pays for the matched lines after the rewards before
         // it: a discount is never counted as spend.
-        outcome.units = term.counting ? net_of(term.matched) : 0;
+        outcome.units = term.counting && !term.lost_group ? net_of(term.matched) : 0;
         auto reached = AddMinor(term.progress_before, outcome.units);
         if (!reached || term.every <= 0 || term.amount <= 0) {
           return Error::BadInput("counter_overflow", "the customer's spend would overflow");
@@ -170,6 +170,11 @@ Status ChooseInGroups(std::span<const BasketLine> lines, BasketTerms& terms) {
       if (terms.rules[i].group == group) members.push_back(i);
     }
     if (members.size() < 2) continue;
+    for (size_t m : members) {
+      terms.rules[m].applies = false;
+      terms.rules[m].lost_group = false;
+    }
+    REGULARS_ASSIGN_OR_RETURN(auto without, PriceBasket(lines, terms));
     size_t best = members.front();
     int64_t best_discount = -1;
     for (size_t m : members) {
@@ -180,7 +185,11 @@ Status ChooseInGroups(std::span<const BasketLine> lines, BasketTerms& terms) {
         best = m;
       }
     }
-    for (size_t other : members) terms.rules[other].applies = other == best;
+    const bool contested = best_discount > without.rule_discount;
+    for (size_t other : members) {
+      terms.rules[other].applies = other == best;
+      terms.rules[other].lost_group = contested && other != best;
+    }
   }
   return Status::Ok();
 }

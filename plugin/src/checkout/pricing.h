@@ -26,9 +26,10 @@ struct RuleTerms {
   int64_t amount = 0;                     // milestone: off per step
   std::optional<int64_t> percent;         // tier
   std::optional<int64_t> max_per_basket;  // nth_unit and milestone
-  bool counting = true;  // false outside a campaign's dates: owed rewards still apply
-  bool applies = true;   // false when another rule of its exclusivity group was better
-  std::string group;     // the rule's exclusivity group, if any
+  bool counting = true;     // false outside a campaign's dates: owed rewards still apply
+  bool applies = true;      // false when another rule of its exclusivity group was better
+  bool lost_group = false;  // that rule gave something: this one counts nothing here
+  std::string group;        // the rule's exclusivity group, if any
   int64_t progress_before = 0;
   std::vector<size_t> matched;  // indexes of the basket lines the rule matches
   LocalText text;               // the discount's sentence
@@ -101,8 +102,9 @@ void CountOnly(BasketTerms& terms);
 
 // Of each exclusivity group (in order of first appearance), keeps the rule that gives the
 // customer the most on these lines, pricing the basket with each member alone (the first
-// in stacking order on a tie): sets `applies`. The others still count; what they would
-// have given stays owed.
+// in stacking order on a tie): sets `applies`. When the winner gives something, the others
+// lose the basket (`lost_group`): they count nothing from it, so nothing is owed later.
+// When no member gives anything, there is no loser and every member counts.
 Status ChooseInGroups(std::span<const BasketLine> lines, BasketTerms& terms);
 
 }  // namespace regulars

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 
 #include "checkout/customer_state.h"
 #include "checkout/pricing.h"
@@ -27,16 +28,21 @@ struct PricedReturn {
   Pricing after;
 };
 
-Result<HeldSale> LoadHeldSale(Ledger& ledger, const StoredTransaction& sale,
-                              const std::string& sale_txn_id) {
+// What a reversal gives back, as its event and its answer say.
+struct GivenBack {
+  OrderedJson lines;                            // per sale line
+  OrderedJson unearned = OrderedJson::array();  // later rewards taken back
+  int64_t deduction = 0;                        // what those rewards were worth
+  int64_t total = 0;                            // the money back
+  int64_t waived = 0;                           // what the customer was not asked for
+};
+
+// What sale event `event` still holds after its refunds (nothing once voided).
+Result<HeldSale> HoldingOf(Ledger& ledger, StoredEvent event, const std::string& sale_txn_id,
+                           bool voided) {
   HeldSale held;
-  REGULARS_ASSIGN_OR_RETURN(held.event, ledger.events().Find(sale.event));
+  held.event = std::move(event);
   REGULARS_ASSIGN_OR_RETURN(held.record, ReadSaleRecord(held.event.body));
-  if (held.record.customer_id) {
-    // A sale made under a pseudonymous profile that has since merged is its customer's.
-    REGULARS_ASSIGN_OR_RETURN(held.record.customer_id,
-                              ledger.customers().RootOf(*held.record.customer_id));
-  }
   REGULARS_ASSIGN_OR_RETURN(auto earlier, ledger.events().RefundsOf(sale_txn_id));
   held.before = held.record.lines;
   for (size_t i = 0; i < held.before.size(); ++i) held.index_of[held.before[i].line] = i;
@@ -48,6 +54,21 @@ Result<HeldSale> LoadHeldSale(Ledger& ledger, const StoredTransaction& sale,
                                                         " returns a line the sale does not hold");
     }
     held.before[it->second].qty -= qty;
+  }
+  if (voided) {
+    for (auto& line : held.before) line.qty = 0;
+  }
+  return held;
+}
+
+Result<HeldSale> LoadHeldSale(Ledger& ledger, const StoredTransaction& sale,
+                              const std::string& sale_txn_id) {
+  REGULARS_ASSIGN_OR_RETURN(auto event, ledger.events().Find(sale.event));
+  REGULARS_ASSIGN_OR_RETURN(auto held, HoldingOf(ledger, std::move(event), sale_txn_id, false));
+  if (held.record.customer_id) {
+    // A sale made under a pseudonymous profile that has since merged is its customer's.
+    REGULARS_ASSIGN_OR_RETURN(held.record.customer_id,
+                              ledger.customers().RootOf(*held.record.customer_id));
   }
   return held;
 }
@@ -86,27 +107,25 @@ Result<std::vector<BasketLine>> LinesAfter(const HeldSale& sale, const RefundReq
   return after;
 }
 
-// Each side is priced with the sale's terms, exclusivity groups chosen anew for what it
-// holds. Under a cap, what is kept never gets more discount than the sale gave: the
-// day's cap may have been used since.
-Result<PricedReturn> PriceReturn(const HeldSale& sale, const std::vector<BasketLine>& after) {
-  const SaleRecord& record = sale.record;
-  BasketTerms terms_before = record.terms;
-  if (terms_before.cap) {
+// What `lines`, some of a sale's, cost under the sale's terms, exclusivity groups chosen
+// anew for them. Under a cap, what is kept never gets more discount than the sale gave:
+// the day's cap may have been used since.
+Result<Pricing> PriceHolding(const SaleRecord& record, std::span<const BasketLine> lines) {
+  BasketTerms terms = record.terms;
+  if (terms.cap) {
     REGULARS_ASSIGN_OR_RETURN(auto sold, PriceBasket(record.lines, record.terms));
-    terms_before.cap = std::min(*terms_before.cap, sold.rule_discount);
+    terms.cap = std::min(*terms.cap, sold.rule_discount);
   }
-  BasketTerms terms_after = terms_before;
-  REGULARS_TRY(ChooseInGroups(sale.before, terms_before));
-  REGULARS_TRY(ChooseInGroups(after, terms_after));
-  if (record.imported) {
-    // What an imported sale keeps still gives nothing: it was paid in full.
-    CountOnly(terms_before);
-    CountOnly(terms_after);
-  }
+  REGULARS_TRY(ChooseInGroups(lines, terms));
+  // What an imported sale keeps still gives nothing: it was paid in full.
+  if (record.imported) CountOnly(terms);
+  return PriceBasket(lines, terms);
+}
+
+Result<PricedReturn> PriceReturn(const HeldSale& sale, const std::vector<BasketLine>& after) {
   PricedReturn priced;
-  REGULARS_ASSIGN_OR_RETURN(priced.before, PriceBasket(sale.before, terms_before));
-  REGULARS_ASSIGN_OR_RETURN(priced.after, PriceBasket(after, terms_after));
+  REGULARS_ASSIGN_OR_RETURN(priced.before, PriceHolding(sale.record, sale.before));
+  REGULARS_ASSIGN_OR_RETURN(priced.after, PriceHolding(sale.record, after));
   return priced;
 }
 
@@ -132,18 +151,91 @@ bool HoldsUnits(const std::vector<BasketLine>& basket) {
   return std::any_of(basket.begin(), basket.end(), [](const BasketLine& l) { return l.qty > 0; });
 }
 
-// The compensating event's counts and visit: what was given back; the visit itself goes
-// when nothing of the sale is left.
-void AddCountsAndVisit(const HeldSale& sale, const std::vector<BasketLine>& after,
-                       const PricedReturn& priced, int64_t total, NewEvent& event) {
-  const SaleRecord& record = sale.record;
+// The compensating event's counts: what the sale's own repricing gives back.
+std::vector<CountDelta> CountsGivenBack(const SaleRecord& record, const PricedReturn& priced) {
+  std::vector<CountDelta> counts;
   for (size_t i = 0; i < record.terms.rules.size(); ++i) {
     const RuleTerms& t = record.terms.rules[i];
     int64_t units = priced.after.outcomes[i].units - priced.before.outcomes[i].units;
     int64_t rewards = priced.after.outcomes[i].rewards - priced.before.outcomes[i].rewards;
     if (t.kind == RuleKind::kTier || (units == 0 && rewards == 0)) continue;
-    event.counts.push_back({t.rule, t.every, units, rewards});
+    counts.push_back({t.rule, t.every, units, rewards});
   }
+  return counts;
+}
+
+// The rewards a rule gave on a sale, as the sale stands now, and what they took off.
+struct GivenRewards {
+  int64_t rewards = 0;
+  int64_t discount = 0;
+};
+
+Result<GivenRewards> RewardsGivenBy(Ledger& ledger, const CustomerSale& sale,
+                                    const std::string& rule) {
+  REGULARS_ASSIGN_OR_RETURN(auto held, HoldingOf(ledger, sale.event, sale.pos_txn_id, sale.voided));
+  REGULARS_ASSIGN_OR_RETURN(auto pricing, PriceHolding(held.record, held.before));
+  GivenRewards given;
+  for (size_t i = 0; i < held.record.terms.rules.size(); ++i) {
+    if (held.record.terms.rules[i].rule != rule) continue;
+    given.rewards += pricing.outcomes[i].rewards;
+    given.discount += pricing.outcomes[i].discount;
+  }
+  return given;
+}
+
+// A reward a refund un-earns: given on a later basket only thanks to the units returned.
+struct UnearnedReward {
+  std::string rule;
+  int64_t rewards = 0;
+  int64_t amount = 0;  // what those rewards took off their baskets
+};
+
+// Where giving `counts` back would take a counter below zero, the customer's later
+// baskets were given rewards the returned units earned: the latest of them are taken back
+// (out of `counts`), each valued at what it took off its basket (that basket's average
+// when only some of its rewards are). A deficit no later sale explains stays over-granted.
+Result<std::vector<UnearnedReward>> TakeBackUnearned(Ledger& ledger, const HeldSale& sale,
+                                                     const EventKey& sale_key,
+                                                     std::vector<CountDelta>& counts) {
+  std::vector<UnearnedReward> unearned;
+  if (!sale.record.customer_id) return unearned;
+  const std::string& customer = *sale.record.customer_id;
+  REGULARS_ASSIGN_OR_RETURN(auto counters, ledger.counters().Of(customer));
+  std::optional<std::vector<CustomerSale>> later;  // read once, when a counter needs it
+  for (CountDelta& delta : counts) {
+    auto it = counters.find(delta.rule);
+    int64_t progress = it == counters.end() ? 0 : it->second.progress;
+    int64_t left = progress + delta.units - delta.rewards * delta.every;
+    if (left >= 0 || delta.every <= 0) continue;
+    int64_t wanted = (-left + delta.every - 1) / delta.every;
+    if (!later) {
+      REGULARS_ASSIGN_OR_RETURN(later,
+                                ledger.events().SalesAfter(customer, sale.event.at_ms, sale_key));
+    }
+    UnearnedReward taken{delta.rule};
+    for (const CustomerSale& s : *later) {
+      if (taken.rewards == wanted) break;
+      REGULARS_ASSIGN_OR_RETURN(auto given, RewardsGivenBy(ledger, s, delta.rule));
+      int64_t n = std::min(wanted - taken.rewards, given.rewards);
+      if (n == 0) continue;
+      // discount * n / rewards, without overflow (n <= rewards).
+      int64_t d = given.discount;
+      int64_t r = given.rewards;
+      taken.amount += n == r ? d : d / r * n + d % r * n / r;
+      taken.rewards += n;
+    }
+    if (taken.rewards == 0) continue;
+    delta.rewards -= taken.rewards;
+    unearned.push_back(std::move(taken));
+  }
+  return unearned;
+}
+
+// The compensating event's visit: what was given back; the visit itself goes when
+// nothing of the sale is left.
+void AddVisit(const HeldSale& sale, const std::vector<BasketLine>& after,
+              const PricedReturn& priced, int64_t total, NewEvent& event) {
+  const SaleRecord& record = sale.record;
   if (!record.customer_id || !record.has_visit) return;
   VisitDelta visit;
   visit.at_ms = sale.event.at_ms;
@@ -158,7 +250,7 @@ void AddCountsAndVisit(const HeldSale& sale, const std::vector<BasketLine>& afte
 // The answer to the POS, as Contract v1 JSON.
 Result<OrderedJson> RenderReversal(Ledger& ledger, const RuleBook& book,
                                    const ReversalRequest& request, const SaleRecord& record,
-                                   const OrderedJson& lines, int64_t total, int64_t waived) {
+                                   const GivenBack& back) {
   const bool is_void = !request.refund;
   OrderedJson response;
   response["pos_txn_id"] = is_void ? request.sale_txn_id : request.refund->pos_txn_id;
@@ -173,9 +265,13 @@ Result<OrderedJson> RenderReversal(Ledger& ledger, const RuleBook& book,
   }
   response["customer"] = RenderCustomer(who);
   response["currency"] = book.config.till.currency.code;
-  response["lines"] = lines;
-  response["total_refund"] = total;
-  if (waived > 0) response["waived"] = waived;
+  response["lines"] = back.lines;
+  if (!back.unearned.empty()) {
+    response["rewards_unearned"] = back.unearned;
+    response["reward_deduction"] = back.deduction;
+  }
+  response["total_refund"] = back.total;
+  if (back.waived > 0) response["waived"] = back.waived;
   OrderedJson progress = OrderedJson::array();
   if (record.customer_id) {
     REGULARS_ASSIGN_OR_RETURN(progress, StoredProgress(ledger, book, *record.customer_id));
@@ -238,28 +334,35 @@ Result<std::string> ReverseSale(Ledger& ledger, const RuleBook& book,
   REGULARS_ASSIGN_OR_RETURN(auto held, LoadHeldSale(ledger, sale, sale_txn_id));
   REGULARS_ASSIGN_OR_RETURN(auto after, LinesAfter(held, refund, sale_txn_id));
   REGULARS_ASSIGN_OR_RETURN(auto priced, PriceReturn(held, after));
-  OrderedJson lines = ReturnedLines(held.before, after, priced);
+  GivenBack back;
+  back.lines = ReturnedLines(held.before, after, priced);
+  NewEvent event;
+  event.counts = CountsGivenBack(held.record, priced);
+  REGULARS_ASSIGN_OR_RETURN(auto taken_back,
+                            TakeBackUnearned(ledger, held, sale.event, event.counts));
+  for (const auto& u : taken_back) {
+    back.unearned.push_back({{"rule", u.rule}, {"rewards", u.rewards}, {"amount", u.amount}});
+    back.deduction += u.amount;
+  }
   // The customer never owes money for bringing something back: when what they keep
-  // would cost more than they paid for everything (a milestone no longer reached), the
-  // difference is waived and recorded, like an over-granted reward.
-  int64_t total = priced.before.total_net - priced.after.total_net;
-  int64_t waived = 0;
-  if (total < 0) {
-    waived = -total;
-    total = 0;
+  // would cost more than they paid for everything (a milestone no longer reached, a
+  // later reward un-earned), the difference is waived and recorded.
+  back.total = priced.before.total_net - priced.after.total_net - back.deduction;
+  if (back.total < 0) {
+    back.waived = -back.total;
+    back.total = 0;
   }
 
   // A reversal is ordered after what it reverses, whatever the clocks say, so replay
   // never applies it first (where the floor at zero would swallow it).
   REGULARS_ASSIGN_OR_RETURN(int64_t latest, ledger.events().LatestReversalTime(sale_txn_id));
   const SaleRecord& record = held.record;
-  NewEvent event;
   event.kind = kind;
   event.at_ms = std::max({request.at_ms, held.event.at_ms, latest});
   event.customer_id = record.customer_id;
   if (refund) event.pos_txn_id = refund->pos_txn_id;
   event.ref_pos_txn_id = sale_txn_id;
-  AddCountsAndVisit(held, after, priced, total, event);
+  AddVisit(held, after, priced, back.total, event);
   // A reversal is never refused for want of goodwill's config: the event records it, and
   // the chain does too while the audit key is there. It counts on its grant's day.
   int64_t goodwill_back = priced.before.goodwill - priced.after.goodwill;
@@ -275,12 +378,12 @@ Result<std::string> ReverseSale(Ledger& ledger, const RuleBook& book,
                 {"pos_txn_id", refund ? OrderedJson(refund->pos_txn_id) : OrderedJson(nullptr)},
                 {"at", FormatTimestampUtc(request.at_ms)},
                 {"customer", record.customer_id ? OrderedJson(*record.customer_id) : nullptr},
-                {"lines", lines},
-                {"total_refund", total},
-                {"waived", waived}};
+                {"lines", back.lines},
+                {"rewards_unearned", back.unearned},
+                {"total_refund", back.total},
+                {"waived", back.waived}};
   REGULARS_ASSIGN_OR_RETURN(auto key, ledger.events().Append(event));
-  REGULARS_ASSIGN_OR_RETURN(auto response,
-                            RenderReversal(ledger, book, request, record, lines, total, waived));
+  REGULARS_ASSIGN_OR_RETURN(auto response, RenderReversal(ledger, book, request, record, back));
   response["event_id"] = key.ToString();
   std::string text = ToText(response);
   if (refund) {

@@ -94,6 +94,30 @@ Result<std::vector<Json>> EventLog::RefundsOf(const std::string& sale_txn_id) {
   return bodies;
 }
 
+Result<std::vector<CustomerSale>> EventLog::SalesAfter(const std::string& customer_id,
+                                                       int64_t at_ms, const EventKey& after) {
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_.Prepare("SELECT e.at_ms, e.body, e.pos_txn_id, EXISTS (SELECT 1 FROM events v WHERE "
+                  "v.ref_pos_txn_id = e.pos_txn_id AND v.kind = 'void') FROM events e WHERE "
+                  "e.kind = 'sale' AND (e.customer_id = ?1 OR e.customer_id IN (SELECT from_id "
+                  "FROM merges WHERE into_id = ?1)) AND (e.at_ms, e.store_id, e.till_id, e.seq) > "
+                  "(?2, ?3, ?4, ?5) ORDER BY e.at_ms DESC, e.store_id DESC, e.till_id DESC, "
+                  "e.seq DESC"));
+  stmt->Bind(1, customer_id).Bind(2, at_ms).Bind(3, after.store_id).Bind(4, after.till_id);
+  stmt->Bind(5, after.seq);
+  std::vector<CustomerSale> sales;
+  for (;;) {
+    REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+    if (!row) break;
+    REGULARS_ASSIGN_OR_RETURN(
+        auto body, ParseJson(stmt->Text(1), "database_unreadable", "a sale of " + customer_id));
+    sales.push_back({{stmt->Int(0), std::move(body)}, stmt->Text(2), stmt->Int(3) != 0});
+  }
+  stmt->Reset();
+  return sales;
+}
+
 Result<std::map<std::string, Counter>> EventLog::Replay(const std::string& customer_id) {
   REGULARS_ASSIGN_OR_RETURN(
       auto stmt, db_.Prepare("SELECT body FROM events WHERE customer_id = ?1 OR customer_id IN "

@@ -20,6 +20,13 @@
 
 namespace regulars {
 
+// A sale event of a customer, with whether it was voided since.
+struct CustomerSale {
+  StoredEvent event;
+  std::string pos_txn_id;
+  bool voided = false;
+};
+
 class EventLog {
  public:
   // The log of till (store_id, till_id): Append writes its events.
@@ -38,6 +45,10 @@ class EventLog {
   Result<int64_t> LatestReversalTime(const std::string& sale_txn_id);
   // Bodies of the refund events that refer to a sale, oldest first.
   Result<std::vector<Json>> RefundsOf(const std::string& sale_txn_id);
+  // A customer's sales (and those of the profiles merged into them) that come after event
+  // `after` at `at_ms` in canonical order, newest first.
+  Result<std::vector<CustomerSale>> SalesAfter(const std::string& customer_id, int64_t at_ms,
+                                               const EventKey& after);
   // A customer's counters recomputed from their events (and those of the profiles merged
   // into them) in canonical order (time, store, till, seq).
   Result<std::map<std::string, Counter>> Replay(const std::string& customer_id);
