@@ -2,6 +2,8 @@
 // (docs/http-service.md) through the C ABI, beside the nightly sync, until stopped.
 #include <signal.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -67,6 +69,47 @@ class LedgerProbe {
   const regulars::Config& config_;
 };
 
+// Asks the till every few seconds whether its config file changed and was refused, so the
+// log says so at once, even while no request comes.
+class ConfigWatch {
+ public:
+  explicit ConfigWatch(regulars::http::TillService* service)
+      : thread_([this, service] { Run(service); }) {}
+  ~ConfigWatch() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  ConfigWatch(const ConfigWatch&) = delete;
+  ConfigWatch& operator=(const ConfigWatch&) = delete;
+
+ private:
+  void Run(regulars::http::TillService* service) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      service->CheckConfig();
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; });
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts once the rest is made
+};
+
+// Errors on standard error, the rest on standard output, a whole line at a time.
+void LogLine(bool error, const std::string& line) {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  (error ? std::cerr : std::cout) << line << std::endl;
+}
+
 }  // namespace
 
 int RunServe(const ServeOptions& options) {
@@ -89,6 +132,7 @@ int RunServe(const ServeOptions& options) {
   std::unique_ptr<regulars::http::TillService> service;
   std::unique_ptr<regulars::http::Server> server;
   std::unique_ptr<LedgerProbe> probe;
+  std::unique_ptr<ConfigWatch> watch;
   if (config->http.enabled()) {
     char* error = nullptr;
     int code = regulars_open(&till, options.config_path.c_str(), options.db_path.c_str(), &error);
@@ -106,7 +150,9 @@ int RunServe(const ServeOptions& options) {
     service_options.goodwill_enabled = config->goodwill.enabled;
     service_options.readiness = [p = probe.get()] { return p->Readiness(); };
     service_options.extra_metrics = [p = probe.get()] { return p->Metrics(); };
+    service_options.log = LogLine;
     service = std::make_unique<regulars::http::TillService>(till, std::move(service_options));
+    watch = std::make_unique<ConfigWatch>(service.get());
     const auto& http = config->http;
     regulars::http::Limits limits{http.max_body_bytes,     http.max_header_bytes,
                                   http.request_timeout_ms, http.idle_timeout_ms,
@@ -145,6 +191,7 @@ int RunServe(const ServeOptions& options) {
   // The server first, whole: its last connections end by telling the service's metrics.
   if (server) server->Stop();
   server.reset();
+  watch.reset();
   service.reset();
   regulars_close(till);
   std::cout << Json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump() << std::endl;

@@ -59,7 +59,58 @@ std::string ErrorCodeOf(const std::string& body) {
   return "unknown";
 }
 
+// {"status": STATUS, "config": {...}}: the status first, as it always was.
+std::string StatusBody(const char* status, const Json& config) {
+  nlohmann::ordered_json body{{"status", status}, {"config", config}};
+  return body.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// The refusal's gauges, in the text format.
+std::string ConfigMetrics(const Json& config) {
+  bool refused = config.value("state", "") == "refused";
+  int64_t since_ms = refused ? config.value("since_ms", int64_t{0}) : 0;
+  return "# HELP regulars_config_refused 1 while the config file on disk is refused and the "
+         "rules in force stay.\n"
+         "# TYPE regulars_config_refused gauge\n"
+         "regulars_config_refused " +
+         std::string(refused ? "1" : "0") +
+         "\n"
+         "# HELP regulars_config_refused_since_seconds When the refusal began (0: none).\n"
+         "# TYPE regulars_config_refused_since_seconds gauge\n"
+         "regulars_config_refused_since_seconds " +
+         std::to_string(since_ms / 1000) + "\n";
+}
+
 }  // namespace
+
+Json TillService::CheckConfig() {
+  char* out = nullptr;
+  int code = regulars_config_status(till_, &out);
+  Json status = Json::parse(out ? out : "", nullptr, false);
+  regulars_free(out);
+  if (code != REGULARS_OK || !status.is_object()) return Json{{"state", "unknown"}};
+  bool refused = status.value("state", "") == "refused";
+  std::string key = refused ? status.value("where", "") + "\n" + status.value("message", "") +
+                                  "\n" + status.value("since", "")
+                            : "";
+  std::lock_guard<std::mutex> lock(config_mutex_);
+  if (key == config_logged_) return status;
+  config_logged_ = key;
+  if (!options_.log) return status;
+  if (refused) {
+    Json said{{"file", status["file"]},
+              {"where", status["where"]},
+              {"message", status["message"]},
+              {"since", status["since"]}};
+    options_.log(true, Dump({{"level", "error"}, {"config_refused", said}}));
+  } else {
+    options_.log(false,
+                 Dump({{"level", "info"},
+                       {"config_in_force",
+                        {{"file", status["file"]}, {"rules_version", status["rules_version"]}}}}));
+  }
+  return status;
+}
 
 const std::vector<Route>& Routes() {
   static const std::vector<Route> routes = {
@@ -140,15 +191,17 @@ Response TillService::Dispatch(const Request& request, std::string& route) {
     return r;
   }
   const std::string& p = request.path;
-  if (p == "/healthz") return JsonAnswer(200, R"({"status":"ok"})");
+  // Selling on the rules in force while the file on disk is refused is ready, and says so.
+  if (p == "/healthz") return JsonAnswer(200, StatusBody("ok", CheckConfig()));
   if (p == "/readyz") {
     std::string problem = options_.readiness ? options_.readiness() : "";
     if (!problem.empty()) return ErrorAnswer(503, "not_ready", problem, "ledger");
-    return JsonAnswer(200, R"({"status":"ready"})");
+    return JsonAnswer(200, StatusBody("ready", CheckConfig()));
   }
   if (p == "/metrics") {
-    return Response::Of(200, "text/plain; version=0.0.4; charset=utf-8",
-                        metrics_.Render(options_.extra_metrics ? options_.extra_metrics() : ""));
+    std::string extra = ConfigMetrics(CheckConfig());
+    if (options_.extra_metrics) extra += options_.extra_metrics();
+    return Response::Of(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.Render(extra));
   }
   if (p == "/openapi.json") return JsonAnswer(200, std::string(OpenApiDocument()));
   if (p.starts_with(kPanelPrefix) || p == "/v1/panel") return Panel(request);

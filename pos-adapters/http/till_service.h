@@ -35,6 +35,9 @@ struct TillServiceOptions {
   std::function<std::string()> readiness;
   // More metrics, already in the text format (the sync backlog).
   std::function<std::string()> extra_metrics;
+  // Told one JSON line when the config file on disk becomes refused (`error` true) and when
+  // a good one is in force again; empty: not logged.
+  std::function<void(bool error, const std::string& line)> log;
 };
 
 class TillService {
@@ -44,6 +47,10 @@ class TillService {
   TillService(regulars_till* till, TillServiceOptions options);
 
   Response Handle(const Request& request);
+
+  // The till's config status (regulars_config_status): the file rereads when changed, and a
+  // refusal, or its end, is logged once.
+  nlohmann::json CheckConfig();
 
   Metrics& metrics() { return metrics_; }
   PanelHub& panel() { return panel_; }
@@ -72,6 +79,8 @@ class TillService {
   TillServiceOptions options_;
   Metrics metrics_;
   PanelHub panel_;
+  std::mutex config_mutex_;
+  std::string config_logged_;  // the refusal last logged; empty: the config is in force
   std::mutex recent_mutex_;
   std::map<std::string, Recent> recent_;
   std::deque<std::string> recent_order_;

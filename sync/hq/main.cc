@@ -178,6 +178,8 @@ Result<TlsServerOptions> ServerOptions(const Args& args) {
     }
     *flag.field = static_cast<int>(*value);
   }
+  // Errors go to standard error, and a store turned away at the handshake is one.
+  options.log = [](const std::string& line) { std::cerr << line + "\n" << std::flush; };
   return options;
 }
 

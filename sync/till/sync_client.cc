@@ -21,9 +21,16 @@ constexpr const char* kUnavailable = "sync_unavailable";
 // More than any config file holds (the loader refuses past 16 MiB).
 constexpr size_t kMaxConfigFileBytes = size_t{32} * 1024 * 1024;
 
+// A certificate refused at the handshake (another CA, expired, another name) is refused
+// the same way on every attempt: a person installs the right one.
+constexpr const char* kCertificateRefused = "tls_certificate_refused";
+
 // The till's own ledger busy past its timeout (checkouts hold the write lock in turn) is
 // passing too: the next attempt goes on from the acknowledged cursor.
-bool Retryable(const Error& e) { return e.code == kUnavailable || e.kind == ErrorKind::kStorage; }
+bool Retryable(const Error& e) {
+  if (e.code == kCertificateRefused) return false;
+  return e.code == kUnavailable || e.kind == ErrorKind::kStorage;
+}
 
 Error Refused(int status, const std::string& body, const std::string& doing) {
   auto json = Json::parse(body, nullptr, false);

@@ -1,7 +1,10 @@
 #include "wire/tls_transport.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <atomic>
 #include <boost/asio/connect.hpp>
@@ -20,6 +23,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -43,6 +47,54 @@ Error TlsError(const std::string& doing, const beast::error_code& ec) {
   Error e = Error::Storage(doing + ": " + ec.message());
   e.code = "sync_unavailable";
   return e;
+}
+
+// A certificate refused at the handshake: the same certificates are refused the same way
+// tomorrow, so no retry helps; a person installs the right one.
+Error CertificateRefused(std::string message, std::string where) {
+  Error e = Error::Storage(std::move(message), std::move(where));
+  e.code = "tls_certificate_refused";
+  return e;
+}
+
+// "CN=store:S001, valid until Jan  1 00:00:00 2027 GMT": who a certificate names and until
+// when, for a person to recognize it.
+std::string Describe(X509* cert) {
+  if (cert == nullptr) return "no certificate";
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio) return "a certificate";
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  BIO_puts(bio.get(), ", valid until ");
+  ASN1_TIME_print(bio.get(), X509_get0_notAfter(cert));
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(size));
+}
+
+// The alert the other side sent when it refused this side's certificate ("unknown_ca"), or
+// "" when the failure is something else (a reset, a timeout).
+std::string CertificateAlert(const beast::error_code& ec) {
+  if (ec.category() != asio::error::get_ssl_category()) return "";
+  auto code = static_cast<unsigned long>(ec.value());
+  if (ERR_GET_LIB(code) != ERR_LIB_SSL) return "";
+  switch (ERR_GET_REASON(code) - SSL_AD_REASON_OFFSET) {
+    case SSL_AD_BAD_CERTIFICATE:
+      return "bad_certificate";
+    case SSL_AD_UNSUPPORTED_CERTIFICATE:
+      return "unsupported_certificate";
+    case SSL_AD_CERTIFICATE_REVOKED:
+      return "certificate_revoked";
+    case SSL_AD_CERTIFICATE_EXPIRED:
+      return "certificate_expired";
+    case SSL_AD_CERTIFICATE_UNKNOWN:
+      return "certificate_unknown";
+    case SSL_AD_UNKNOWN_CA:
+      return "unknown_ca";
+    case SSL_AD_CERTIFICATE_REQUIRED:
+      return "certificate_required";
+    default:
+      return "";
+  }
 }
 
 // TLS 1.2 at least, the chain CA as the only trust anchor, this side's certificate.
@@ -140,6 +192,7 @@ struct Shared {
   HttpHandler handler;
   TlsServerOptions options;
   WorkerPool* workers = nullptr;  // the server's, stopped before the connections end
+  std::mutex log_mutex;           // one refused handshake's line at a time
   std::atomic<int> open{0};       // served connections (refused ones are not counted)
   std::atomic<int64_t> accepted{0};
   std::mutex sessions_mutex;
@@ -162,7 +215,8 @@ std::string TooManyConnections(int max) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared, bool refused)
-      : stream_(beast::tcp_stream(std::move(socket)), *shared->ctx),
+      : peer_(PeerOf(socket)),
+        stream_(beast::tcp_stream(std::move(socket)), *shared->ctx),
         shared_(std::move(shared)),
         refused_(refused) {
     if (!refused_) ++shared_->open;
@@ -188,15 +242,37 @@ class Session : public std::enable_shared_from_this<Session> {
   const TlsServerOptions& Options() const { return shared_->options; }
   static std::chrono::milliseconds Ms(int ms) { return std::chrono::milliseconds(ms); }
 
+  static std::string PeerOf(const tcp::socket& socket) {
+    beast::error_code ec;
+    auto endpoint = socket.remote_endpoint(ec);
+    if (ec) return "unknown";
+    return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+
   void Handshake() {
     Lowest().expires_after(Ms(Options().handshake_timeout_ms));
     stream_.async_handshake(ssl::stream_base::server,
                             [self = shared_from_this()](beast::error_code ec) {
                               // No certificate, another CA, expired, too slow: refused here.
-                              if (ec) return;
+                              if (ec) return self->LogRefusedHandshake(ec);
                               self->store_ = StoreOfPeer(self->stream_.native_handle());
                               self->AwaitRequest();
                             });
+  }
+
+  // One JSON line: who knocked and why they were turned away (OpenSSL's verdict on their
+  // certificate, else the handshake's error). Certificates are public: nothing secret here.
+  void LogRefusedHandshake(const beast::error_code& ec) {
+    if (!Options().log) return;
+    long verified = SSL_get_verify_result(stream_.native_handle());
+    std::string reason = verified == X509_V_OK ? ec.message()
+                                               : std::string("client certificate refused: ") +
+                                                     X509_verify_cert_error_string(verified);
+    std::string line =
+        nlohmann::json{{"handshake_refused", {{"peer", peer_}, {"reason", reason}}}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::lock_guard<std::mutex> lock(shared_->log_mutex);
+    Options().log(line);
   }
 
   // The first byte of the next request, under the idle deadline once a request has been
@@ -275,6 +351,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
   }
 
+  const std::string peer_;  // "address:port", for the log
   Stream stream_;
   std::shared_ptr<Shared> shared_;
   const bool refused_;
@@ -379,8 +456,13 @@ class Server final : public TlsServer {
 
 class Client final : public TlsClient {
  public:
-  Client(std::unique_ptr<ssl::context> ctx, std::string host, TlsTimeouts timeouts)
-      : ctx_(std::move(ctx)), host_(std::move(host)), timeouts_(timeouts), stream_(ioc_, *ctx_) {
+  Client(std::unique_ptr<ssl::context> ctx, std::string host, const TlsFiles& files,
+         TlsTimeouts timeouts)
+      : ctx_(std::move(ctx)),
+        host_(std::move(host)),
+        cert_file_(files.cert),
+        timeouts_(timeouts),
+        stream_(ioc_, *ctx_) {
     if (timeouts_.total_ms > 0) {
       deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeouts_.total_ms);
     }
@@ -391,12 +473,26 @@ class Client final : public TlsClient {
     tcp::resolver resolver(ioc_);
     auto endpoints = resolver.resolve(host_, std::to_string(port), ec);
     if (ec) return TlsError("resolving " + host_, ec);
-    // The server's certificate must name this host (DNS name or IP address).
-    stream_.set_verify_mode(ssl::verify_peer);
-    stream_.set_verify_callback(ssl::host_name_verification(host_));
+    // The server's certificate must name this host (DNS name or IP address); OpenSSL checks
+    // it with the chain, so a mismatch has its own verify result.
+    SSL* native = stream_.native_handle();
     beast::error_code ip_ec;
     asio::ip::make_address(host_, ip_ec);
-    if (ip_ec) SSL_set_tlsext_host_name(stream_.native_handle(), host_.c_str());  // SNI: names only
+    bool named = ip_ec
+                     ? SSL_set1_host(native, host_.c_str()) == 1 &&
+                           SSL_set_tlsext_host_name(native, host_.c_str()) == 1  // SNI: names only
+                     : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native), host_.c_str()) == 1;
+    if (!named) return Error::BadInput("invalid_address", "not a host name: " + host_, host_);
+    stream_.set_verify_mode(ssl::verify_peer);
+    // The first certificate of HQ's chain refused, and why, for the error.
+    stream_.set_verify_callback([this](bool preverified, ssl::verify_context& context) {
+      X509_STORE_CTX* store = context.native_handle();
+      if (!preverified && hq_refused_.empty()) {
+        hq_refused_ = std::string(X509_verify_cert_error_string(X509_STORE_CTX_get_error(store))) +
+                      " (" + Describe(X509_STORE_CTX_get_current_cert(store)) + ")";
+      }
+      return preverified;
+    });
     auto& lowest = beast::get_lowest_layer(stream_);
     lowest.expires_after(Within(timeouts_.connect_ms));
     lowest.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
@@ -405,7 +501,7 @@ class Client final : public TlsClient {
     lowest.expires_after(Within(timeouts_.handshake_ms));
     stream_.async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
     Drive();
-    if (ec) return TlsError("TLS handshake with " + host_, ec);
+    if (ec) return Failed("TLS handshake with " + host_, ec);
     return Status::Ok();
   }
 
@@ -430,15 +526,29 @@ class Client final : public TlsClient {
     lowest.expires_after(Within(timeouts_.request_ms));
     http::async_write(stream_, request, [&](beast::error_code e, size_t) { ec = e; });
     Drive();
-    if (ec) return TlsError("sending to " + host_, ec);
+    if (ec) return Failed("sending to " + host_, ec);
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxBodyBytes);
     // Under TLS 1.3 a refused client certificate shows here, on the first read.
     http::async_read(stream_, buffer_, parser, [&](beast::error_code e, size_t) { ec = e; });
     Drive();
-    if (ec) return TlsError("reading the answer of " + host_, ec);
+    if (ec) return Failed("reading the answer of " + host_, ec);
     auto response = parser.release();
     return HttpAnswer{static_cast<int>(response.result_int()), response.body()};
+  }
+
+  // A refused certificate, either side's, is permanent; anything else may pass.
+  Error Failed(const std::string& doing, const beast::error_code& ec) const {
+    if (!hq_refused_.empty()) {
+      return CertificateRefused(
+          "HQ's certificate at " + host_ + " is refused by this till: " + hq_refused_, host_);
+    }
+    std::string alert = CertificateAlert(ec);
+    if (alert.empty()) return TlsError(doing, ec);
+    return CertificateRefused("HQ refused this till's certificate " + cert_file_ + " (" +
+                                  Describe(SSL_CTX_get0_certificate(ctx_->native_handle())) +
+                                  "): alert " + alert,
+                              cert_file_);
   }
 
   void Drive() {
@@ -457,7 +567,9 @@ class Client final : public TlsClient {
 
   std::unique_ptr<ssl::context> ctx_;
   std::string host_;
+  std::string cert_file_;
   TlsTimeouts timeouts_;
+  std::string hq_refused_;  // why HQ's certificate failed verification, if it did
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   asio::io_context ioc_;
   Stream stream_;
@@ -483,7 +595,7 @@ Result<std::unique_ptr<TlsServer>> TlsServer::Start(const std::string& address, 
 Result<std::unique_ptr<TlsClient>> TlsClient::Connect(const std::string& host, uint16_t port,
                                                       const TlsFiles& files, TlsTimeouts timeouts) {
   REGULARS_ASSIGN_OR_RETURN(auto ctx, MakeContext(ssl::context::tls_client, files));
-  auto client = std::make_unique<Client>(std::move(ctx), host, timeouts);
+  auto client = std::make_unique<Client>(std::move(ctx), host, files, timeouts);
   REGULARS_TRY(client->Open(port));
   return std::unique_ptr<TlsClient>(std::move(client));
 }

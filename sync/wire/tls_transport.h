@@ -48,6 +48,9 @@ struct TlsServerOptions {
   int request_timeout_ms = 60'000;    // a whole request in, and its answer out
   int idle_timeout_ms = 60'000;       // a quiet keep-alive connection is closed
   int shutdown_timeout_ms = 2'000;    // for the TLS close_notify exchange
+  // Told one JSON line per refused handshake, `{"handshake_refused": {"peer", "reason"}}`,
+  // from a network thread, one at a time.
+  std::function<void(const std::string& line)> log;
 };
 
 // A mutual-TLS HTTPS server on `address`:`port` (0: any free port), TLS 1.2 at least; a
@@ -78,6 +81,9 @@ struct TlsTimeouts {
 };
 
 // A keep-alive HTTPS client to `host`:`port`, verifying the server's name against the CA.
+// A transport failure is "sync_unavailable" (try again later); a certificate refused at the
+// handshake, HQ's by this side or this side's by HQ, is "tls_certificate_refused", naming
+// the certificate and why.
 class TlsClient {
  public:
   static Result<std::unique_ptr<TlsClient>> Connect(const std::string& host, uint16_t port,

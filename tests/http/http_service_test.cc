@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -161,6 +162,10 @@ class HttpService : public ::testing::Test {
     options.goodwill_enabled = goodwill;
     options.readiness = [this] { return ready_problem_; };
     options.extra_metrics = [] { return std::string("regulars_sync_backlog_events 7\n"); };
+    options.log = [this](bool error, const std::string& line) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      logged_.push_back({error, line});
+    };
     service_ = std::make_unique<regulars::http::TillService>(till_, options);
     regulars::http::Observer observer;
     auto* metrics = &service_->metrics();
@@ -187,6 +192,8 @@ class HttpService : public ::testing::Test {
   std::string config_path_;
   regulars_till* till_ = nullptr;
   std::string ready_problem_;
+  std::mutex log_mutex_;
+  std::vector<std::pair<bool, std::string>> logged_;  // (error, line) told to the log
   std::unique_ptr<regulars::http::TillService> service_;
   std::unique_ptr<regulars::http::Server> server_;
 };
@@ -243,6 +250,61 @@ TEST_F(HttpService, RequestsWithoutTheTokenAreRefusedButHealthChecksAreNot) {
   Answer not_ready = client.Get("/readyz", "");
   EXPECT_EQ(not_ready.status, 503);
   EXPECT_EQ(not_ready.json()["error"]["code"], "not_ready");
+}
+
+// The value of a metric line "NAME VALUE" in the text format, or "" when absent.
+std::string MetricValue(const std::string& text, const std::string& name) {
+  size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return "";
+  size_t from = at + name.size() + 2;
+  return text.substr(from, text.find('\n', from) - from);
+}
+
+TEST_F(HttpService, AConfigRefusedOnDiskIsNamedByReadyzHealthzAndMetrics) {
+  Start();
+  Client client(port());
+  Answer ready = client.Get("/readyz", "");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.json()["config"]["state"], "in_force") << ready.body;
+  EXPECT_EQ(MetricValue(client.Get("/metrics").body, "regulars_config_refused"), "0");
+
+  // A typo in the file on disk: the till keeps selling on the rules in force.
+  Json config = Json::parse(ReadFile(config_path_));
+  Json typo = config;
+  typo["goodwil"] = typo["goodwill"];
+  std::ofstream(config_path_) << typo.dump();
+  for (const char* path : {"/readyz", "/healthz"}) {
+    Answer a = client.Get(path, "");
+    EXPECT_EQ(a.status, 200) << path << ": selling on the rules in force is ready";
+    Json said = a.json()["config"];
+    EXPECT_EQ(said["state"], "refused") << path << ": " << a.body;
+    EXPECT_EQ(said["file"], config_path_);
+    EXPECT_EQ(said["where"], "/goodwil");
+    EXPECT_NE(said["message"].get<std::string>().find("did you mean /goodwill?"), std::string::npos)
+        << said["message"];
+    EXPECT_TRUE(said["since"].get<std::string>().ends_with("Z")) << said["since"];
+  }
+  std::string metrics = client.Get("/metrics").body;
+  EXPECT_EQ(MetricValue(metrics, "regulars_config_refused"), "1") << metrics;
+  EXPECT_GT(std::stoll(MetricValue(metrics, "regulars_config_refused_since_seconds")), 0);
+  Answer sale = client.Post("/v1/evaluate", Basket("S001-T01-1", 1));
+  EXPECT_EQ(sale.status, 200) << "still selling";
+  EXPECT_NE(sale.body.find("config_not_reloaded"), std::string::npos) << sale.body;
+  ASSERT_EQ(logged_.size(), 1u) << "logged once, however often asked";
+  EXPECT_TRUE(logged_[0].first) << "at error priority";
+  Json line = Json::parse(logged_[0].second);
+  EXPECT_EQ(line["level"], "error");
+  EXPECT_EQ(line["config_refused"]["where"], "/goodwil") << logged_[0].second;
+
+  // The typo fixed: nothing is refused any more.
+  std::ofstream(config_path_) << config.dump(2);
+  Answer fixed = client.Get("/readyz", "");
+  EXPECT_EQ(fixed.json()["config"]["state"], "in_force") << fixed.body;
+  EXPECT_FALSE(fixed.json()["config"].contains("since"));
+  EXPECT_EQ(MetricValue(client.Get("/metrics").body, "regulars_config_refused"), "0");
+  ASSERT_EQ(logged_.size(), 2u);
+  EXPECT_FALSE(logged_[1].first);
+  EXPECT_TRUE(Json::parse(logged_[1].second).contains("config_in_force")) << logged_[1].second;
 }
 
 TEST_F(HttpService, FifthPackIsFreeAcrossVisitsThroughEvaluateAndCommit) {

@@ -108,7 +108,10 @@ class Serve : public ::testing::Test {
 TEST_F(Serve, AnswersOnLoopbackAndStopsCleanlyOnSigterm) {
   StartServe();
   EXPECT_EQ(Call(bhttp::verb::get, "/healthz").first, 200);
-  EXPECT_EQ(Call(bhttp::verb::get, "/readyz").second, R"({"status":"ready"})");
+  Json ready = Json::parse(Call(bhttp::verb::get, "/readyz").second);
+  EXPECT_EQ(ready["status"], "ready");
+  EXPECT_EQ(ready["config"]["state"], "in_force") << ready.dump();
+  EXPECT_EQ(ready["config"]["file"], config_);
   auto metrics = Call(bhttp::verb::get, "/metrics");
   EXPECT_NE(metrics.second.find("regulars_sync_backlog_events 0\n"), std::string::npos)
       << metrics.second;
@@ -206,6 +209,25 @@ TEST_F(Serve, BadArgumentsAndAConfigWithNothingToServeAreRefused) {
   EXPECT_EQ(run("serve --config " + config_), 2);
   EXPECT_EQ(run("scanner --config " + config_), 2);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/l.sqlite")) << "no ledger for a usage error";
+}
+
+// No config in force to sell with: the service never starts (nothing listens, so a probe
+// sees it down), and the error names the file and the field.
+TEST_F(Serve, AServiceStartedOnARefusedConfigExitsTwoNamingItAndNeverListens) {
+  Json config = Json::parse(Read(config_));
+  config["goodwil"] = config["goodwill"];
+  std::ofstream(config_) << config.dump();
+  std::string command = std::string(REGULARS_CLI) + " serve --config " + config_ + " --db " + dir_ +
+                        "/ledger.sqlite --port 0 --port-file " + dir_ + "/port > " + dir_ +
+                        "/out 2> " + dir_ + "/err";
+  int raw = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(raw));
+  EXPECT_EQ(WEXITSTATUS(raw), 2);
+  Json error = Json::parse(Read(dir_ + "/err"), nullptr, false);
+  ASSERT_TRUE(error.is_object()) << Read(dir_ + "/err");
+  EXPECT_EQ(error["error"]["code"], "invalid_config");
+  EXPECT_EQ(error["error"]["where"], config_ + "#/goodwil");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/port")) << "it never listened";
 }
 
 }  // namespace

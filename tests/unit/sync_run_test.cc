@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "hq/hq_service.h"
@@ -66,7 +69,22 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
  protected:
   static void SetUpTestSuite() {
     pki_ = new TempDir();
-    ok_ = ProvisionPki(pki_->path(), {"ca", "hq localhost 127.0.0.1", "store S001", "store S002"});
+    const std::string d = pki_->path();
+    ok_ = ProvisionPki(d, {"ca", "hq localhost 127.0.0.1", "store S001", "store S002"}) &&
+          ProvisionPki(d + "/rogue", {"ca", "store S001"});  // another chain's CA
+    // HQ certificates of the right CA that a till must refuse: another name, expired.
+    std::filesystem::create_directories(d + "/other");
+    std::filesystem::create_directories(d + "/expired");
+    std::filesystem::copy_file(d + "/ca.pem", d + "/other/ca.pem");
+    std::filesystem::copy_file(d + "/ca.key", d + "/other/ca.key");
+    ok_ = ok_ && ProvisionPki(d + "/other", {"hq hq.example.org"}) &&
+          IssueCertificate(d,
+                           {.common_name = "localhost",
+                            .valid_from_days = -30,
+                            .valid_until_days = -1,
+                            .extended_key_usage = "serverAuth",
+                            .subject_alt_name = "DNS:localhost,IP:127.0.0.1"},
+                           d + "/expired/hq.pem", d + "/expired/hq.key");
   }
   static void TearDownTestSuite() { delete pki_; }
 
@@ -83,17 +101,25 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
     if (server_) server_->Stop();
   }
 
-  void StartHq(uint16_t port) {
+  // HQ on `port` (0: any) with the certificate `hq_cert`.pem of the PKI's folder.
+  void StartHq(uint16_t port, const std::string& hq_cert = "hq") {
     std::string p = pki_->path() + "/";
+    TlsServerOptions options;
+    options.log = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      hq_log_.push_back(line);
+      logged_.notify_all();
+    };
     auto server = TlsServer::Start(
-        "127.0.0.1", port, {p + "ca.pem", p + "hq.pem", p + "hq.key"},
+        "127.0.0.1", port, {p + "ca.pem", p + hq_cert + ".pem", p + hq_cert + ".key"},
         [this](const HttpRequest& r) {
           // HQ slow on look-ups: held until the test lets go (5 s at most).
           for (int i = 0; i < 500 && r.target.starts_with("/v1/customers") && hold_lookups_; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
           }
           return service_->Handle(r);
-        });
+        },
+        options);
     ASSERT_TRUE(server.ok()) << server.error().message;
     server_ = std::move(server).value();
     port_ = server_->port();
@@ -129,8 +155,33 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
     return runner.Run();
   }
 
+  // HQ's first log line, once its network thread has written it (5 s at most).
+  std::string FirstHqLogLine() {
+    std::unique_lock<std::mutex> lock(log_mutex_);
+    logged_.wait_for(lock, std::chrono::seconds(5), [this] { return !hq_log_.empty(); });
+    return hq_log_.empty() ? "" : hq_log_.front();
+  }
+
+  // A night that failed at once with a refused certificate: no wait, nothing sent, and
+  // `sync status` shows it.
+  void ExpectRefusedAtOnce(TestTill& till, const Result<SyncReport>& night) {
+    ASSERT_FALSE(night.ok());
+    EXPECT_EQ(night.error().code, "tls_certificate_refused") << night.error().message;
+    EXPECT_NE(night.error().kind, ErrorKind::kBadInput) << "sync now exits 1";
+    EXPECT_TRUE(till.env().sleeps().empty()) << "no backoff: a retry is refused the same way";
+    auto error = SyncState(till.till().ledger().db()).Read("last_error");
+    ASSERT_TRUE(error.ok() && error->has_value());
+    EXPECT_EQ(**error, "tls_certificate_refused: " + night.error().message);
+    auto held = hq_->EventCount();
+    ASSERT_TRUE(held.ok());
+    EXPECT_EQ(*held, 0);
+  }
+
   static TempDir* pki_;
   static bool ok_;
+  std::mutex log_mutex_;
+  std::condition_variable logged_;
+  std::vector<std::string> hq_log_;  // the lines HQ logged
   TempDir hq_dir_;
   std::unique_ptr<HqStore> hq_;
   std::unique_ptr<HqService> service_;
@@ -328,6 +379,72 @@ TEST_P(SyncRun, HqRefusingABatchStopsTheRunAtOnce) {
   auto held = hq_->EventCount();
   ASSERT_TRUE(held.ok());
   EXPECT_EQ(*held, 0);
+}
+
+TEST_P(SyncRun, AStoreCertificateFromAnotherCaFailsAtOnceNamingIt) {
+  TestTill a(ConfigFor("S001"));
+  a.Enroll(kAliceCard);
+  std::string rogue = pki_->path() + "/rogue/store-S001";
+  Config config = SyncConfig(a, "S001");
+  config.sync.cert = rogue + ".pem";
+  config.sync.key = rogue + ".key";
+  SyncRunner runner(a.till().ledger(), config, a.dir() + "/config.json", &a.env());
+  auto night = runner.Run();
+  ExpectRefusedAtOnce(a, night);
+  const std::string& said = night.error().message;
+  EXPECT_NE(said.find("HQ refused this till's certificate " + rogue + ".pem"), std::string::npos)
+      << said;
+  EXPECT_NE(said.find("CN=store:S001"), std::string::npos) << said;
+  EXPECT_NE(said.find("unknown_ca"), std::string::npos) << said;
+  EXPECT_EQ(night.error().where, rogue + ".pem");
+
+  // HQ logged the refused handshake: who, and why.
+  auto line = nlohmann::json::parse(FirstHqLogLine(), nullptr, false);
+  ASSERT_TRUE(line.is_object()) << "HQ logged nothing";
+  EXPECT_TRUE(line["handshake_refused"]["peer"].get<std::string>().starts_with("127.0.0.1:"));
+  EXPECT_EQ(line["handshake_refused"]["reason"],
+            "client certificate refused: unable to get local issuer certificate");
+}
+
+TEST_P(SyncRun, AnExpiredHqCertificateFailsAtOnceNamingIt) {
+  TestTill a(ConfigFor("S001"));
+  a.Enroll(kAliceCard);
+  server_->Stop();
+  StartHq(0, "expired/hq");
+  auto night = Sync(a, "S001");
+  ExpectRefusedAtOnce(a, night);
+  const std::string& said = night.error().message;
+  EXPECT_NE(said.find("HQ's certificate at 127.0.0.1 is refused by this till: certificate has "
+                      "expired (CN=localhost,O=Regulars chain, valid until "),
+            std::string::npos)
+      << said;
+}
+
+TEST_P(SyncRun, AnHqNameThatDoesNotMatchFailsAtOnce) {
+  TestTill a(ConfigFor("S001"));
+  a.Enroll(kAliceCard);
+  server_->Stop();
+  StartHq(0, "other/hq");  // the chain's CA, for hq.example.org; the till calls 127.0.0.1
+  auto night = Sync(a, "S001");
+  ExpectRefusedAtOnce(a, night);
+  const std::string& said = night.error().message;
+  EXPECT_NE(said.find("IP address mismatch (CN=hq.example.org"), std::string::npos) << said;
+}
+
+TEST_P(SyncRun, AnHqThatIsDownIsStillRetried) {
+  TestTill a(ConfigFor("S001"));
+  a.Enroll(kAliceCard);
+  server_->Stop();
+  server_.reset();
+  AttemptsTakeTwentySeconds night_env;  // connection refused, all night
+  auto night = Sync(a, "S001", "", &night_env);
+  ASSERT_FALSE(night.ok());
+  EXPECT_EQ(night.error().code, "sync_unavailable") << night.error().message;
+  EXPECT_GE(night_env.sleeps().size(), 2u) << "backed off and tried again";
+  EXPECT_GE(night_env.NowMs() - MemoryEnv::kDefaultNowMs, 60'000) << "until the window closed";
+  auto error = SyncState(a.till().ledger().db()).Read("last_error");
+  ASSERT_TRUE(error.ok() && error->has_value());
+  EXPECT_TRUE((*error)->starts_with("sync_unavailable: ")) << **error;
 }
 
 TEST_P(SyncRun, ATillWhoseLedgerWasReplacedIsRefusedAndNoSaleIsLostOnEitherSide) {

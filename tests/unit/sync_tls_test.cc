@@ -197,7 +197,9 @@ TEST_F(SyncTls, AServerNotNamedAsDialedIsRefused) {
   ASSERT_TRUE(server);
   auto client = TlsClient::Connect("127.0.0.1", server->port(), StoreFiles());
   ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.error().code, "sync_unavailable");
+  EXPECT_EQ(client.error().code, "tls_certificate_refused") << "no retry makes the name match";
+  EXPECT_NE(client.error().message.find("IP address mismatch"), std::string::npos)
+      << client.error().message;
 }
 
 }  // namespace

@@ -90,6 +90,8 @@ bool IssueCertificate(const std::string& ca_dir, const CertificateSpec& spec,
       AddExtension(cert.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE") &&
       AddExtension(cert.get(), ca.get(), NID_key_usage, "critical,digitalSignature") &&
       AddExtension(cert.get(), ca.get(), NID_ext_key_usage, spec.extended_key_usage) &&
+      (spec.subject_alt_name.empty() ||
+       AddExtension(cert.get(), ca.get(), NID_subject_alt_name, spec.subject_alt_name)) &&
       X509_sign(cert.get(), ca_key.get(), EVP_sha256()) > 0;
   if (!made) return Fail();
 

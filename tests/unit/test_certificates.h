@@ -17,6 +17,7 @@ struct CertificateSpec {
   int valid_from_days = -1;
   int valid_until_days = 30;
   std::string extended_key_usage = "clientAuth";  // as in an openssl extension file
+  std::string subject_alt_name{};                 // "IP:127.0.0.1" for a server; empty: none
 };
 
 // Issues a certificate for a fresh P-256 key, signed by `ca_dir`/ca.pem and ca.key, and

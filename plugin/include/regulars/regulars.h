@@ -119,6 +119,17 @@ REGULARS_API int regulars_link(regulars_till *handle, const char *request_json, 
 REGULARS_API int regulars_db_verify(regulars_till *handle, char **out);
 
 /*
+ * The config this till prices with, and whether the file on disk is refused. The file is
+ * reread first when it changed, as every call does:
+ * {"state": "in_force", "file": PATH, "rules_version": V}, or, while a changed file is
+ * refused and the rules in force stay,
+ * {"state": "refused", "file", "rules_version", "where": "/rules/0/every" (a JSON pointer
+ * into the file, or "line L, column C"), "message", "since": RFC 3339, "since_ms"}.
+ * Writes nothing.
+ */
+REGULARS_API int regulars_config_status(regulars_till *handle, char **out);
+
+/*
  * Verifies the goodwill audit chain under the config's audit key: each entry's HMAC and
  * its link to the entry before (docs/goodwill.md):
  * {"entries": N, "ok": true, "problems": [{"seq": 7, "problem": "entry 7 was altered ..."}]}.

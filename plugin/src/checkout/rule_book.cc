@@ -84,12 +84,13 @@ void RuleBooks::Refresh() {
   if (stamp == config_stamp_) return;
   config_stamp_ = stamp;
   auto config = LoadConfigFile(config_path_, env_);
-  if (!config.ok()) {
-    reload_error_ = config.error();
+  reload_error_ = config.ok() ? RefusedReload(*config, current_->config, config_path_)
+                              : std::optional<Error>(config.error());
+  if (reload_error_) {
+    if (!refused_since_ms_) refused_since_ms_ = env_->NowMs();
     return;
   }
-  reload_error_ = RefusedReload(*config, current_->config, config_path_);
-  if (reload_error_) return;
+  refused_since_ms_.reset();
   if (config->rules.version != current_->config.rules.version) {
     std::erase_if(previous_, [&](const auto& book) {
       return book->config.rules.version == config->rules.version;

@@ -44,6 +44,11 @@ class RuleBooks {
   std::shared_ptr<const RuleBook> For(const std::string& rules_version) const;
   const std::shared_ptr<const RuleBook>& current() const { return current_; }
   const std::optional<Error>& reload_error() const { return reload_error_; }
+  // Since when (the Env's clock) the file on disk has been refused, while it is: the first
+  // refusal's time, kept through later bad versions, cleared by a good one.
+  std::optional<int64_t> refused_since_ms() const { return refused_since_ms_; }
+  // The config file reloaded from; empty when the rules are never reloaded.
+  const std::string& config_path() const { return config_path_; }
 
  private:
   std::shared_ptr<const RuleBook> current_;
@@ -52,6 +57,7 @@ class RuleBooks {
   std::string config_path_;  // empty: no reloading
   FileStamp config_stamp_;   // what the file looked like when last read
   std::optional<Error> reload_error_;
+  std::optional<int64_t> refused_since_ms_;
 };
 
 }  // namespace regulars

@@ -8,6 +8,7 @@
 #include "checkout/sale_record.h"
 #include "domain/card_number.h"
 #include "domain/hex.h"
+#include "domain/timestamp.h"
 #include "recognition/payment_token.h"
 #include "store/audit_chain.h"
 
@@ -107,6 +108,26 @@ void Till::AddTillNotices(const Basket& basket, const RuleBook& book, Recognitio
          "rules " + basket.rules_version + " are no longer kept; priced with " + version,
          "/rules_version"});
   }
+}
+
+std::string Till::ConfigStatus() {
+  books_.Refresh();
+  OrderedJson out{{"state", "in_force"},
+                  {"file", books_.config_path()},
+                  {"rules_version", config().rules.version}};
+  const auto& refused = books_.reload_error();
+  if (!refused) return ToText(out);
+  // A config error's `where` is FILE#/pointer: the file is said once, beside it.
+  std::string where = refused->where;
+  if (where.starts_with(books_.config_path())) where.erase(0, books_.config_path().size());
+  if (where.starts_with("#")) where.erase(0, 1);
+  int64_t since = books_.refused_since_ms().value_or(env_->NowMs());
+  out["state"] = "refused";
+  out["where"] = where;
+  out["message"] = refused->message;
+  out["since"] = FormatTimestampUtc(since);
+  out["since_ms"] = since;
+  return ToText(out);
 }
 
 Result<std::string> Till::Evaluate(std::string_view basket_json) {

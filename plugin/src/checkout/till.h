@@ -83,6 +83,10 @@ class Till {
   Result<EnrolledCustomer> EnrollCard(const std::string& number,
                                       const std::string& first_name = "");
   Result<VerifyReport> Verify() { return ledger_->Verify(); }
+  // The config in force and, when the file on disk was changed and refused, why and since
+  // when: {"state": "in_force"|"refused", "file", "rules_version"[, "where", "message",
+  // "since", "since_ms"]}. Rereads a changed file first, as every call does.
+  std::string ConfigStatus();
 
   // Typed evaluate, for tests and benchmarks: the proposal for a parsed basket. Payment
   // card values in the basket are wiped once hashed. Recognizes the customer and reads
