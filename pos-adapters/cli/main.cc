@@ -33,7 +33,9 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: regulars COMMAND [OPTIONS]
 
-Commands (all take --config FILE and --db FILE):
+Commands (all take --config FILE and --db FILE; every one but db init refuses a --db FILE
+that does not exist):
+  db init                       create the ledger for the config's till (refused if it exists)
   enroll --card NUMBER          enrol a loyalty card; prints {"customer": {"id": ...}}
   checkout [--dry-run] FILE|-   evaluate and commit a basket; prints the receipt
   void POS_TXN_ID               cancel a committed sale
@@ -157,15 +159,25 @@ int Report(int code, char* text) {
   return ExitStatusOf(code);
 }
 
+// Exit status 2 when --config or --db is missing, -1 when both are given.
+int RequireConfigAndDb(const Args& args) {
+  for (const char* required : {"--config", "--db"}) {
+    if (!args.options.count(required)) {
+      return BadUsage(std::string(required) + " FILE is required", required);
+    }
+  }
+  return -1;
+}
+
 int WithTill(const Args& args, int (*run)(regulars_till*, const Args&)) {
+  if (int missing = RequireConfigAndDb(args); missing >= 0) return missing;
   auto config = args.options.find("--config");
-  if (config == args.options.end()) return BadUsage("--config FILE is required", "--config");
   auto db = args.options.find("--db");
-  if (db == args.options.end()) return BadUsage("--db FILE is required", "--db");
   regulars_till* till = nullptr;
   char* error = nullptr;
+  if (int refused = RefuseAMissingLedger(db->second); refused >= 0) return refused;
   int code = regulars_open(&till, config->second.c_str(), db->second.c_str(), &error);
-  if (code != REGULARS_OK) return Report(code, error);
+  if (code != REGULARS_OK) return ReportOpenFailure(code, error, db->second);
   int status = run(till, args);
   regulars_close(till);
   return status;
@@ -187,8 +199,9 @@ int CheckArguments(const Args& args) {
   if (c == "void" && args.positional.size() != 1) {
     return BadUsage("void takes one POS_TXN_ID", "POS_TXN_ID");
   }
-  if (c == "db" && (args.positional.size() != 1 || args.positional[0] != "verify")) {
-    return BadUsage("usage: regulars db verify --config FILE --db FILE", "db");
+  if (c == "db" && (args.positional.size() != 1 ||
+                    (args.positional[0] != "verify" && args.positional[0] != "init"))) {
+    return BadUsage("usage: regulars db verify|init --config FILE --db FILE", "db");
   }
   if (c == "audit" && (args.positional.size() != 1 || args.positional[0] != "verify")) {
     return BadUsage("usage: regulars audit verify --config FILE --db FILE", "audit");
@@ -348,11 +361,7 @@ int Main(int argc, char** argv) {
     if (!now_or_status) {
       return BadUsage("usage: regulars sync now|status --config FILE --db FILE", c);
     }
-    for (const char* required : {"--config", "--db"}) {
-      if (!args.options.count(required)) {
-        return BadUsage(std::string(required) + " FILE is required", required);
-      }
-    }
+    if (int missing = RequireConfigAndDb(args); missing >= 0) return missing;
     return RunSync(args.positional[0], args.options.at("--config"), args.options.at("--db"),
                    args.quiet);
   }
@@ -364,6 +373,10 @@ int Main(int argc, char** argv) {
     return BadUsage("unknown command '" + c + "' (see regulars --help)", c);
   }
   if (int status = CheckArguments(args); status >= 0) return status;
+  if (c == "db" && args.positional[0] == "init") {
+    if (int missing = RequireConfigAndDb(args); missing >= 0) return missing;
+    return RunDbInit(args.options.at("--config"), args.options.at("--db"));
+  }
   if ((c == "checkout" || c == "refund" || c == "link") &&
       !ReadInput(args.positional[0], &args.input, &problem)) {
     return BadUsage(problem, args.positional[0]);

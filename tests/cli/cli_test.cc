@@ -37,6 +37,9 @@ class Cli : public ::testing::Test {
     dir_ = dir;
     config_ = std::string(REGULARS_SOURCE_DIR) + "/config/examples/store.json";
     db_ = dir_ + "/ledger.sqlite";
+    // Every command but `db init` needs an existing ledger.
+    Outcome made = Run("db init");
+    ASSERT_EQ(made.status, 0) << made.err;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -192,6 +195,7 @@ TEST_F(Cli, AuditVerifyPassesOnAnIntactChainAndFailsOnAnAlteredGesture) {
 }
 
 TEST_F(Cli, AuditTakesVerifyOnly) {
+  db_ = dir_ + "/never-made.sqlite";
   EXPECT_EQ(Run("audit").status, 2);
   EXPECT_EQ(Run("audit check").status, 2);
   EXPECT_FALSE(std::filesystem::exists(db_));
@@ -204,7 +208,9 @@ TEST_F(Cli, AForeignDatabaseOrBadConfigIsExitTwo) {
   EXPECT_EQ(o.status, 2);
   EXPECT_EQ(Json::parse(o.err)["error"]["code"], "database_unreadable");
   std::ofstream(dir_ + "/bad.json") << "{\"store_id\": 5}";
-  Outcome c = Run("db verify --config " + dir_ + "/bad.json --db " + dir_ + "/x.sqlite", "", false);
+  std::filesystem::remove(db_);
+  ASSERT_EQ(Run("db init").status, 0);
+  Outcome c = Run("db verify --config " + dir_ + "/bad.json --db " + db_, "", false);
   EXPECT_EQ(c.status, 2);
   EXPECT_EQ(Json::parse(c.err)["error"]["where"], dir_ + "/bad.json#/store_id");
 }
@@ -241,10 +247,105 @@ TEST_F(Cli, EndlessOrBinaryInputIsRefusedQuickly) {
 }
 
 TEST_F(Cli, AUsageErrorNeverCreatesALedger) {
+  db_ = dir_ + "/never-made.sqlite";
   EXPECT_EQ(Run("enroll").status, 2);
   EXPECT_EQ(Run("checkout").status, 2);
   EXPECT_EQ(Run("checkout /nonexistent.json").status, 2);
   EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+// The files in the test's folder whose name starts with `stem`: a ledger and its -wal,
+// -shm or -journal.
+std::vector<std::string> FilesStartingWith(const std::string& dir, const std::string& stem) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(stem, 0) == 0) found.push_back(name);
+  }
+  return found;
+}
+
+TEST_F(Cli, AMistypedDbIsRefusedNamingItAndCreatesNothing) {
+  Json config = Json::parse(Read(config_));
+  config["http"] = {{"listen", "127.0.0.1"}, {"token", {{"secret_hex", std::string(64, 'a')}}}};
+  std::string serving = dir_ + "/serving.json";
+  std::ofstream(serving) << config.dump();
+  std::string typo = dir_ + "/ledgr.sqlite";
+  std::string basket = WriteBasket("b.json", Basket("T-1", 1));
+  for (const std::string& command : std::vector<std::string>{
+           "db verify", "audit verify", "enroll --card 2900000000018", "checkout " + basket,
+           "checkout --dry-run " + basket, "void T-1", "sync status", "sync now --quiet",
+           "import-poslog " + std::string(REGULARS_SOURCE_DIR) + "/tests/data/poslog/week.xml"}) {
+    Outcome o = Run(command + " --config " + config_ + " --db " + typo, "", false);
+    EXPECT_EQ(o.status, 2) << command << ": " << o.err;
+    Json error = Json::parse(o.err)["error"];
+    EXPECT_EQ(error["code"], "database_not_found") << command;
+    EXPECT_EQ(error["where"], "--db") << command;
+    EXPECT_NE(error["message"].get<std::string>().find(typo), std::string::npos) << command;
+    EXPECT_TRUE(o.out.empty()) << command;
+  }
+  Outcome serve = Run("serve --port 0 --config " + serving + " --db " + typo, "", false);
+  EXPECT_EQ(serve.status, 2) << serve.err;
+  EXPECT_EQ(Json::parse(serve.err)["error"]["code"], "database_not_found");
+  EXPECT_TRUE(FilesStartingWith(dir_, "ledgr").empty()) << "nothing created";
+}
+
+TEST_F(Cli, DbInitCreatesTheLedgerOnceAndRefusesAnExistingOne) {
+  db_ = dir_ + "/new.sqlite";
+  Outcome made = Run("db init");
+  ASSERT_EQ(made.status, 0) << made.err;
+  Json out = Json::parse(made.out);
+  EXPECT_EQ(out["created"], db_);
+  EXPECT_EQ(out["store_id"], "S001");
+  EXPECT_EQ(out["till_id"], "T01");
+  EXPECT_EQ(out["currency"], "EUR");
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+
+  Outcome again = Run("db init");
+  EXPECT_EQ(again.status, 2);
+  Json error = Json::parse(again.err)["error"];
+  EXPECT_EQ(error["code"], "database_exists");
+  EXPECT_EQ(error["where"], "--db");
+  EXPECT_NE(error["message"].get<std::string>().find(db_), std::string::npos);
+  Outcome verify = Run("db verify");
+  ASSERT_EQ(verify.status, 0) << verify.err;
+  EXPECT_EQ(Json::parse(verify.out)["events"], 1) << "the ledger is untouched";
+
+  EXPECT_EQ(Run("db init", "", false).status, 2) << "--config and --db are required";
+  EXPECT_EQ(Run("db create").status, 2);
+}
+
+TEST_F(Cli, RegularsHqRefusesAMistypedDbAndDbInitCreatesItOnce) {
+  auto hq = [&](const std::string& args) {
+    std::string command =
+        std::string(REGULARS_HQ) + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+    int raw = std::system(command.c_str());
+    return Outcome{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, Read(dir_ + "/stdout"),
+                   Read(dir_ + "/stderr")};
+  };
+  std::string typo = dir_ + "/hq-typo.sqlite";
+  for (const char* command : {"status", "export --since 0", "erase --customer c_1"}) {
+    Outcome o = hq(std::string(command) + " --db " + typo);
+    EXPECT_EQ(o.status, 2) << command << ": " << o.err;
+    Json error = Json::parse(o.err)["error"];
+    EXPECT_EQ(error["code"], "database_not_found") << command;
+    EXPECT_EQ(error["where"], "--db") << command;
+    EXPECT_NE(error["message"].get<std::string>().find(typo), std::string::npos) << command;
+  }
+  EXPECT_TRUE(FilesStartingWith(dir_, "hq-typo").empty()) << "nothing created";
+
+  std::string db = dir_ + "/hq.sqlite";
+  Outcome made = hq("db init --db " + db);
+  ASSERT_EQ(made.status, 0) << made.err;
+  EXPECT_EQ(Json::parse(made.out)["created"], db);
+  ASSERT_EQ(hq("erase --customer c_1 --db " + db).status, 0);
+  Outcome again = hq("db init --db " + db);
+  EXPECT_EQ(again.status, 2);
+  EXPECT_EQ(Json::parse(again.err)["error"]["code"], "database_exists");
+  Outcome status = hq("status --db " + db);
+  ASSERT_EQ(status.status, 0) << status.err;
+  EXPECT_EQ(Json::parse(status.out)["events"], 1) << "the store is untouched";
+  EXPECT_EQ(hq("db wipe --db " + db).status, 2);
 }
 
 TEST_F(Cli, SyncCommandsSayWhatIsWrongAndStatusShowsTheBacklog) {
@@ -282,6 +383,7 @@ TEST_F(Cli, RegularsHqChecksItsArgumentsAndStatusCountsEvents) {
   EXPECT_EQ(hq("export --since 0 --format csv --table shoes" + db).status, 2);
   EXPECT_EQ(hq("erase" + db).status, 2) << "--customer is required";
   EXPECT_EQ(hq("status").status, 2) << "a store is required";
+  ASSERT_EQ(hq("db init" + db).status, 0);
   Outcome status = hq("status" + db);
   ASSERT_EQ(status.status, 0) << status.err;
   EXPECT_EQ(Json::parse(status.out)["events"], 0);
@@ -303,6 +405,8 @@ TEST_F(Cli, SyncNowOfALedgerRestoredFromAnOlderCopyExitsTwoNamingTheReusedId) {
   }
   std::string p = dir_ + "/pki/";
   std::string port_file = dir_ + "/hq.port";
+  std::string init = std::string(REGULARS_HQ) + " db init --db " + dir_ + "/hq.sqlite >/dev/null";
+  ASSERT_EQ(std::system(init.c_str()), 0);
   pid_t hq = fork();
   if (hq == 0) {
     FILE* log = std::freopen((dir_ + "/hq.log").c_str(), "w", stderr);
@@ -505,6 +609,7 @@ TEST_F(Cli, ImportPoslogCountsTheLoggedSalesOnceAndTheNextVisitGetsTheReward) {
 }
 
 TEST_F(Cli, ImportPoslogRefusesABadFileWithExit2AndWritesNothing) {
+  db_ = dir_ + "/never-made.sqlite";
   Outcome malformed = Run("import-poslog " + PoslogSample("malformed.xml"));
   EXPECT_EQ(malformed.status, 2);
   Json error = Json::parse(malformed.err)["error"];

@@ -70,6 +70,11 @@ class SyncCrash : public ::testing::Test {
     std::string port_file = dir_ + "/hq.port";
     fs::remove(port_file);
     std::string p = dir_ + "/pki/";
+    if (!fs::exists(dir_ + "/hq.sqlite")) {
+      std::string init =
+          std::string(REGULARS_HQ) + " db init --db " + dir_ + "/hq.sqlite >/dev/null";
+      ASSERT_EQ(std::system(init.c_str()), 0);
+    }
     hq_ = Spawn({REGULARS_HQ, "serve", "--db", dir_ + "/hq.sqlite", "--listen",
                  "127.0.0.1:" + std::to_string(port_), "--ca", p + "ca.pem", "--cert", p + "hq.pem",
                  "--key", p + "hq.key", "--port-file", port_file},

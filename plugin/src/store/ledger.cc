@@ -17,8 +17,8 @@ Ledger::Ledger(std::unique_ptr<Database> db, const std::string& store_id,
       verifier_(*db_, events_, counters_, store_id, till_id) {}
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, std::string store_id,
-                                             std::string till_id) {
-  REGULARS_ASSIGN_OR_RETURN(auto db, Database::Open(path));
+                                             std::string till_id, IfMissing if_missing) {
+  REGULARS_ASSIGN_OR_RETURN(auto db, Database::Open(path, if_missing));
   REGULARS_TRY(PrepareLedger(*db, LedgerMigrations()));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(db), store_id, till_id));
   if (path != ":memory:") {

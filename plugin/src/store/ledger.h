@@ -22,9 +22,11 @@ namespace regulars {
 
 class Ledger {
  public:
-  // Opens or creates the ledger at `path` for this store's till (see PrepareLedger).
+  // Opens the ledger at `path` for this store's till (see PrepareLedger), creating it when
+  // absent unless `if_missing` says to refuse ("database_not_found", nothing created).
   static Result<std::unique_ptr<Ledger>> Open(const std::string& path, std::string store_id,
-                                              std::string till_id);
+                                              std::string till_id,
+                                              IfMissing if_missing = IfMissing::kCreate);
   // The families hold references to the database and to one another.
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
