@@ -54,7 +54,7 @@ int RunDbInit(const std::string& config_path, const std::string& db_path) {
   auto config = regulars::LoadConfigFile(config_path);
   if (!config.ok()) return Print(config.error());
   const auto& till = config->till;
-  auto ledger = regulars::Ledger::Open(db_path, till.store_id, till.till_id);
+  auto ledger = regulars::Ledger::Open(db_path, regulars::LedgerOwnerOf(till));
   if (!ledger.ok()) return Print(NamingTheDbFlag(ledger.error(), db_path));
   nlohmann::ordered_json out{{"created", db_path},
                              {"store_id", till.store_id},

@@ -94,8 +94,7 @@ int RunServe(const ServeOptions& options) {
     char* error = nullptr;
     int code = regulars_open(&till, options.config_path.c_str(), options.db_path.c_str(), &error);
     if (code != REGULARS_OK) return ReportOpenFailure(code, error, options.db_path);
-    auto ledger =
-        regulars::Ledger::Open(options.db_path, config->till.store_id, config->till.till_id);
+    auto ledger = regulars::Ledger::Open(options.db_path, regulars::LedgerOwnerOf(config->till));
     if (!ledger.ok()) return Fail(ledger.error());
     probe = std::make_unique<LedgerProbe>(std::move(ledger).value(), *config);
     regulars::http::TillServiceOptions service_options;

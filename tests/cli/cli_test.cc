@@ -315,6 +315,35 @@ TEST_F(Cli, DbInitCreatesTheLedgerOnceAndRefusesAnExistingOne) {
   EXPECT_EQ(Run("db create").status, 2);
 }
 
+TEST_F(Cli, ALedgerOfAnotherStoreOrCurrencyIsExitTwoNamingBothAndVerifyNamesItsOwner) {
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  Outcome verify = Run("db verify");
+  ASSERT_EQ(verify.status, 0) << verify.err;
+  EXPECT_EQ(Json::parse(verify.out)["ledger"],
+            Json({{"store_id", "S001"}, {"till_id", "T01"}, {"currency", "EUR"}}));
+
+  std::string before = Read(db_);
+  auto modified = std::filesystem::last_write_time(db_);
+  for (const auto& [field, value] : {std::pair{"store_id", "S009"}, std::pair{"currency", "USD"}}) {
+    Json config = Json::parse(Read(config_));
+    config[field] = value;
+    std::string other = dir_ + "/other-" + field + ".json";
+    std::ofstream(other) << config.dump();
+    for (std::string command : {"db verify", "sync status"}) {
+      Outcome o = Run(command + " --config " + other + " --db " + db_, "", false);
+      EXPECT_EQ(o.status, 2) << command << " " << field << ": " << o.err;
+      Json error = Json::parse(o.err)["error"];
+      EXPECT_EQ(error["code"], "ledger_belongs_elsewhere") << command;
+      EXPECT_EQ(error["where"], "--db") << command;
+      std::string message = error["message"];
+      std::string says = field == std::string("store_id") ? "S009 in EUR" : "S001 in USD";
+      EXPECT_EQ(message, db_ + " belongs to store S001 in EUR; the config says store " + says);
+    }
+  }
+  EXPECT_EQ(Read(db_), before) << "the ledger is untouched";
+  EXPECT_EQ(std::filesystem::last_write_time(db_), modified);
+}
+
 TEST_F(Cli, RegularsHqRefusesAMistypedDbAndDbInitCreatesItOnce) {
   auto hq = [&](const std::string& args) {
     std::string command =

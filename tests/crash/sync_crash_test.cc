@@ -157,7 +157,7 @@ TEST_F(SyncCrash, KillingTheTillOrHqMidSyncLosesNothingAndDuplicatesNothing) {
   for (size_t i = 0; i < all->size(); ++i) {
     ASSERT_EQ((*all)[i].hq_seq, static_cast<int64_t>(i + 1)) << "hq_seq without a gap";
   }
-  auto ledger = Ledger::Open(dir_ + "/ledger.sqlite", "S001", "T01");
+  auto ledger = Ledger::Open(dir_ + "/ledger.sqlite", {"S001", "T01", "EUR"});
   ASSERT_TRUE(ledger.ok());
   Outbox outbox((*ledger)->db(), "S001", "T01");
   auto backlog = outbox.Backlog();
