@@ -216,10 +216,14 @@ int Enroll(regulars_till* till, const Args& args) {
   int code = regulars_enroll(
       till, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), &out);
   if (code == REGULARS_OK || out == nullptr) return Report(code, out);
-  // Name the command-line flag rather than the request's JSON pointer.
+  // Name the command-line flag rather than the request's JSON pointer (an error about
+  // the ledger keeps its own `where`).
   auto error = nlohmann::json::parse(out, nullptr, false);
   regulars_free(out);
-  if (!error.is_discarded() && error.contains("error")) error["error"]["where"] = "--card";
+  if (!error.is_discarded() && error.contains("error") &&
+      error["error"].value("where", "").starts_with("/card")) {
+    error["error"]["where"] = "--card";
+  }
   std::cerr << error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return ExitStatusOf(code);
 }

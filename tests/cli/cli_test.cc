@@ -344,6 +344,50 @@ TEST_F(Cli, ALedgerOfAnotherStoreOrCurrencyIsExitTwoNamingBothAndVerifyNamesItsO
   EXPECT_EQ(std::filesystem::last_write_time(db_), modified);
 }
 
+// A ledger the process may not write: refused at open naming the file, never blamed on
+// --card, and no -wal or -shm file left beside it. Run as another user when the tests
+// run as root (root may write any file).
+TEST_F(Cli, AReadOnlyLedgerIsRefusedNamingTheFileAndLeavesNoWalBehind) {
+  std::string as_user;
+  if (geteuid() == 0) {
+    if (std::system("setpriv --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no setpriv";
+    as_user = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    std::filesystem::permissions(dir_, std::filesystem::perms::all);
+  }
+  std::filesystem::permissions(db_, std::filesystem::perms::owner_read |
+                                        std::filesystem::perms::group_read |
+                                        std::filesystem::perms::others_read);
+  for (std::string command : {"enroll --card 2900000000018", "db verify", "sync status"}) {
+    std::string line = as_user + REGULARS_CLI + " " + command + " --config " + config_ + " --db " +
+                       db_ + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+    int raw = std::system(line.c_str());
+    ASSERT_TRUE(WIFEXITED(raw));
+    EXPECT_EQ(WEXITSTATUS(raw), 2) << command;
+    Json error = Json::parse(Read(dir_ + "/stderr"))["error"];
+    EXPECT_EQ(error["code"], "database_read_only") << command;
+    EXPECT_EQ(error["where"], "--db") << command;
+    EXPECT_NE(error["message"].get<std::string>().find(db_), std::string::npos) << command;
+  }
+  EXPECT_EQ(FilesStartingWith(dir_, "ledger.sqlite"), std::vector<std::string>{"ledger.sqlite"})
+      << "no -wal or -shm left behind";
+}
+
+TEST_F(Cli, ADbInAMissingFolderIsRefusedNamingTheFolder) {
+  std::string folder = dir_ + "/no-such-folder";
+  for (std::string command : {"db init", "db verify", "enroll --card 2900000000018"}) {
+    Outcome o =
+        Run(command + " --config " + config_ + " --db " + folder + "/ledger.sqlite", "", false);
+    EXPECT_EQ(o.status, 2) << command << ": " << o.err;
+    Json error = Json::parse(o.err)["error"];
+    EXPECT_EQ(error["code"], "folder_not_found") << command;
+    EXPECT_EQ(error["where"], "--db") << command;
+    EXPECT_NE(error["message"].get<std::string>().find("the folder " + folder + " does not exist"),
+              std::string::npos)
+        << error["message"];
+  }
+  EXPECT_FALSE(std::filesystem::exists(folder));
+}
+
 TEST_F(Cli, RegularsHqRefusesAMistypedDbAndDbInitCreatesItOnce) {
   auto hq = [&](const std::string& args) {
     std::string command =

@@ -127,6 +127,17 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, IfMiss
     sqlite3_close_v2(db);
     return Error::BadInput("database_unreadable", "cannot open the database: " + message, path);
   }
+  // SQLite opens a file it may not write read-only, and the first read of a WAL ledger
+  // would then leave -wal and -shm files beside it that nobody may write either: refused
+  // here, before any read.
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    sqlite3_close_v2(db);
+    return Error::BadInput("database_read_only",
+                           path +
+                               " is read-only for this process: Regulars writes to it "
+                               "(check its owner and permissions)",
+                           path);
+  }
   sqlite3_extended_result_codes(db, 1);
   // Another process (a second till adapter, `regulars db verify`) may hold the lock briefly.
   sqlite3_busy_timeout(db, 5000);

@@ -66,7 +66,8 @@ class Database {
 
   // Opens the file at `path`, creating it when absent unless told to refuse. Errors name
   // the file: "database_not_found" (refused, nothing created), "folder_not_found" (its
-  // folder does not exist), "database_unreadable".
+  // folder does not exist), "database_read_only" (this process may not write it; refused
+  // before any read, so no -wal or -shm file is left), "database_unreadable".
   static Result<std::unique_ptr<Database>> Open(const std::string& path,
                                                 IfMissing if_missing = IfMissing::kCreate);
 
