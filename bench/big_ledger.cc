@@ -455,7 +455,7 @@ class Generator {
     REGULARS_TRY(PrepareStatements());
     // The check's own ledger, in memory: the core's EventLog::Append writes each checked
     // sale's body and visit row there, to be compared with the generated ones.
-    auto scratch = Ledger::Open(":memory:", kTills[0].store, kTills[0].till);
+    auto scratch = Ledger::Open(":memory:", {kTills[0].store, kTills[0].till, "EUR"});
     if (!scratch.ok()) return scratch.error();
     scratch_ = std::move(scratch).value();
     auto end_ms = Env::Default()->NowMs() - 24 * 3600 * 1000;  // history ends a day ago

@@ -48,7 +48,7 @@ Status Generate(const std::string& path) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::filesystem::remove(path);
   {
-    auto ledger = Ledger::Open(path, "S001", "T01");
+    auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
     if (!ledger.ok()) return ledger.error();
   }
   sqlite3* db = nullptr;
@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  auto ledger = regulars::Ledger::Open(path, "S001", "T01");
+  auto ledger = regulars::Ledger::Open(path, {"S001", "T01", "EUR"});
   if (!ledger.ok()) {
     std::fprintf(stderr, "%s\n", ledger.error().message.c_str());
     return 1;

@@ -37,6 +37,7 @@ wait_for_port() {
 ./installer/provision-pki.sh "$work/pki" ca >/dev/null
 ./installer/provision-pki.sh "$work/pki" hq localhost 127.0.0.1 >/dev/null
 ./installer/provision-pki.sh "$work/pki" store S001 >/dev/null
+"$bin/sync/regulars-hq" db init --db "$work/hq.sqlite" >/dev/null
 "$bin/sync/regulars-hq" serve --db "$work/hq.sqlite" --listen 127.0.0.1:0 \
   --ca "$work/pki/ca.pem" --cert "$work/pki/hq.pem" --key "$work/pki/hq.key" \
   --port-file "$work/hq.port" >"$work/hq.log" 2>&1 &
@@ -57,6 +58,7 @@ token="$(openssl rand -hex 32)"
 # The demo store's config with an http section (the token is the secret's hex text).
 sed '1s/^{/{"http": {"listen": "127.0.0.1", "token": {"secret_hex": "'"$token"'"}},/' \
   config/examples/demo-store.json >"$work/http-store.json"
+"$bin/pos-adapters/cli/regulars" db init --config "$work/http-store.json" --db "$work/http-ledger.sqlite" >/dev/null
 "$bin/pos-adapters/cli/regulars" serve --config "$work/http-store.json" --db "$work/http-ledger.sqlite" --port 0 \
   --port-file "$work/http.port" >"$work/serve.log" 2>&1 &
 serve_pid=$!

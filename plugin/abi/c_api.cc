@@ -218,7 +218,11 @@ int regulars_db_verify(regulars_till* handle, char** out) {
                                {"events", report->events},
                                {"counters", report->counters},
                                {"mismatches", mismatches},
-                               {"problems", report->problems}};
+                               {"problems", report->problems},
+                               {"ledger",
+                                {{"store_id", report->owner.store_id},
+                                 {"till_id", report->owner.till_id},
+                                 {"currency", report->owner.currency}}}};
     return regulars::Result<std::string>(regulars::ToText(json));
   });
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "regulars/regulars.h"
+#include "result.h"
 
 namespace regulars_cli {
 
@@ -29,6 +30,23 @@ extern const char* const kDemoConfig;
 int RunCardIssue(const std::map<std::string, std::string>& options);
 // `regulars scan IMAGE`: the codes in the image, and who they recognize.
 int RunScanImage(regulars_till* till, const std::string& path);
+
+// `regulars db init --config FILE --db FILE`: a new ledger for the config's till; an existing
+// file is refused ("database_exists"), untouched.
+int RunDbInit(const std::string& config_path, const std::string& db_path);
+
+// Every command but `db init` opens an existing ledger only. Returns -1 when the --db FILE
+// exists; otherwise prints why not ("database_not_found", "folder_not_found", `where`
+// "--db") and returns exit status 2, having created nothing.
+int RefuseAMissingLedger(const std::string& db_path);
+
+// An error about the --db FILE as the command line shows it: `where` is the flag, and the
+// message names the file.
+regulars::Error NamingTheDbFlag(regulars::Error error, const std::string& db_path);
+
+// Prints regulars_open's error JSON (then frees it), naming --db when it is about the
+// ledger file; returns the exit status for `code`.
+int ReportOpenFailure(int code, char* error_json, const std::string& db_path);
 
 // `regulars sync now|status` (what: "now" or "status").
 int RunSync(const std::string& what, const std::string& config_path, const std::string& db_path,

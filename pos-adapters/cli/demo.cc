@@ -388,7 +388,7 @@ bool NightlySync(const std::string& config_path, const std::string& db_path, con
     std::cerr << "demo sync: " << loaded.error().message << " at " << loaded.error().where << "\n";
     return false;
   }
-  auto ledger = regulars::Ledger::Open(db_path, loaded->till.store_id, loaded->till.till_id);
+  auto ledger = regulars::Ledger::Open(db_path, regulars::LedgerOwnerOf(loaded->till));
   if (!ledger.ok()) {
     std::cerr << "demo sync: " << ledger.error().message << "\n";
     return false;

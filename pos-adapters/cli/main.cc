@@ -33,7 +33,9 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: regulars COMMAND [OPTIONS]
 
-Commands (all take --config FILE and --db FILE):
+Commands (all take --config FILE and --db FILE; every one but db init refuses a --db FILE
+that does not exist):
+  db init                       create the ledger for the config's till (refused if it exists)
   enroll --card NUMBER          enrol a loyalty card; prints {"customer": {"id": ...}}
   checkout [--dry-run] FILE|-   evaluate and commit a basket; prints the receipt
   void POS_TXN_ID               cancel a committed sale
@@ -176,15 +178,25 @@ int ReportForInput(int code, char* text, const std::string& name) {
   return ExitStatusOf(code);
 }
 
+// Exit status 2 when --config or --db is missing, -1 when both are given.
+int RequireConfigAndDb(const Args& args) {
+  for (const char* required : {"--config", "--db"}) {
+    if (!args.options.count(required)) {
+      return BadUsage(std::string(required) + " FILE is required", required);
+    }
+  }
+  return -1;
+}
+
 int WithTill(const Args& args, int (*run)(regulars_till*, const Args&)) {
+  if (int missing = RequireConfigAndDb(args); missing >= 0) return missing;
   auto config = args.options.find("--config");
-  if (config == args.options.end()) return BadUsage("--config FILE is required", "--config");
   auto db = args.options.find("--db");
-  if (db == args.options.end()) return BadUsage("--db FILE is required", "--db");
   regulars_till* till = nullptr;
   char* error = nullptr;
+  if (int refused = RefuseAMissingLedger(db->second); refused >= 0) return refused;
   int code = regulars_open(&till, config->second.c_str(), db->second.c_str(), &error);
-  if (code != REGULARS_OK) return Report(code, error);
+  if (code != REGULARS_OK) return ReportOpenFailure(code, error, db->second);
   int status = run(till, args);
   regulars_close(till);
   return status;
@@ -206,8 +218,9 @@ int CheckArguments(const Args& args) {
   if (c == "void" && args.positional.size() != 1) {
     return BadUsage("void takes one POS_TXN_ID", "POS_TXN_ID");
   }
-  if (c == "db" && (args.positional.size() != 1 || args.positional[0] != "verify")) {
-    return BadUsage("usage: regulars db verify --config FILE --db FILE", "db");
+  if (c == "db" && (args.positional.size() != 1 ||
+                    (args.positional[0] != "verify" && args.positional[0] != "init"))) {
+    return BadUsage("usage: regulars db verify|init --config FILE --db FILE", "db");
   }
   if (c == "audit" && (args.positional.size() != 1 || args.positional[0] != "verify")) {
     return BadUsage("usage: regulars audit verify --config FILE --db FILE", "audit");
@@ -222,10 +235,14 @@ int Enroll(regulars_till* till, const Args& args) {
   int code = regulars_enroll(
       till, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), &out);
   if (code == REGULARS_OK || out == nullptr) return Report(code, out);
-  // Name the command-line flag rather than the request's JSON pointer.
+  // Name the command-line flag rather than the request's JSON pointer (an error about
+  // the ledger keeps its own `where`).
   auto error = nlohmann::json::parse(out, nullptr, false);
   regulars_free(out);
-  if (!error.is_discarded() && error.contains("error")) error["error"]["where"] = "--card";
+  if (!error.is_discarded() && error.contains("error") &&
+      error["error"].value("where", "").starts_with("/card")) {
+    error["error"]["where"] = "--card";
+  }
   std::cerr << error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return ExitStatusOf(code);
 }
@@ -367,11 +384,7 @@ int Main(int argc, char** argv) {
     if (!now_or_status) {
       return BadUsage("usage: regulars sync now|status --config FILE --db FILE", c);
     }
-    for (const char* required : {"--config", "--db"}) {
-      if (!args.options.count(required)) {
-        return BadUsage(std::string(required) + " FILE is required", required);
-      }
-    }
+    if (int missing = RequireConfigAndDb(args); missing >= 0) return missing;
     return RunSync(args.positional[0], args.options.at("--config"), args.options.at("--db"),
                    args.quiet);
   }
@@ -383,6 +396,10 @@ int Main(int argc, char** argv) {
     return BadUsage("unknown command '" + c + "' (see regulars --help)", c);
   }
   if (int status = CheckArguments(args); status >= 0) return status;
+  if (c == "db" && args.positional[0] == "init") {
+    if (int missing = RequireConfigAndDb(args); missing >= 0) return missing;
+    return RunDbInit(args.options.at("--config"), args.options.at("--db"));
+  }
   if ((c == "checkout" || c == "refund" || c == "link") &&
       !ReadInput(args.positional[0], &args.input, &problem)) {
     return BadUsage(problem, args.positional[0]);

@@ -86,8 +86,9 @@ int RunImportPoslog(const std::vector<std::string>& args) {
   auto log = regulars::poslog::ReadLog(file, options);
   if (!log.ok()) return Fail(log.error());
 
+  if (int refused = RefuseAMissingLedger(db_path); refused >= 0) return refused;
   auto till = regulars::Till::Open(std::move(config).value(), db_path);
-  if (!till.ok()) return Fail(till.error());
+  if (!till.ok()) return Fail(NamingTheDbFlag(till.error(), db_path));
   std::vector<regulars::Json> baskets;
   baskets.reserve(log->sales.size());
   for (const auto& sale : log->sales) baskets.push_back(sale.basket);

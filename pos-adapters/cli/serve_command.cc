@@ -120,6 +120,7 @@ int RunServe(const ServeOptions& options) {
         "nothing_to_serve", "this till's config has neither an \"http\" nor a \"sync\" section",
         options.config_path));
   }
+  if (int refused = RefuseAMissingLedger(options.db_path); refused >= 0) return refused;
   // SIGINT and SIGTERM are waited for below; blocked before any thread starts, so every
   // thread inherits the mask and none is interrupted.
   sigset_t stop_signals;
@@ -136,13 +137,8 @@ int RunServe(const ServeOptions& options) {
   if (config->http.enabled()) {
     char* error = nullptr;
     int code = regulars_open(&till, options.config_path.c_str(), options.db_path.c_str(), &error);
-    if (code != REGULARS_OK) {
-      std::cerr << (error ? error : "regulars_open failed") << "\n";
-      regulars_free(error);
-      return ExitStatusOf(code);
-    }
-    auto ledger =
-        regulars::Ledger::Open(options.db_path, config->till.store_id, config->till.till_id);
+    if (code != REGULARS_OK) return ReportOpenFailure(code, error, options.db_path);
+    auto ledger = regulars::Ledger::Open(options.db_path, regulars::LedgerOwnerOf(config->till));
     if (!ledger.ok()) return Fail(ledger.error());
     probe = std::make_unique<LedgerProbe>(std::move(ledger).value(), *config);
     regulars::http::TillServiceOptions service_options;

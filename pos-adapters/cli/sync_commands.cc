@@ -32,9 +32,10 @@ struct Opened {
 
 regulars::Result<Opened> Open(const std::string& config_path, const std::string& db_path) {
   REGULARS_ASSIGN_OR_RETURN(auto config, regulars::LoadConfigFile(config_path));
-  REGULARS_ASSIGN_OR_RETURN(
-      auto ledger, regulars::Ledger::Open(db_path, config.till.store_id, config.till.till_id));
-  return Opened{std::move(config), std::move(ledger)};
+  auto ledger = regulars::Ledger::Open(db_path, regulars::LedgerOwnerOf(config.till),
+                                       regulars::IfMissing::kRefuse);
+  if (!ledger.ok()) return NamingTheDbFlag(ledger.error(), db_path);
+  return Opened{std::move(config), std::move(ledger).value()};
 }
 
 Json Time(std::optional<int64_t> ms) {

@@ -251,8 +251,9 @@ Result<HqBatch> ParseBatch(const std::string& certificate_store, std::string_vie
   return batch;
 }
 
-Result<std::unique_ptr<SqliteHqStore>> SqliteHqStore::Open(const std::string& path) {
-  REGULARS_ASSIGN_OR_RETURN(auto db, Database::Open(path));
+Result<std::unique_ptr<SqliteHqStore>> SqliteHqStore::Open(const std::string& path,
+                                                           IfMissing if_missing) {
+  REGULARS_ASSIGN_OR_RETURN(auto db, Database::Open(path, if_missing));
   REGULARS_TRY(PrepareLedger(*db, kHqMigrations, kHqApplicationId));
   return std::unique_ptr<SqliteHqStore>(new SqliteHqStore(std::move(db)));
 }

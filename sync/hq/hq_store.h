@@ -160,7 +160,9 @@ inline constexpr int64_t kHqApplicationId = 0x52474851;
 
 class SqliteHqStore final : public HqStore {
  public:
-  static Result<std::unique_ptr<SqliteHqStore>> Open(const std::string& path);
+  // The SQLite file at `path`, created when absent unless `if_missing` refuses.
+  static Result<std::unique_ptr<SqliteHqStore>> Open(const std::string& path,
+                                                     IfMissing if_missing = IfMissing::kCreate);
   Result<IngestResult> Ingest(const HqBatch& batch) override;
   Result<int64_t> EventCount() override;
   Result<PullPage> Pull(const PullQuery& query) override;

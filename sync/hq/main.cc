@@ -23,9 +23,11 @@ constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2;
 
 constexpr const char* kUsage = R"(usage: regulars-hq COMMAND [OPTIONS]
 
-Commands (the store is --db FILE, a SQLite file created if absent, or --pg CONNINFO, a
+Commands (the store is --db FILE, a SQLite file made by `db init`, or --pg CONNINFO, a
 PostgreSQL database given as a libpq conninfo, its tables created if absent; keep the
 password out of it, in ~/.pgpass or PGPASSWORD; see docs/hq-storage.md):
+  db init                       create the store's SQLite file (refused if it exists); every
+                                other command refuses a --db FILE that does not exist
   serve --listen ADDRESS:PORT --ca FILE --cert FILE --key FILE [--rules FILE] [--port-file FILE]
         take the tills' batches and answer their pulls over mutual-TLS HTTPS until
         SIGINT or SIGTERM; port 0 picks a free port (written to --port-file)
@@ -67,6 +69,7 @@ int BadUsage(const std::string& message, const std::string& where) {
 
 struct Args {
   std::string command;
+  std::string subcommand;  // `db init`
   std::map<std::string, std::string> options;
 };
 
@@ -113,6 +116,8 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
       return false;
     } else if (args->command.empty()) {
       args->command = a;
+    } else if (args->command == "db" && args->subcommand.empty()) {
+      args->subcommand = a;
     } else {
       *problem = "unexpected argument " + a;
       return false;
@@ -121,7 +126,10 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
   return true;
 }
 
-Result<std::unique_ptr<HqStore>> OpenStore(const Args& args) {
+// The store of --db or --pg. A SQLite file that does not exist is refused, naming it, unless
+// `if_missing` creates it (`db init`): a mistyped path never starts an empty store.
+Result<std::unique_ptr<HqStore>> OpenStore(const Args& args,
+                                           IfMissing if_missing = IfMissing::kRefuse) {
   auto db = args.options.find("--db");
   auto pg = args.options.find("--pg");
   if ((db == args.options.end()) == (pg == args.options.end())) {
@@ -132,8 +140,13 @@ Result<std::unique_ptr<HqStore>> OpenStore(const Args& args) {
     REGULARS_ASSIGN_OR_RETURN(auto store, PgHqStore::Open(pg->second));
     return std::unique_ptr<HqStore>(std::move(store));
   }
-  REGULARS_ASSIGN_OR_RETURN(auto store, SqliteHqStore::Open(db->second));
-  return std::unique_ptr<HqStore>(std::move(store));
+  auto store = SqliteHqStore::Open(db->second, if_missing);
+  if (!store.ok()) {
+    Error error = store.error();
+    if (error.where == db->second) error.where = "--db";  // the flag that named the file
+    return error;
+  }
+  return std::unique_ptr<HqStore>(std::move(store).value());
 }
 
 // Whole number option `name`, or `fallback` when absent.
@@ -337,6 +350,26 @@ int Status(const Args& args) {
   return kExitOk;
 }
 
+// `db init`: a new store; an existing SQLite file is refused, untouched.
+int DbInit(const Args& args) {
+  if (args.subcommand != "init") return BadUsage("usage: regulars-hq db init --db FILE", "db");
+  if (auto db = args.options.find("--db");
+      db != args.options.end() && Env::Default()->StampOf(db->second).exists) {
+    return Report(Error::BadInput(
+        "database_exists", db->second + " exists already: db init makes a new store only", "--db"));
+  }
+  auto store = OpenStore(args, IfMissing::kCreate);
+  if (!store.ok()) return Report(store.error());
+  auto count = (*store)->EventCount();
+  if (!count.ok()) return Report(count.error());
+  std::cout << nlohmann::json{{"created", args.options.count("--db") ? args.options.at("--db")
+                                                                     : args.options.at("--pg")},
+                              {"events", *count}}
+                   .dump()
+            << "\n";
+  return kExitOk;
+}
+
 int Main(int argc, char** argv) {
   Args args;
   std::string problem;
@@ -345,6 +378,8 @@ int Main(int argc, char** argv) {
     std::cout << kUsage;
     return args.command.empty() ? kExitBadInput : kExitOk;
   }
+  if (args.command == "db") return DbInit(args);
+  if (!args.subcommand.empty()) return BadUsage("unexpected argument " + args.subcommand, "");
   if (args.command == "serve") return Serve(args);
   if (args.command == "status") return Status(args);
   if (args.command == "export") return Export(args);

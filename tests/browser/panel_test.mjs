@@ -5,7 +5,7 @@
 //        --config config/examples/demo-store.json --screenshot build/default/panel-screenshot.png
 //
 // A missing chromium or playwright-core is a failure, not a skip: CI must run this.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -244,6 +244,8 @@ async function main() {
 }
 
 async function startServer(configPath, ledger, portFile) {
+  // serve opens an existing ledger only: `db init` makes it.
+  execFileSync(cli, ['db', 'init', '--config', configPath, '--db', ledger], { stdio: 'ignore' });
   server = spawn(cli, ['serve', '--config', configPath, '--db', ledger, '--port', '0',
                        '--port-file', portFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   const keep = (chunk) => { serverLog = (serverLog + chunk).slice(-8000); };

@@ -37,6 +37,9 @@ class Cli : public ::testing::Test {
     dir_ = dir;
     config_ = std::string(REGULARS_SOURCE_DIR) + "/config/examples/store.json";
     db_ = dir_ + "/ledger.sqlite";
+    // Every command but `db init` needs an existing ledger.
+    Outcome made = Run("db init");
+    ASSERT_EQ(made.status, 0) << made.err;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -222,6 +225,7 @@ TEST_F(Cli, AuditVerifyPassesOnAnIntactChainAndFailsOnAnAlteredGesture) {
 }
 
 TEST_F(Cli, AuditTakesVerifyOnly) {
+  db_ = dir_ + "/never-made.sqlite";
   EXPECT_EQ(Run("audit").status, 2);
   EXPECT_EQ(Run("audit check").status, 2);
   EXPECT_FALSE(std::filesystem::exists(db_));
@@ -234,7 +238,9 @@ TEST_F(Cli, AForeignDatabaseOrBadConfigIsExitTwo) {
   EXPECT_EQ(o.status, 2);
   EXPECT_EQ(Json::parse(o.err)["error"]["code"], "database_unreadable");
   std::ofstream(dir_ + "/bad.json") << "{\"store_id\": 5}";
-  Outcome c = Run("db verify --config " + dir_ + "/bad.json --db " + dir_ + "/x.sqlite", "", false);
+  std::filesystem::remove(db_);
+  ASSERT_EQ(Run("db init").status, 0);
+  Outcome c = Run("db verify --config " + dir_ + "/bad.json --db " + db_, "", false);
   EXPECT_EQ(c.status, 2);
   EXPECT_EQ(Json::parse(c.err)["error"]["where"], dir_ + "/bad.json#/store_id");
 }
@@ -271,10 +277,178 @@ TEST_F(Cli, EndlessOrBinaryInputIsRefusedQuickly) {
 }
 
 TEST_F(Cli, AUsageErrorNeverCreatesALedger) {
+  db_ = dir_ + "/never-made.sqlite";
   EXPECT_EQ(Run("enroll").status, 2);
   EXPECT_EQ(Run("checkout").status, 2);
   EXPECT_EQ(Run("checkout /nonexistent.json").status, 2);
   EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+// The files in the test's folder whose name starts with `stem`: a ledger and its -wal,
+// -shm or -journal.
+std::vector<std::string> FilesStartingWith(const std::string& dir, const std::string& stem) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(stem, 0) == 0) found.push_back(name);
+  }
+  return found;
+}
+
+TEST_F(Cli, AMistypedDbIsRefusedNamingItAndCreatesNothing) {
+  Json config = Json::parse(Read(config_));
+  config["http"] = {{"listen", "127.0.0.1"}, {"token", {{"secret_hex", std::string(64, 'a')}}}};
+  std::string serving = dir_ + "/serving.json";
+  std::ofstream(serving) << config.dump();
+  std::string typo = dir_ + "/ledgr.sqlite";
+  std::string basket = WriteBasket("b.json", Basket("T-1", 1));
+  for (const std::string& command : std::vector<std::string>{
+           "db verify", "audit verify", "enroll --card 2900000000018", "checkout " + basket,
+           "checkout --dry-run " + basket, "void T-1", "sync status", "sync now --quiet",
+           "import-poslog " + std::string(REGULARS_SOURCE_DIR) + "/tests/data/poslog/week.xml"}) {
+    Outcome o = Run(command + " --config " + config_ + " --db " + typo, "", false);
+    EXPECT_EQ(o.status, 2) << command << ": " << o.err;
+    Json error = Json::parse(o.err)["error"];
+    EXPECT_EQ(error["code"], "database_not_found") << command;
+    EXPECT_EQ(error["where"], "--db") << command;
+    EXPECT_NE(error["message"].get<std::string>().find(typo), std::string::npos) << command;
+    EXPECT_TRUE(o.out.empty()) << command;
+  }
+  Outcome serve = Run("serve --port 0 --config " + serving + " --db " + typo, "", false);
+  EXPECT_EQ(serve.status, 2) << serve.err;
+  EXPECT_EQ(Json::parse(serve.err)["error"]["code"], "database_not_found");
+  EXPECT_TRUE(FilesStartingWith(dir_, "ledgr").empty()) << "nothing created";
+}
+
+TEST_F(Cli, DbInitCreatesTheLedgerOnceAndRefusesAnExistingOne) {
+  db_ = dir_ + "/new.sqlite";
+  Outcome made = Run("db init");
+  ASSERT_EQ(made.status, 0) << made.err;
+  Json out = Json::parse(made.out);
+  EXPECT_EQ(out["created"], db_);
+  EXPECT_EQ(out["store_id"], "S001");
+  EXPECT_EQ(out["till_id"], "T01");
+  EXPECT_EQ(out["currency"], "EUR");
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+
+  Outcome again = Run("db init");
+  EXPECT_EQ(again.status, 2);
+  Json error = Json::parse(again.err)["error"];
+  EXPECT_EQ(error["code"], "database_exists");
+  EXPECT_EQ(error["where"], "--db");
+  EXPECT_NE(error["message"].get<std::string>().find(db_), std::string::npos);
+  Outcome verify = Run("db verify");
+  ASSERT_EQ(verify.status, 0) << verify.err;
+  EXPECT_EQ(Json::parse(verify.out)["events"], 1) << "the ledger is untouched";
+
+  EXPECT_EQ(Run("db init", "", false).status, 2) << "--config and --db are required";
+  EXPECT_EQ(Run("db create").status, 2);
+}
+
+TEST_F(Cli, ALedgerOfAnotherStoreOrCurrencyIsExitTwoNamingBothAndVerifyNamesItsOwner) {
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  Outcome verify = Run("db verify");
+  ASSERT_EQ(verify.status, 0) << verify.err;
+  EXPECT_EQ(Json::parse(verify.out)["ledger"],
+            Json({{"store_id", "S001"}, {"till_id", "T01"}, {"currency", "EUR"}}));
+
+  std::string before = Read(db_);
+  auto modified = std::filesystem::last_write_time(db_);
+  for (const auto& [field, value] : {std::pair{"store_id", "S009"}, std::pair{"currency", "USD"}}) {
+    Json config = Json::parse(Read(config_));
+    config[field] = value;
+    std::string other = dir_ + "/other-" + field + ".json";
+    std::ofstream(other) << config.dump();
+    for (std::string command : {"db verify", "sync status"}) {
+      Outcome o = Run(command + " --config " + other + " --db " + db_, "", false);
+      EXPECT_EQ(o.status, 2) << command << " " << field << ": " << o.err;
+      Json error = Json::parse(o.err)["error"];
+      EXPECT_EQ(error["code"], "ledger_belongs_elsewhere") << command;
+      EXPECT_EQ(error["where"], "--db") << command;
+      std::string message = error["message"];
+      std::string says = field == std::string("store_id") ? "S009 in EUR" : "S001 in USD";
+      EXPECT_EQ(message, db_ + " belongs to store S001 in EUR; the config says store " + says);
+    }
+  }
+  EXPECT_EQ(Read(db_), before) << "the ledger is untouched";
+  EXPECT_EQ(std::filesystem::last_write_time(db_), modified);
+}
+
+// A ledger the process may not write: refused at open naming the file, never blamed on
+// --card, and no -wal or -shm file left beside it. Run as another user when the tests
+// run as root (root may write any file).
+TEST_F(Cli, AReadOnlyLedgerIsRefusedNamingTheFileAndLeavesNoWalBehind) {
+  std::string as_user;
+  if (geteuid() == 0) {
+    if (std::system("setpriv --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no setpriv";
+    as_user = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+    std::filesystem::permissions(dir_, std::filesystem::perms::all);
+  }
+  std::filesystem::permissions(db_, std::filesystem::perms::owner_read |
+                                        std::filesystem::perms::group_read |
+                                        std::filesystem::perms::others_read);
+  for (std::string command : {"enroll --card 2900000000018", "db verify", "sync status"}) {
+    std::string line = as_user + REGULARS_CLI + " " + command + " --config " + config_ + " --db " +
+                       db_ + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+    int raw = std::system(line.c_str());
+    ASSERT_TRUE(WIFEXITED(raw));
+    EXPECT_EQ(WEXITSTATUS(raw), 2) << command;
+    Json error = Json::parse(Read(dir_ + "/stderr"))["error"];
+    EXPECT_EQ(error["code"], "database_read_only") << command;
+    EXPECT_EQ(error["where"], "--db") << command;
+    EXPECT_NE(error["message"].get<std::string>().find(db_), std::string::npos) << command;
+  }
+  EXPECT_EQ(FilesStartingWith(dir_, "ledger.sqlite"), std::vector<std::string>{"ledger.sqlite"})
+      << "no -wal or -shm left behind";
+}
+
+TEST_F(Cli, ADbInAMissingFolderIsRefusedNamingTheFolder) {
+  std::string folder = dir_ + "/no-such-folder";
+  for (std::string command : {"db init", "db verify", "enroll --card 2900000000018"}) {
+    Outcome o =
+        Run(command + " --config " + config_ + " --db " + folder + "/ledger.sqlite", "", false);
+    EXPECT_EQ(o.status, 2) << command << ": " << o.err;
+    Json error = Json::parse(o.err)["error"];
+    EXPECT_EQ(error["code"], "folder_not_found") << command;
+    EXPECT_EQ(error["where"], "--db") << command;
+    EXPECT_NE(error["message"].get<std::string>().find("the folder " + folder + " does not exist"),
+              std::string::npos)
+        << error["message"];
+  }
+  EXPECT_FALSE(std::filesystem::exists(folder));
+}
+
+TEST_F(Cli, RegularsHqRefusesAMistypedDbAndDbInitCreatesItOnce) {
+  auto hq = [&](const std::string& args) {
+    std::string command =
+        std::string(REGULARS_HQ) + " " + args + " > " + dir_ + "/stdout 2> " + dir_ + "/stderr";
+    int raw = std::system(command.c_str());
+    return Outcome{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, Read(dir_ + "/stdout"),
+                   Read(dir_ + "/stderr")};
+  };
+  std::string typo = dir_ + "/hq-typo.sqlite";
+  for (const char* command : {"status", "export --since 0", "erase --customer c_1"}) {
+    Outcome o = hq(std::string(command) + " --db " + typo);
+    EXPECT_EQ(o.status, 2) << command << ": " << o.err;
+    Json error = Json::parse(o.err)["error"];
+    EXPECT_EQ(error["code"], "database_not_found") << command;
+    EXPECT_EQ(error["where"], "--db") << command;
+    EXPECT_NE(error["message"].get<std::string>().find(typo), std::string::npos) << command;
+  }
+  EXPECT_TRUE(FilesStartingWith(dir_, "hq-typo").empty()) << "nothing created";
+
+  std::string db = dir_ + "/hq.sqlite";
+  Outcome made = hq("db init --db " + db);
+  ASSERT_EQ(made.status, 0) << made.err;
+  EXPECT_EQ(Json::parse(made.out)["created"], db);
+  ASSERT_EQ(hq("erase --customer c_1 --db " + db).status, 0);
+  Outcome again = hq("db init --db " + db);
+  EXPECT_EQ(again.status, 2);
+  EXPECT_EQ(Json::parse(again.err)["error"]["code"], "database_exists");
+  Outcome status = hq("status --db " + db);
+  ASSERT_EQ(status.status, 0) << status.err;
+  EXPECT_EQ(Json::parse(status.out)["events"], 1) << "the store is untouched";
+  EXPECT_EQ(hq("db wipe --db " + db).status, 2);
 }
 
 TEST_F(Cli, SyncCommandsSayWhatIsWrongAndStatusShowsTheBacklog) {
@@ -312,6 +486,7 @@ TEST_F(Cli, RegularsHqChecksItsArgumentsAndStatusCountsEvents) {
   EXPECT_EQ(hq("export --since 0 --format csv --table shoes" + db).status, 2);
   EXPECT_EQ(hq("erase" + db).status, 2) << "--customer is required";
   EXPECT_EQ(hq("status").status, 2) << "a store is required";
+  ASSERT_EQ(hq("db init" + db).status, 0);
   Outcome status = hq("status" + db);
   ASSERT_EQ(status.status, 0) << status.err;
   EXPECT_EQ(Json::parse(status.out)["events"], 0);
@@ -333,6 +508,8 @@ TEST_F(Cli, SyncNowOfALedgerRestoredFromAnOlderCopyExitsTwoNamingTheReusedId) {
   }
   std::string p = dir_ + "/pki/";
   std::string port_file = dir_ + "/hq.port";
+  std::string init = std::string(REGULARS_HQ) + " db init --db " + dir_ + "/hq.sqlite >/dev/null";
+  ASSERT_EQ(std::system(init.c_str()), 0);
   pid_t hq = fork();
   if (hq == 0) {
     FILE* log = std::freopen((dir_ + "/hq.log").c_str(), "w", stderr);
@@ -551,6 +728,7 @@ TEST_F(Cli, ImportPoslogCountsTheLoggedSalesOnceAndTheNextVisitGetsTheReward) {
 }
 
 TEST_F(Cli, ImportPoslogRefusesABadFileWithExit2AndWritesNothing) {
+  db_ = dir_ + "/never-made.sqlite";
   Outcome malformed = Run("import-poslog " + PoslogSample("malformed.xml"));
   EXPECT_EQ(malformed.status, 2);
   Json error = Json::parse(malformed.err)["error"];

@@ -70,6 +70,11 @@ class SyncCrash : public ::testing::Test {
     std::string port_file = dir_ + "/hq.port";
     fs::remove(port_file);
     std::string p = dir_ + "/pki/";
+    if (!fs::exists(dir_ + "/hq.sqlite")) {
+      std::string init =
+          std::string(REGULARS_HQ) + " db init --db " + dir_ + "/hq.sqlite >/dev/null";
+      ASSERT_EQ(std::system(init.c_str()), 0);
+    }
     hq_ = Spawn({REGULARS_HQ, "serve", "--db", dir_ + "/hq.sqlite", "--listen",
                  "127.0.0.1:" + std::to_string(port_), "--ca", p + "ca.pem", "--cert", p + "hq.pem",
                  "--key", p + "hq.key", "--port-file", port_file},
@@ -152,7 +157,7 @@ TEST_F(SyncCrash, KillingTheTillOrHqMidSyncLosesNothingAndDuplicatesNothing) {
   for (size_t i = 0; i < all->size(); ++i) {
     ASSERT_EQ((*all)[i].hq_seq, static_cast<int64_t>(i + 1)) << "hq_seq without a gap";
   }
-  auto ledger = Ledger::Open(dir_ + "/ledger.sqlite", "S001", "T01");
+  auto ledger = Ledger::Open(dir_ + "/ledger.sqlite", {"S001", "T01", "EUR"});
   ASSERT_TRUE(ledger.ok());
   Outbox outbox((*ledger)->db(), "S001", "T01");
   auto backlog = outbox.Backlog();

@@ -37,7 +37,7 @@ regulars::HqService& Service() {
 
 regulars::Ledger& TillLedger() {
   static std::unique_ptr<regulars::Ledger> ledger =
-      std::move(regulars::Ledger::Open(":memory:", "S002", "T01")).value();
+      std::move(regulars::Ledger::Open(":memory:", {"S002", "T01", "EUR"})).value();
   return *ledger;
 }
 

@@ -52,8 +52,12 @@ class Serve : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // Starts `regulars serve` on a free port and waits until it listens.
+  // Starts `regulars serve` on a free port, on a ledger made by `db init`, and waits until
+  // it listens.
   void StartServe() {
+    std::string init = std::string(REGULARS_CLI) + " db init --config " + config_ + " --db " +
+                       dir_ + "/ledger.sqlite > /dev/null";
+    ASSERT_EQ(std::system(init.c_str()), 0);
     pid_ = fork();
     if (pid_ == 0) {
       std::string out = dir_ + "/serve.out";

@@ -34,7 +34,7 @@ std::string Describe(const AuditReport& report) {
 class AuditChain : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto ledger = Ledger::Open(dir_.path() + "/ledger.sqlite", "S001", "T01");
+    auto ledger = Ledger::Open(dir_.path() + "/ledger.sqlite", {"S001", "T01", "EUR"});
     ASSERT_TRUE(ledger.ok()) << ledger.error().message;
     ledger_ = std::move(ledger).value();
   }

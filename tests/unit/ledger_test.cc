@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "store/schema.h"
@@ -123,13 +124,13 @@ TEST(Ledger, NewerSchemaVersionIsRefusedWithAClearMessage) {
   TempDir temp;
   std::string path = temp.path() + "/ledger.sqlite";
   {
-    auto ledger = Ledger::Open(path, "S001", "T01");
+    auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
     ASSERT_TRUE(ledger.ok());
     ASSERT_TRUE(
         (*ledger)->db().Exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA user_version = 99").ok());
   }
   std::string before = FileBytes(path);
-  auto again = Ledger::Open(path, "S001", "T01");
+  auto again = Ledger::Open(path, {"S001", "T01", "EUR"});
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, "database_too_new");
   EXPECT_NE(again.error().message.find("upgrade Regulars"), std::string::npos);
@@ -163,6 +164,104 @@ TEST(Ledger, AnOlderSchemaIsUpgradedStepByStepKeepingItsData) {
   }
 }
 
+// What a refused open must leave as it was: the file's bytes and its modification time.
+struct FileState {
+  std::string bytes;
+  std::filesystem::file_time_type modified;
+  bool operator==(const FileState&) const = default;
+};
+
+FileState StateOf(const std::string& path) {
+  return {FileBytes(path), std::filesystem::last_write_time(path)};
+}
+
+// A ledger made for S001/T01/EUR with one customer in it, closed.
+std::string LedgerOfS001(const TempDir& temp) {
+  std::string path = temp.path() + "/ledger.sqlite";
+  auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
+  EXPECT_TRUE(ledger.ok());
+  EXPECT_TRUE(
+      (*ledger)
+          ->db()
+          .Exec("INSERT INTO customers (id, created_at_ms, store_id) VALUES ('c_1', 0, 'S001')")
+          .ok());
+  return path;
+}
+
+TEST(Ledger, AConfigOfAnotherStoreIsRefusedAtOpenAndTheFileIsUntouched) {
+  TempDir temp;
+  std::string path = LedgerOfS001(temp);
+  FileState before = StateOf(path);
+  auto refused = Ledger::Open(path, {"S009", "T01", "EUR"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "ledger_belongs_elsewhere");
+  EXPECT_EQ(refused.error().kind, ErrorKind::kBadInput);
+  EXPECT_EQ(refused.error().where, path);
+  EXPECT_EQ(refused.error().message,
+            path + " belongs to store S001 in EUR; the config says store S009 in EUR");
+  EXPECT_TRUE(StateOf(path) == before) << "the file is untouched";
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+  // Another till of the same store may share the file (docs/ledger.md); the record keeps
+  // the till that created it.
+  auto shared = Ledger::Open(path, {"S001", "T02", "EUR"});
+  ASSERT_TRUE(shared.ok()) << shared.error().message;
+  EXPECT_EQ(*(*shared)->db().QueryInt("SELECT count(*) FROM customers"), 1);
+  EXPECT_EQ((*shared)->owner(), (LedgerOwner{"S001", "T01", "EUR"}));
+}
+
+TEST(Ledger, AConfigOfAnotherCurrencyIsRefusedAtOpenAndTheFileIsUntouched) {
+  TempDir temp;
+  std::string path = LedgerOfS001(temp);
+  FileState before = StateOf(path);
+  auto refused = Ledger::Open(path, {"S001", "T01", "USD"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "ledger_belongs_elsewhere");
+  EXPECT_EQ(refused.error().message,
+            path + " belongs to store S001 in EUR; the config says store S001 in USD");
+  EXPECT_TRUE(StateOf(path) == before) << "the file is untouched";
+}
+
+TEST(Ledger, VerifyNamesWhoseTheLedgerIs) {
+  TempDir temp;
+  auto ledger = Ledger::Open(temp.path() + "/ledger.sqlite", {"S002", "T07", "JPY"});
+  ASSERT_TRUE(ledger.ok());
+  auto report = (*ledger)->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->owner, (LedgerOwner{"S002", "T07", "JPY"}));
+}
+
+// A ledger made before the ledger recorded its owner (schema version 4) adopts the first
+// config that opens it after the upgrade, keeps its data, and then refuses another.
+TEST(Ledger, ALedgerOfThePreviousSchemaAdoptsTheFirstConfigThatOpensIt) {
+  TempDir temp;
+  std::string path = temp.path() + "/ledger.sqlite";
+  auto current = LedgerMigrations();
+  std::span<const Migration> previous = current.first(current.size() - 1);
+  ASSERT_EQ(previous.back().version, 4);
+  {
+    auto db = Database::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(PrepareLedger(**db, previous).ok());
+    ASSERT_TRUE(
+        (*db)
+            ->Exec("INSERT INTO customers (id, created_at_ms, store_id) VALUES ('c_1', 0, 'S003')")
+            .ok());
+  }
+  {
+    auto adopted = Ledger::Open(path, {"S003", "T02", "EUR"});
+    ASSERT_TRUE(adopted.ok()) << adopted.error().message;
+    EXPECT_EQ(*(*adopted)->db().QueryInt("PRAGMA user_version"), current.back().version);
+    EXPECT_EQ(*(*adopted)->db().QueryInt("SELECT count(*) FROM customers"), 1);
+  }
+  FileState before = StateOf(path);
+  auto refused = Ledger::Open(path, {"S001", "T01", "EUR"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "ledger_belongs_elsewhere");
+  EXPECT_NE(refused.error().message.find("belongs to store S003 in EUR"), std::string::npos);
+  EXPECT_TRUE(StateOf(path) == before);
+  EXPECT_TRUE(Ledger::Open(path, {"S003", "T02", "EUR"}).ok());
+}
+
 TEST(Ledger, AnotherApplicationsDatabaseIsRefused) {
   TempDir temp;
   std::string path = temp.path() + "/other.sqlite";
@@ -171,7 +270,7 @@ TEST(Ledger, AnotherApplicationsDatabaseIsRefused) {
     ASSERT_TRUE((*db)->Exec("CREATE TABLE photos (id INTEGER)").ok());
   }
   std::string before = FileBytes(path);
-  auto ledger = Ledger::Open(path, "S001", "T01");
+  auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ledger.error().code, "database_unreadable");
   EXPECT_EQ(ledger.error().kind, ErrorKind::kBadInput);
@@ -184,7 +283,7 @@ TEST(Ledger, AFileThatIsNotSqliteIsRefusedAndLeftUntouched) {
   std::string junk(8192, '\0');
   for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 7919) % 251);
   WriteFile(path, junk);
-  auto ledger = Ledger::Open(path, "S001", "T01");
+  auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ledger.error().code, "database_unreadable");
   EXPECT_EQ(FileBytes(path), junk);
@@ -206,7 +305,7 @@ TEST(Ledger, ADamagedLedgerIsReportedNotCrashedOn) {
   // Scribble over the middle pages, keeping the header intact.
   for (size_t i = bytes.size() / 3; i < bytes.size() * 2 / 3; ++i) bytes[i] = '\x5a';
   WriteFile(path, bytes);
-  auto ledger = Ledger::Open(path, "S001", "T01");
+  auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
   if (ledger.ok()) {
     auto verify = (*ledger)->Verify();
     EXPECT_TRUE(!verify.ok() || !verify->problems.empty() || !verify->mismatches.empty());
@@ -256,7 +355,7 @@ constexpr int64_t kDay = 24 * kHour;
 class VisitLedger {
  public:
   VisitLedger() {
-    auto ledger = Ledger::Open(temp_.path() + "/ledger.sqlite", "S001", "T01");
+    auto ledger = Ledger::Open(temp_.path() + "/ledger.sqlite", {"S001", "T01", "EUR"});
     if (!ledger.ok()) ADD_FAILURE() << ledger.error().message;
     ledger_ = std::move(ledger).value();
   }
@@ -555,7 +654,7 @@ namespace regulars {
 namespace {
 
 TEST(Ledger, AForeignEventWhoseCountsAreNotIntegersIsRefusedAndNothingStored) {
-  auto ledger = Ledger::Open(":memory:", "S002", "T01");
+  auto ledger = Ledger::Open(":memory:", {"S002", "T01", "EUR"});
   ASSERT_TRUE(ledger.ok());
   // Found by the sync_messages fuzzer: a float past int64 was cast (undefined behaviour).
   for (const char* every : {"1e37", "2.5", "18446744073709551615", "\"5\""}) {
@@ -580,14 +679,14 @@ TEST(SyncState, AValueIsKeptByKeyAcrossOpeningsAndOneThatIsNoNumberIsRefusedAsAN
   TempDir temp;
   std::string path = temp.path() + "/ledger.sqlite";
   {
-    auto ledger = Ledger::Open(path, "S001", "T01");
+    auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
     ASSERT_TRUE(ledger.ok());
     SyncState state((*ledger)->db());
     ASSERT_TRUE(state.Write("pull_cursor", "41").ok());
     ASSERT_TRUE(state.Write("pull_cursor", "42").ok());
     ASSERT_TRUE(state.Write("last_error", "tls_failed: no route").ok());
   }
-  auto ledger = Ledger::Open(path, "S001", "T01");
+  auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
   ASSERT_TRUE(ledger.ok());
   SyncState state((*ledger)->db());
   EXPECT_EQ(*state.ReadNumber("pull_cursor"), 42);

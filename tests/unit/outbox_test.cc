@@ -158,7 +158,7 @@ TEST_F(HqIngest, AMalformedOrGappedBatchIsRefusedWithItsPosition) {
 }
 
 TEST_F(HqIngest, AnHqDatabaseIsNeverOpenedAsATillLedger) {
-  auto ledger = Ledger::Open(hq_dir_.path() + "/hq.sqlite", "S001", "T01");
+  auto ledger = Ledger::Open(hq_dir_.path() + "/hq.sqlite", {"S001", "T01", "EUR"});
   ASSERT_FALSE(ledger.ok());
   EXPECT_EQ(ledger.error().code, "database_unreadable");
 }

@@ -675,7 +675,7 @@ TEST(RewardProperties, TheSameEventsAppendedInAnyOrderGiveTheSameCounters) {
     std::shuffle(events.begin(), events.end(), rng);
     TempDir dir;
     std::filesystem::copy_file(Enrolled().path, dir.path() + "/shuffled.sqlite");
-    auto ledger = Ledger::Open(dir.path() + "/shuffled.sqlite", "S001", "T99");
+    auto ledger = Ledger::Open(dir.path() + "/shuffled.sqlite", {"S001", "T99", "EUR"});
     ASSERT_TRUE(ledger.ok());
     SkipSync((*ledger)->db());
     for (const NewEvent& event : events) {

@@ -111,7 +111,7 @@ TEST(WalCheckpointer, StoppingGivesTheConnectionBackItsAutomaticCheckpoint) {
 
 TEST(WalCheckpointer, ATillsLedgerNeverCheckpointsInsideACommit) {
   TempDir dir;
-  auto ledger = Ledger::Open(dir.path() + "/ledger.sqlite", "S001", "T01");
+  auto ledger = Ledger::Open(dir.path() + "/ledger.sqlite", {"S001", "T01", "EUR"});
   ASSERT_TRUE(ledger.ok()) << ledger.error().message;
   EXPECT_EQ(*(*ledger)->db().QueryInt("PRAGMA wal_autocheckpoint"), 0);
 }

@@ -56,9 +56,10 @@ REGULARS_API const char *regulars_version(void);
 
 /*
  * Opens a till from the config file at `config_path` (Contract v1 config) and the SQLite
- * ledger at `db_path` (created if absent; upgraded if older; refused if newer or not a
- * Regulars ledger). On success *out_handle is set; close it with regulars_close(). On
- * failure *out_handle is NULL and *error (if not NULL) holds the error JSON.
+ * ledger at `db_path` (created if absent; upgraded if older; refused if newer, not a
+ * Regulars ledger, or made for another store or currency: "ledger_belongs_elsewhere"). On success
+ * *out_handle is set; close it with regulars_close(). On failure *out_handle is NULL and *error (if
+ * not NULL) holds the error JSON.
  */
 REGULARS_API int regulars_open(regulars_till **out_handle, const char *config_path,
                                const char *db_path, char **error);
@@ -113,7 +114,8 @@ REGULARS_API int regulars_link(regulars_till *handle, const char *request_json, 
 
 /*
  * Recomputes every counter from the ledger's events and compares:
- * {"ok": true, "events": N, "counters": N, "mismatches": [...], "problems": [...]}.
+ * {"ok": true, "events": N, "counters": N, "mismatches": [...], "problems": [...],
+ * "ledger": {"store_id", "till_id", "currency"}} (whose the ledger is).
  * Returns REGULARS_OK when the check ran, whatever it found: read "ok".
  */
 REGULARS_API int regulars_db_verify(regulars_till *handle, char **out);

@@ -56,8 +56,7 @@ struct IdentifierWiper {
 }  // namespace
 
 Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_path, Env* env) {
-  REGULARS_ASSIGN_OR_RETURN(auto ledger,
-                            Ledger::Open(db_path, config.till.store_id, config.till.till_id));
+  REGULARS_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(db_path, LedgerOwnerOf(config.till)));
   return std::unique_ptr<Till>(new Till(RuleBooks(std::move(config)), std::move(ledger), env));
 }
 
@@ -65,7 +64,7 @@ Result<std::unique_ptr<Till>> Till::OpenFile(const std::string& config_path,
                                              const std::string& db_path, Env* env) {
   REGULARS_ASSIGN_OR_RETURN(auto books, RuleBooks::Load(config_path, env));
   const TillIdentity& till = books.current()->config.till;
-  REGULARS_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(db_path, till.store_id, till.till_id));
+  REGULARS_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(db_path, LedgerOwnerOf(till)));
   return std::unique_ptr<Till>(new Till(std::move(books), std::move(ledger), env));
 }
 

@@ -14,6 +14,7 @@
 #include "result.h"
 #include "rewards/rule.h"
 #include "store/audit_chain.h"
+#include "store/ledger_types.h"
 
 namespace regulars {
 
@@ -91,6 +92,11 @@ struct Config {
 
 // `path` as written in the config file `source`: a relative path is relative to its folder.
 std::string RelativeToConfig(const std::string& source, const std::string& path);
+
+// Whose ledger a till with this identity opens: its store, till and currency.
+inline LedgerOwner LedgerOwnerOf(const TillIdentity& till) {
+  return {till.store_id, till.till_id, till.currency.code};
+}
 
 // Reads (through `env`) and validates a config file. Errors have code "invalid_config";
 // `where` is "FILE#/json/pointer" for a bad field, or "FILE: line L, column C" for bad JSON.

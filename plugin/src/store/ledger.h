@@ -22,9 +22,12 @@ namespace regulars {
 
 class Ledger {
  public:
-  // Opens or creates the ledger at `path` for this store's till (see PrepareLedger).
-  static Result<std::unique_ptr<Ledger>> Open(const std::string& path, const std::string& store_id,
-                                              const std::string& till_id);
+  // Opens the ledger at `path` for `owner`, this store's till (see PrepareLedger), creating
+  // it when absent unless `if_missing` says to refuse ("database_not_found", nothing
+  // created). A ledger recorded for another store or currency is refused
+  // ("ledger_belongs_elsewhere") before anything is written (store/ledger_owner.h).
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& path, const LedgerOwner& owner,
+                                              IfMissing if_missing = IfMissing::kCreate);
   // The families hold references to the database and to one another.
   Ledger(const Ledger&) = delete;
   Ledger& operator=(const Ledger&) = delete;
@@ -38,11 +41,17 @@ class Ledger {
 
   // Recomputes every counter from the events and compares with the stored ones; checks
   // that every visit row equals its event's visit (store/verify.h). Read-only.
-  Result<VerifyReport> Verify() { return verifier_.Run(); }
+  // The report names whose the ledger is.
+  Result<VerifyReport> Verify();
+
+  // The recorded owner: this store and currency, and the till that created the ledger.
+  const LedgerOwner& owner() const { return owner_; }
 
  private:
-  Ledger(std::unique_ptr<Database> db, const std::string& store_id, const std::string& till_id);
+  // `owner` opens it (its till's events are this till's own); `recorded` is the record.
+  Ledger(std::unique_ptr<Database> db, const LedgerOwner& owner, LedgerOwner recorded);
 
+  LedgerOwner owner_;
   std::unique_ptr<Database> db_;
   Customers customers_;
   Visits visits_;

@@ -129,7 +129,19 @@ struct CounterMismatch {
   Counter recomputed;
 };
 
+// Whose a ledger is: the store and currency it was created for, and the till that created
+// it. Tills of one store may share the file (docs/ledger.md); a config of another store or
+// currency is refused at open (store/ledger_owner.h).
+struct LedgerOwner {
+  std::string store_id;
+  std::string till_id;   // the till that created it
+  std::string currency;  // ISO 4217 code
+
+  bool operator==(const LedgerOwner&) const = default;
+};
+
 struct VerifyReport {
+  LedgerOwner owner;  // whose the verified ledger is
   int64_t events = 0;
   int64_t counters = 0;
   std::vector<CounterMismatch> mismatches;

@@ -178,11 +178,20 @@ CREATE TABLE profiles (
 ) STRICT;
 )sql";
 
+// Whose the ledger is (docs/ledger.md, "Whose a ledger is"): one row, written when the
+// ledger is created; a ledger made before this version adopts the first config that opens
+// it after the upgrade.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE ledger_owner (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  store_id TEXT NOT NULL,
+  till_id  TEXT NOT NULL,
+  currency TEXT NOT NULL
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kVersion1},
-    {2, kVersion2},
-    {3, kVersion3},
-    {4, kVersion4},
+    {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5},
 };
 
 }  // namespace

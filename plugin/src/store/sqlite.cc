@@ -2,8 +2,17 @@
 
 #include <sqlite3.h>
 
+#include "env/env.h"
+
 namespace regulars {
 namespace {
+
+// The folder a file is in ("." for a bare name).
+std::string FolderOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
 
 // Maps the connection's last error. A damaged file, or a ledger whose schema was altered
 // by hand, is bad input (retrying will not help); anything else is a storage failure.
@@ -20,6 +29,22 @@ Error SqliteError(sqlite3* db, std::string_view doing, const std::string& path) 
 }
 
 }  // namespace
+
+Status CheckDatabasePlace(const std::string& path, IfMissing if_missing) {
+  Env* env = Env::Default();
+  if (path == ":memory:" || env->StampOf(path).exists) return Status::Ok();
+  std::string folder = FolderOf(path);
+  if (!env->StampOf(folder).exists) {
+    return Error::BadInput("folder_not_found",
+                           "the folder " + folder + " does not exist (for " + path + ")", path);
+  }
+  if (if_missing == IfMissing::kRefuse) {
+    return Error::BadInput("database_not_found",
+                           "there is no " + path + ": a mistyped path? (db init creates one)",
+                           path);
+  }
+  return Status::Ok();
+}
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
@@ -91,14 +116,27 @@ Database::~Database() {
   sqlite3_close_v2(db_);
 }
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, IfMissing if_missing) {
+  REGULARS_TRY(CheckDatabasePlace(path, if_missing));
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (if_missing == IfMissing::kCreate) flags |= SQLITE_OPEN_CREATE;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
     return Error::BadInput("database_unreadable", "cannot open the database: " + message, path);
+  }
+  // SQLite opens a file it may not write read-only, and the first read of a WAL ledger
+  // would then leave -wal and -shm files beside it that nobody may write either: refused
+  // here, before any read.
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    sqlite3_close_v2(db);
+    return Error::BadInput("database_read_only",
+                           path +
+                               " is read-only for this process: Regulars writes to it "
+                               "(check its owner and permissions)",
+                           path);
   }
   sqlite3_extended_result_codes(db, 1);
   // Another process (a second till adapter, `regulars db verify`) may hold the lock briefly.

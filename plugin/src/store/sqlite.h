@@ -48,14 +48,28 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// What opening a database file does when there is none: create it (a new, empty database)
+// or refuse, creating nothing. Creating a ledger is a deliberate act (`regulars db init`):
+// a mistyped path must not start an empty one.
+enum class IfMissing { kCreate, kRefuse };
+
+// What stops opening the file at `path` as asked, said before SQLite tries (its own words
+// would be "unable to open database file"): "folder_not_found" when its folder does not
+// exist, "database_not_found" when it does not and is not to be created. Touches nothing.
+Status CheckDatabasePlace(const std::string& path, IfMissing if_missing);
+
 class Database {
  public:
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  // Opens (creating if absent) the file at `path`.
-  static Result<std::unique_ptr<Database>> Open(const std::string& path);
+  // Opens the file at `path`, creating it when absent unless told to refuse. Errors name
+  // the file: "database_not_found" (refused, nothing created), "folder_not_found" (its
+  // folder does not exist), "database_read_only" (this process may not write it; refused
+  // before any read, so no -wal or -shm file is left), "database_unreadable".
+  static Result<std::unique_ptr<Database>> Open(const std::string& path,
+                                                IfMissing if_missing = IfMissing::kCreate);
 
   // Runs one or more statements that take no parameters.
   Status Exec(const std::string& sql);
