@@ -129,15 +129,21 @@ int RunServe(const ServeOptions& options) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  regulars_till* till = nullptr;
+  // Declared first, so an early return (a busy port) closes it after what uses it.
+  struct CloseTill {
+    void operator()(regulars_till* t) const { regulars_close(t); }
+  };
+  std::unique_ptr<regulars_till, CloseTill> till;
   std::unique_ptr<regulars::http::TillService> service;
   std::unique_ptr<regulars::http::Server> server;
   std::unique_ptr<LedgerProbe> probe;
   std::unique_ptr<ConfigWatch> watch;
   if (config->http.enabled()) {
     char* error = nullptr;
-    int code = regulars_open(&till, options.config_path.c_str(), options.db_path.c_str(), &error);
+    regulars_till* opened = nullptr;
+    int code = regulars_open(&opened, options.config_path.c_str(), options.db_path.c_str(), &error);
     if (code != REGULARS_OK) return ReportOpenFailure(code, error, options.db_path);
+    till.reset(opened);
     auto ledger = regulars::Ledger::Open(options.db_path, regulars::LedgerOwnerOf(config->till));
     if (!ledger.ok()) return Fail(ledger.error());
     probe = std::make_unique<LedgerProbe>(std::move(ledger).value(), *config);
@@ -147,7 +153,7 @@ int RunServe(const ServeOptions& options) {
     service_options.readiness = [p = probe.get()] { return p->Readiness(); };
     service_options.extra_metrics = [p = probe.get()] { return p->Metrics(); };
     service_options.log = LogLine;
-    service = std::make_unique<regulars::http::TillService>(till, std::move(service_options));
+    service = std::make_unique<regulars::http::TillService>(till.get(), std::move(service_options));
     watch = std::make_unique<ConfigWatch>(service.get());
     const auto& http = config->http;
     regulars::http::Limits limits{http.max_body_bytes,     http.max_header_bytes,
@@ -189,7 +195,7 @@ int RunServe(const ServeOptions& options) {
   server.reset();
   watch.reset();
   service.reset();
-  regulars_close(till);
+  till.reset();
   std::cout << Json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump() << std::endl;
   // The nightly sync may be mid-run on its own connection: end the process without
   // unwinding it. Every ledger write is a whole SQLite transaction, so nothing is half-done.
