@@ -113,6 +113,32 @@ TEST_F(Cli, CheckoutCommitsOnceAndDryRunWritesNothing) {
   EXPECT_EQ(again.out, first.out);
 }
 
+// Each command is a process of its own: the rules a dry run showed are kept in the ledger.
+TEST_F(Cli, ARulesVersionFromADryRunIsHonouredByTheCheckoutAfterTheRulesChanged) {
+  Json config = Json::parse(Read(config_));
+  config_ = dir_ + "/store.json";
+  std::ofstream(config_) << config.dump();
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  ASSERT_EQ(Run("checkout " + WriteBasket("b1.json", Basket("T-1", 4))).status, 0);
+  Outcome dry = Run("checkout --dry-run -", Basket("T-2", 1).dump());
+  ASSERT_EQ(dry.status, 0) << dry.err;
+  Json shown = Json::parse(dry.out);
+  ASSERT_EQ(shown["total_discount"], 1290);
+  config["rules"][0]["reward"] = {{"percent", 50}};  // the fifth pack at half price now
+  std::ofstream(config_) << config.dump();
+  Json basket = Basket("T-2", 1);
+  basket["rules_version"] = shown["rules_version"];
+  Outcome paid = Run("checkout -", basket.dump());
+  ASSERT_EQ(paid.status, 0) << paid.err;
+  Json receipt = Json::parse(paid.out);
+  EXPECT_EQ(receipt["total_discount"], 1290) << "the price the dry run showed";
+  EXPECT_EQ(receipt["rules_version"], shown["rules_version"]);
+  EXPECT_TRUE(receipt["notices"].empty()) << paid.out;
+  Outcome now = Run("checkout --dry-run -", Basket("T-3", 5).dump());
+  EXPECT_EQ(Json::parse(now.out)["total_discount"], 645) << "new baskets: the rules in force";
+  EXPECT_EQ(Run("db verify").status, 0);
+}
+
 TEST_F(Cli, BadBasketsAreExitTwoWithAPointer) {
   Json basket = Basket("T-1", 1);
   basket["lines"][0]["qty"] = -1;

@@ -236,7 +236,7 @@ TEST(Ledger, ALedgerOfThePreviousSchemaAdoptsTheFirstConfigThatOpensIt) {
   TempDir temp;
   std::string path = temp.path() + "/ledger.sqlite";
   auto current = LedgerMigrations();
-  std::span<const Migration> previous = current.first(current.size() - 1);
+  std::span<const Migration> previous = current.first(4);
   ASSERT_EQ(previous.back().version, 4);
   {
     auto db = Database::Open(path);
@@ -260,6 +260,60 @@ TEST(Ledger, ALedgerOfThePreviousSchemaAdoptsTheFirstConfigThatOpensIt) {
   EXPECT_NE(refused.error().message.find("belongs to store S003 in EUR"), std::string::npos);
   EXPECT_TRUE(StateOf(path) == before);
   EXPECT_TRUE(Ledger::Open(path, {"S003", "T02", "EUR"}).ok());
+}
+
+// Schema version 6 keeps the rule sets put in force (store/rule_sets.h): a ledger of
+// version 5 gains the empty table, keeps its data and verifies as before.
+TEST(Ledger, ALedgerOfSchemaFiveGainsKeptRuleSetsAndKeepsItsData) {
+  TempDir temp;
+  std::string path = temp.path() + "/ledger.sqlite";
+  auto current = LedgerMigrations();
+  ASSERT_EQ(current.back().version, 6);
+  {
+    auto db = Database::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(PrepareLedger(**db, current.first(5)).ok());
+    ASSERT_TRUE(
+        (*db)
+            ->Exec("INSERT INTO customers (id, created_at_ms, store_id) VALUES ('c_1', 0, 'S001')")
+            .ok());
+    EXPECT_FALSE((*db)->QueryInt("SELECT count(*) FROM rule_sets").ok());
+  }
+  auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  EXPECT_EQ(*(*ledger)->db().QueryInt("PRAGMA user_version"), 6);
+  EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM customers"), 1);
+  EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM rule_sets"), 0);
+  KeptRuleSet set{"2026-12", "sha256:0123456789ab", R"({"rules":[]})"};
+  ASSERT_TRUE((*ledger)->rule_sets().Keep(set, 0).ok());
+  auto found = (*ledger)->rule_sets().Find("2026-12");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(*found, set);
+  auto report = (*ledger)->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->mismatches.empty());
+  EXPECT_TRUE(report->problems.empty());
+}
+
+TEST(RuleSets, ASetPutInForceAgainIsTheNewestAndOnlyTheNewestAreKept) {
+  TempDir temp;
+  auto ledger = Ledger::Open(temp.path() + "/ledger.sqlite", {"S001", "T01", "EUR"});
+  ASSERT_TRUE(ledger.ok());
+  RuleSets& sets = (*ledger)->rule_sets();
+  auto set = [](int n) {
+    return KeptRuleSet{"v" + std::to_string(n), "sha256:" + std::to_string(n), "{\"rules\":[]}"};
+  };
+  ASSERT_TRUE(sets.Keep(set(0), 0).ok());
+  for (int n = 1; n < RuleSets::kKept; ++n) ASSERT_TRUE(sets.Keep(set(n), n).ok());
+  ASSERT_TRUE(sets.Keep(set(0), 100).ok());  // back in force: the newest again
+  ASSERT_TRUE(sets.Keep(set(RuleSets::kKept), 101).ok());
+  EXPECT_TRUE(sets.Find("v0")->has_value());
+  EXPECT_FALSE(sets.Find("v1")->has_value()) << "the oldest of the eight is forgotten";
+  EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM rule_sets"), RuleSets::kKept);
+  KeptRuleSet changed = set(0);
+  changed.rules = R"({"rules":[],"caps":{"per_day":100}})";
+  ASSERT_TRUE(sets.Keep(changed, 102).ok());
+  EXPECT_EQ(**sets.Find("v0"), changed) << "a version put in force again with other rules";
 }
 
 TEST(Ledger, AnotherApplicationsDatabaseIsRefused) {

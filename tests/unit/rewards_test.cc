@@ -431,3 +431,113 @@ TEST_F(RuleReload, ABasketInProgressIsCommittedWithTheRulesItWasShown) {
 
 }  // namespace
 }  // namespace regulars::testing
+
+namespace regulars::testing {
+namespace {
+
+// --- the rule sets kept in the ledger, for every process on it ---
+
+class KeptRules : public ::testing::Test {
+ protected:
+  void Write(const std::string& text) { ASSERT_TRUE(env_.WriteFileAtomically(config_, text).ok()); }
+  std::string Every(int n, const std::string& extra = "") {
+    return ConfigWith(R"([{"id": "diapers", "kind": "nth_unit", "every": )" + std::to_string(n) +
+                          R"(, "match": {"brands": ["Dodo"]}, "reward": {"free": true}}])",
+                      extra);
+  }
+  // A till on the shared ledger, as another process or a restarted service opens it.
+  std::unique_ptr<Till> Open() {
+    auto till = Till::OpenFile(config_, dir_.path() + "/ledger.sqlite", &env_);
+    EXPECT_TRUE(till.ok()) << till.error().message;
+    if (!till.ok()) return nullptr;
+    EXPECT_TRUE((*till)->EnrollCard(kAliceCard).ok());
+    return std::move(till).value();
+  }
+  TJson Call(const Result<std::string>& r) {
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? TJson::parse(*r) : TJson();
+  }
+  TJson CommitUnder(Till& till, const std::string& txn, const TJson& version) {
+    TJson basket = Basket(txn, kAliceCard, {Packs(1, 3)});
+    basket["rules_version"] = version;
+    return Call(till.Commit(basket.dump()));
+  }
+  TempDir dir_;
+  MemoryEnv env_;
+  std::string config_ = dir_.path() + "/store.json";
+};
+
+TEST_F(KeptRules, ARulesVersionFromADryRunIsHonouredByAnotherProcess) {
+  Write(Every(3));
+  auto first = Open();
+  ASSERT_NE(first, nullptr);
+  TJson shown = Call(first->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  ASSERT_EQ(shown["total_discount"], kPackPrice);
+  Write(Every(5));
+  auto second = Open();  // has never held the rules the basket was shown
+  ASSERT_NE(second, nullptr);
+  TJson committed = CommitUnder(*second, "T1", shown["rules_version"]);
+  EXPECT_EQ(committed["total_discount"], kPackPrice) << "the price the customer was shown";
+  EXPECT_EQ(committed["rules_version"], shown["rules_version"]);
+  EXPECT_TRUE(committed["notices"].empty()) << committed.dump();
+  TJson next = Call(second->Evaluate(Basket("T2", kAliceCard, {Packs(1, 3)}).dump()));
+  EXPECT_EQ(next["total_discount"], 0) << "new baskets get the rules in force";
+  auto report = second->Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->mismatches.empty());
+  EXPECT_TRUE(report->problems.empty());
+}
+
+TEST_F(KeptRules, ARulesVersionIsHonouredAfterARestartWithItsCaps) {
+  Write(Every(3, R"("caps": {"per_basket": 500})"));
+  TJson shown;
+  {
+    auto till = Open();
+    ASSERT_NE(till, nullptr);
+    shown = Call(till->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  }
+  ASSERT_EQ(shown["total_discount"], 0) << "a free pack would pass the cap: it stays owed";
+  Write(Every(3));  // the cap lifted: another version
+  auto restarted = Open();
+  ASSERT_NE(restarted, nullptr);
+  TJson now = Call(restarted->Evaluate(Basket("T1", kAliceCard, {Packs(1, 3)}).dump()));
+  ASSERT_EQ(now["total_discount"], kPackPrice);
+  TJson committed = CommitUnder(*restarted, "T1", shown["rules_version"]);
+  EXPECT_EQ(committed["total_discount"], 0) << "the kept set brings its caps";
+  EXPECT_EQ(committed["rules_version"], shown["rules_version"]);
+}
+
+TEST_F(KeptRules, AVersionNoTillKeptIsPricedWithTheRulesInForceAndSaysSo) {
+  Write(Every(3));
+  auto till = Open();
+  ASSERT_NE(till, nullptr);
+  TJson committed = CommitUnder(*till, "T1", "sha256:000000000000");
+  EXPECT_EQ(committed["total_discount"], kPackPrice);
+  ASSERT_EQ(committed["notices"].size(), 1u);
+  EXPECT_EQ(committed["notices"][0]["code"], "rules_version_unknown");
+  EXPECT_EQ(committed["notices"][0]["where"], "/rules_version");
+}
+
+TEST_F(KeptRules, TheLedgerKeepsTheLastEightRuleSetsPutInForce) {
+  Write(Every(2));
+  auto till = Open();
+  ASSERT_NE(till, nullptr);
+  std::vector<TJson> versions;
+  for (int every = 2; every <= 2 + static_cast<int>(RuleSets::kKept); ++every) {
+    Write(Every(every));
+    versions.push_back(
+        Call(till->Evaluate(Basket("T0", kAliceCard, {Packs(1, 3)}).dump()))["rules_version"]);
+  }
+  ASSERT_EQ(versions.size(), RuleSets::kKept + 1);
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  TJson kept = CommitUnder(*other, "T1", versions[1]);  // every 3rd: 3 packs, one free
+  EXPECT_EQ(kept["total_discount"], kPackPrice);
+  EXPECT_TRUE(kept["notices"].empty()) << kept.dump();
+  TJson oldest = CommitUnder(*other, "T2", versions[0]);
+  ASSERT_EQ(oldest["notices"].size(), 1u) << "nine sets put in force: the first is forgotten";
+  EXPECT_EQ(oldest["notices"][0]["code"], "rules_version_unknown");
+}
+
+}  // namespace
+}  // namespace regulars::testing

@@ -78,7 +78,19 @@ Result<RuleBooks> RuleBooks::Load(const std::string& path, Env* env) {
   return books;
 }
 
+Status RuleBooks::KeepIn(RuleSets& kept, Env* env) {
+  kept_ = &kept;
+  env_ = env;
+  return KeepCurrent();
+}
+
 void RuleBooks::Refresh() {
+  Reload();
+  // A busy ledger leaves the set unkept for now: the call goes on with the rules in force.
+  if (unkept_) (void)KeepCurrent();
+}
+
+void RuleBooks::Reload() {
   if (config_path_.empty()) return;
   FileStamp stamp = env_->StampOf(config_path_);
   if (stamp == config_stamp_) return;
@@ -91,22 +103,42 @@ void RuleBooks::Refresh() {
     return;
   }
   refused_since_ms_.reset();
-  if (config->rules.version != current_->config.rules.version) {
-    std::erase_if(previous_, [&](const auto& book) {
-      return book->config.rules.version == config->rules.version;
-    });
-    previous_.insert(previous_.begin(), current_);
-    if (previous_.size() > kKeptRuleBooks) previous_.resize(kKeptRuleBooks);
-  }
+  if (config->rules.version != current_->config.rules.version) Remember(current_);
   current_ = std::make_shared<const RuleBook>(std::move(config).value());
+  unkept_ = kept_ != nullptr;
 }
 
-std::shared_ptr<const RuleBook> RuleBooks::For(const std::string& rules_version) const {
+Status RuleBooks::KeepCurrent() {
+  const RuleSet& rules = current_->config.rules;
+  Status kept = kept_->Keep({rules.version, rules.digest, rules.kept}, env_->NowMs());
+  unkept_ = !kept.ok();
+  return kept;
+}
+
+void RuleBooks::Remember(std::shared_ptr<const RuleBook> book) {
+  const std::string& version = book->config.rules.version;
+  std::erase_if(previous_, [&](const auto& b) { return b->config.rules.version == version; });
+  previous_.insert(previous_.begin(), std::move(book));
+  if (previous_.size() > kKeptRuleBooks) previous_.resize(kKeptRuleBooks);
+}
+
+Result<std::shared_ptr<const RuleBook>> RuleBooks::For(const std::string& rules_version) {
   if (rules_version.empty() || rules_version == current_->config.rules.version) return current_;
   for (const auto& book : previous_) {
     if (book->config.rules.version == rules_version) return book;
   }
-  return current_;
+  if (!kept_) return current_;
+  // Another process, or this till before a restart, may have shown the basket these rules.
+  REGULARS_ASSIGN_OR_RETURN(auto kept, kept_->Find(rules_version));
+  if (!kept) return current_;
+  auto rules = ParseKeptRuleSet(kept->rules, kept->version, "rule set " + kept->version);
+  if (!rules.ok()) return current_;  // not readable here: priced as no longer kept
+  // The kept set brings its rules and caps; the rest of the config is the one in force.
+  Config config = current_->config;
+  config.rules = std::move(rules).value();
+  auto book = std::make_shared<const RuleBook>(std::move(config));
+  Remember(book);
+  return book;
 }
 
 }  // namespace regulars

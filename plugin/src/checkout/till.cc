@@ -57,7 +57,9 @@ struct IdentifierWiper {
 
 Result<std::unique_ptr<Till>> Till::Open(Config config, const std::string& db_path, Env* env) {
   REGULARS_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(db_path, LedgerOwnerOf(config.till)));
-  return std::unique_ptr<Till>(new Till(RuleBooks(std::move(config)), std::move(ledger), env));
+  RuleBooks books(std::move(config));
+  REGULARS_TRY(books.KeepIn(ledger->rule_sets(), env));
+  return std::unique_ptr<Till>(new Till(std::move(books), std::move(ledger), env));
 }
 
 Result<std::unique_ptr<Till>> Till::OpenFile(const std::string& config_path,
@@ -65,11 +67,12 @@ Result<std::unique_ptr<Till>> Till::OpenFile(const std::string& config_path,
   REGULARS_ASSIGN_OR_RETURN(auto books, RuleBooks::Load(config_path, env));
   const TillIdentity& till = books.current()->config.till;
   REGULARS_ASSIGN_OR_RETURN(auto ledger, Ledger::Open(db_path, LedgerOwnerOf(till)));
+  REGULARS_TRY(books.KeepIn(ledger->rule_sets(), env));
   return std::unique_ptr<Till>(new Till(std::move(books), std::move(ledger), env));
 }
 
 Result<Proposal> Till::Propose(Basket& basket) {
-  std::shared_ptr<const RuleBook> book = books_.For(basket.rules_version);
+  REGULARS_ASSIGN_OR_RETURN(std::shared_ptr<const RuleBook> book, books_.For(basket.rules_version));
   // A code shown at the start of a basket stays good while the customer pays: its window
   // is checked at the basket's time when that is within the last 15 minutes.
   int64_t now = env_->NowMs();

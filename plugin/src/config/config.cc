@@ -31,11 +31,6 @@ const std::vector<std::string> kTopLevelKeys = {
 // HTTP token.
 const std::vector<std::string> kSecretFields = {"version", "secret_hex", "secret_file"};
 
-std::string RulesVersion(const Json& rules) {
-  // A digest of the rules as written, so two tills with the same rules agree on it.
-  return "sha256:" + Sha256Hex(rules.dump()).substr(0, 12);
-}
-
 Result<std::vector<unsigned char>> DecodeHex(std::string_view hex) {
   std::vector<unsigned char> bytes;
   auto nibble = [](char c) -> int {
@@ -168,20 +163,6 @@ Result<ScannerFraming> ParseScanner(const FieldReader& parent) {
     *field = r.Get(key).get<std::string>();
   }
   return framing;
-}
-
-// "caps": {"per_basket": 2000, "per_day": 5000}, per customer, minor units.
-Result<Caps> ParseCaps(const FieldReader& parent) {
-  Caps caps;
-  if (!parent.Has("caps")) return caps;
-  FieldReader c(parent.Get("caps"), parent.PointerTo("caps"), kCode);
-  REGULARS_TRY(c.RequireObject("caps"));
-  REGULARS_TRY(RequireKnownKeys(c, {"per_basket", "per_day"}, "caps"));
-  REGULARS_ASSIGN_OR_RETURN(auto basket, c.OptionalInteger("per_basket", 0, kMaxMoney));
-  REGULARS_ASSIGN_OR_RETURN(auto day, c.OptionalInteger("per_day", 0, kMaxMoney));
-  caps.per_basket = basket;
-  caps.per_day = day;
-  return caps;
 }
 
 // "goodwill": {"per_customer_per_day": {"default": 200, "tiers": {"gold": 1000}},
@@ -449,35 +430,11 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
     }
   }
 
-  auto rules = r.Array("rules");
+  auto rules = config_fields::ParseRulesAndCaps(r);
   if (!rules.ok()) return located(rules.error());
-  std::set<std::string> ids;
-  for (size_t i = 0; i < (*rules)->size(); ++i) {
-    std::string pointer = JsonPointer("/rules", i);
-    auto rule = ParseRule((**rules)[i], pointer);
-    if (!rule.ok()) return located(rule.error());
-    if (!ids.insert(rule->id).second) {
-      return located(Error::BadInput(kCode, "rule id '" + rule->id + "' is used twice",
-                                     JsonPointer(pointer, "id")));
-    }
-    config.rules.rules.push_back(std::move(rule).value());
-  }
-  std::set<int64_t> ranks;
-  for (size_t i = 0; i < config.rules.rules.size(); ++i) {
-    const Rule& rule = config.rules.rules[i];
-    if (rule.kind == RuleKind::kTier && !ranks.insert(rule.tier.rank).second) {
-      return located(Error::BadInput(kCode, "two tiers have rank " + std::to_string(rule.tier.rank),
-                                     JsonPointer(JsonPointer("/rules", i), "rank")));
-    }
-  }
-  auto caps = ParseCaps(r);
-  if (!caps.ok()) return located(caps.error());
-  config.rules.caps = *caps;
+  config.rules = std::move(rules).value();
   auto version = r.OptionalString("rules_version", 64);
   if (!version.ok()) return located(version.error());
-  Json versioned = **rules;
-  if (r.Has("caps")) versioned = Json{{"rules", **rules}, {"caps", r.Get("caps")}};
-  config.rules.digest = RulesVersion(versioned);
   config.rules.version = version->value_or(config.rules.digest);
   auto tokens = ParsePaymentTokens(r, source);
   if (!tokens.ok()) return located(tokens.error());

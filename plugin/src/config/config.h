@@ -106,6 +106,11 @@ Result<Config> LoadConfigFile(const std::string& path, Env* env = Env::Default()
 // The same from text already in memory; `source` names it in errors.
 Result<Config> ParseConfig(std::string_view text, const std::string& source);
 
+// A rule set as the ledger keeps it (RuleSet::kept: {"rules": [...], "caps": {...}}),
+// read back under `version` with the config's checks; `source` names it in errors.
+Result<RuleSet> ParseKeptRuleSet(std::string_view kept, const std::string& version,
+                                 const std::string& source);
+
 // Validates one rule object (Contract v1's rule form, rules.cc); `pointer` locates it in
 // errors.
 Result<Rule> ParseRule(const Json& json, const std::string& pointer);

@@ -29,4 +29,8 @@ Result<LocalText> ParseText(const FieldReader& parent, std::string_view key);
 Status RequireKnownKeys(const FieldReader& r, const std::vector<std::string>& known,
                         const std::string& what);
 
+// The "rules" and "caps" of the object `r` reads, checked (ids and tier ranks unique), with
+// their digest and their canonical JSON (RuleSet::kept); the version is the caller's.
+Result<RuleSet> ParseRulesAndCaps(const FieldReader& r);
+
 }  // namespace regulars::config_fields

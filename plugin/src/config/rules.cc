@@ -1,8 +1,11 @@
-// The rules section of the config: Contract v1's rule form and its kinds.
+// The rules section of the config: Contract v1's rule form and its kinds, the caps, and
+// the rule set they make together.
 #include <limits>
+#include <set>
 
 #include "config/config.h"
 #include "config/config_fields.h"
+#include "domain/hex.h"
 #include "domain/timestamp.h"
 
 namespace regulars {
@@ -164,7 +167,70 @@ Status ParseGroupAndDates(const FieldReader& r, Rule& rule) {
   return Status::Ok();
 }
 
+// "caps": {"per_basket": 2000, "per_day": 5000}, per customer, minor units.
+Result<Caps> ParseCaps(const FieldReader& parent) {
+  Caps caps;
+  if (!parent.Has("caps")) return caps;
+  FieldReader c(parent.Get("caps"), parent.PointerTo("caps"), kCode);
+  REGULARS_TRY(c.RequireObject("caps"));
+  REGULARS_TRY(RequireKnownKeys(c, {"per_basket", "per_day"}, "caps"));
+  REGULARS_ASSIGN_OR_RETURN(auto basket, c.OptionalInteger("per_basket", 0, kMaxMoney));
+  REGULARS_ASSIGN_OR_RETURN(auto day, c.OptionalInteger("per_day", 0, kMaxMoney));
+  caps.per_basket = basket;
+  caps.per_day = day;
+  return caps;
+}
+
 }  // namespace
+
+Result<RuleSet> config_fields::ParseRulesAndCaps(const FieldReader& r) {
+  RuleSet set;
+  REGULARS_ASSIGN_OR_RETURN(const Json* rules, r.Array("rules"));
+  std::set<std::string> ids;
+  std::set<int64_t> ranks;
+  for (size_t i = 0; i < rules->size(); ++i) {
+    std::string pointer = JsonPointer(r.PointerTo("rules"), i);
+    REGULARS_ASSIGN_OR_RETURN(auto rule, ParseRule((*rules)[i], pointer));
+    if (!ids.insert(rule.id).second) {
+      return Error::BadInput(kCode, "rule id '" + rule.id + "' is used twice",
+                             JsonPointer(pointer, "id"));
+    }
+    set.rules.push_back(std::move(rule));
+  }
+  for (size_t i = 0; i < set.rules.size(); ++i) {
+    const Rule& rule = set.rules[i];
+    if (rule.kind == RuleKind::kTier && !ranks.insert(rule.tier.rank).second) {
+      return Error::BadInput(kCode, "two tiers have rank " + std::to_string(rule.tier.rank),
+                             JsonPointer(JsonPointer(r.PointerTo("rules"), i), "rank"));
+    }
+  }
+  REGULARS_ASSIGN_OR_RETURN(auto caps, ParseCaps(r));
+  set.caps = caps;
+  Json kept{{"rules", *rules}};
+  if (r.Has("caps")) kept["caps"] = r.Get("caps");
+  // A digest of the rules as written, so two tills with the same rules agree on it.
+  set.digest = "sha256:" + Sha256Hex((r.Has("caps") ? kept : *rules).dump()).substr(0, 12);
+  set.kept = kept.dump();
+  return set;
+}
+
+Result<RuleSet> ParseKeptRuleSet(std::string_view kept, const std::string& version,
+                                 const std::string& source) {
+  auto located = [&](Error e) {
+    e.where = source + "#" + e.where;
+    return e;
+  };
+  REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(kept, kCode, source));
+  FieldReader r(json, "", kCode);
+  if (auto s = r.RequireObject("a rule set"); !s.ok()) return located(s.error());
+  if (auto s = RequireKnownKeys(r, {"rules", "caps"}, "a rule set"); !s.ok()) {
+    return located(s.error());
+  }
+  auto set = config_fields::ParseRulesAndCaps(r);
+  if (!set.ok()) return located(set.error());
+  set->version = version;
+  return set;
+}
 
 Result<Rule> ParseRule(const Json& json, const std::string& pointer) {
   FieldReader r(json, pointer, kCode);

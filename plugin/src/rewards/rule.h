@@ -113,6 +113,9 @@ struct RuleSet {
   std::string digest;  // of the rules as written, whatever `version` the file gives
   std::vector<Rule> rules;
   Caps caps;
+  // The rules and caps as written, compact: {"rules": [...], "caps": {...}} (caps when
+  // given). What the ledger keeps, so that any process can price with this set again.
+  std::string kept;
 };
 
 }  // namespace regulars

@@ -15,6 +15,7 @@ Ledger::Ledger(std::unique_ptr<Database> db, const LedgerOwner& owner, LedgerOwn
       counters_(*db_),
       transactions_(*db_),
       events_(*db_, customers_, visits_, counters_, owner.store_id, owner.till_id),
+      rule_sets_(*db_),
       verifier_(*db_, events_, counters_, owner.store_id, owner.till_id) {}
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path, const LedgerOwner& owner,

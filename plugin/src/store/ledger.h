@@ -12,6 +12,7 @@
 #include "store/customers.h"
 #include "store/event_log.h"
 #include "store/ledger_types.h"
+#include "store/rule_sets.h"
 #include "store/sqlite.h"
 #include "store/transactions.h"
 #include "store/verify.h"
@@ -38,6 +39,7 @@ class Ledger {
   Counters& counters() { return counters_; }
   Transactions& transactions() { return transactions_; }
   EventLog& events() { return events_; }
+  RuleSets& rule_sets() { return rule_sets_; }
 
   // Recomputes every counter from the events and compares with the stored ones; checks
   // that every visit row equals its event's visit (store/verify.h). Read-only.
@@ -58,6 +60,7 @@ class Ledger {
   Counters counters_;
   Transactions transactions_;
   EventLog events_;
+  RuleSets rule_sets_;
   Verifier verifier_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // after db_: stops before it closes
 };

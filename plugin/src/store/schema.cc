@@ -190,8 +190,21 @@ CREATE TABLE ledger_owner (
 ) STRICT;
 )sql";
 
+// The rule sets put in force (docs/rules.md, "Changing rules"), by version: a basket
+// shown under one is committed under the same by any process on the ledger. The newest
+// few are kept (store/rule_sets.h).
+constexpr const char* kVersion6 = R"sql(
+CREATE TABLE rule_sets (
+  version    TEXT PRIMARY KEY,
+  digest     TEXT NOT NULL,
+  rules      TEXT NOT NULL,     -- {"rules": [...], "caps": {...}} as written, compact
+  kept_seq   INTEGER NOT NULL,  -- the order they were put in force: the highest is newest
+  kept_at_ms INTEGER NOT NULL
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5},
+    {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6},
 };
 
 }  // namespace
