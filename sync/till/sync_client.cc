@@ -54,8 +54,46 @@ bool SafeQueryText(const std::string& s) {
   });
 }
 
-// Puts HQ's rule set into the till's config file, checked whole first. Returns the new
-// version, or "" when the file already has it.
+// HQ's caps merged into the till's config (docs/sync-protocol.md, "Rule sets"): a set
+// without "caps" keeps the till's; "caps": null removes them; a caps object replaces
+// them, naming each cap it removes as null ("per_day": null). A cap the till has that the
+// object leaves out is a removal nobody asked for: the set is refused.
+Status MergeCaps(Json& config, const Json& rules, const std::string& version) {
+  if (!rules.contains("caps")) return Status::Ok();
+  const Json& caps = rules["caps"];
+  if (caps.is_null()) {
+    config.erase("caps");
+    return Status::Ok();
+  }
+  if (!caps.is_object()) {
+    config["caps"] = caps;  // the config's checks refuse it, naming it
+    return Status::Ok();
+  }
+  if (config.contains("caps") && config["caps"].is_object()) {
+    for (const auto& [name, value] : config["caps"].items()) {
+      if (caps.contains(name)) continue;
+      return Error::BadInput("rule_set_removes_cap",
+                             "HQ's rule set " + version + " would remove this till's caps." + name +
+                                 " without saying so (HQ writes \"" + name +
+                                 "\": null to remove it); the rules in force stay",
+                             "/caps/" + name);
+    }
+  }
+  Json merged = Json::object();
+  for (const auto& [name, value] : caps.items()) {
+    if (!value.is_null()) merged[name] = value;
+  }
+  if (merged.empty()) {
+    config.erase("caps");
+  } else {
+    config["caps"] = merged;
+  }
+  return Status::Ok();
+}
+
+// Puts HQ's rule set into the till's config file, checked whole first: HQ owns
+// rules_version and rules, the caps as MergeCaps says, and the store everything else.
+// Returns the new version, or "" when the file already has it.
 Result<std::string> InstallRuleSet(Env& env, const std::string& config_path, const Json& rules) {
   auto text = env.ReadFile(config_path, kMaxConfigFileBytes);
   auto config = text.ok() ? Json::parse(*text, nullptr, false) : Json(nullptr);
@@ -70,11 +108,7 @@ Result<std::string> InstallRuleSet(Env& env, const std::string& config_path, con
   if (MemberText(config, "rules_version") == version) return std::string();
   config["rules_version"] = version;
   config["rules"] = rules.contains("rules") ? rules["rules"] : Json::array();
-  if (rules.contains("caps")) {
-    config["caps"] = rules["caps"];
-  } else {
-    config.erase("caps");
-  }
+  REGULARS_TRY(MergeCaps(config, rules, version));
   std::string updated = config.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
   // The same checks as a reload: a rule set this till cannot run is never written.
   auto checked = ParseConfig(updated, config_path);

@@ -155,6 +155,27 @@ class SyncRun : public ::testing::TestWithParam<HqBackend> {
     return runner.Run();
   }
 
+  // One sync of `till` (store S001) whose config has caps of its own (`caps`, JSON), after
+  // HQ's rule set is `rules`: the night and the config file as it is then.
+  struct CapsNight {
+    Result<SyncReport> night;
+    nlohmann::json installed;
+  };
+  CapsNight SyncWithCaps(TestTill& till, const std::string& caps, const std::string& rules) {
+    service_ = std::make_unique<HqService>(*hq_, hq_dir_.path() + "/rules.json");
+    std::ofstream(hq_dir_.path() + "/rules.json") << rules;
+    std::string path = till.dir() + "/config.json";
+    SyncConfig(till, "S001");
+    auto json = nlohmann::json::parse(*till.env().ReadFile(path, 1 << 20));
+    json["caps"] = nlohmann::json::parse(caps);
+    EXPECT_TRUE(till.env().WriteFileAtomically(path, json.dump()).ok());
+    Config config = *ParseConfig(json.dump(), path);
+    SyncRunner runner(till.till().ledger(), config, path, &till.env());
+    CapsNight out{runner.Run(), {}};
+    out.installed = nlohmann::json::parse(*till.env().ReadFile(path, 1 << 20));
+    return out;
+  }
+
   // HQ's first log line, once its network thread has written it (5 s at most).
   std::string FirstHqLogLine() {
     std::unique_lock<std::mutex> lock(log_mutex_);
@@ -516,6 +537,54 @@ TEST_P(SyncRun, HqsRuleSetIsWrittenIntoTheConfigAndABadOneNever) {
   auto after = a.env().ReadFile(a.dir() + "/config.json", 1 << 20);
   ASSERT_TRUE(before.ok() && after.ok());
   EXPECT_EQ(*after, *before) << "a refused rule set leaves the file as it was";
+}
+
+// HQ owns the rules; the caps are the till's unless HQ's set says otherwise.
+constexpr const char* kTillCaps = R"({"per_basket": 2000, "per_day": 5000})";
+constexpr const char* kHqRules = R"("rules": [{"id": "diapers-4th", "kind": "nth_unit",
+    "every": 4, "match": {"brands": ["Dodo"]}, "reward": {"percent": 100}}])";
+
+TEST_P(SyncRun, HqsRuleSetWithoutCapsKeepsTheTillsCaps) {
+  TestTill a(ConfigFor("S001"));
+  auto [night, installed] =
+      SyncWithCaps(a, kTillCaps, std::string(R"({"rules_version": "2026-12", )") + kHqRules + "}");
+  ASSERT_TRUE(night.ok()) << night.error().message;
+  EXPECT_EQ(night->rules_version, "2026-12");
+  EXPECT_EQ(installed["rules"][0]["id"], "diapers-4th");
+  EXPECT_EQ(installed["caps"], nlohmann::json::parse(kTillCaps)) << "the till's caps stay";
+}
+
+TEST_P(SyncRun, HqsRuleSetRemovesACapOnlyWhenItSaysSo) {
+  TestTill a(ConfigFor("S001"));
+  auto [night, installed] = SyncWithCaps(
+      a, kTillCaps,
+      std::string(
+          R"({"rules_version": "2026-12", "caps": {"per_day": 3000, "per_basket": null}, )") +
+          kHqRules + "}");
+  ASSERT_TRUE(night.ok()) << night.error().message;
+  EXPECT_EQ(installed["caps"], nlohmann::json::parse(R"({"per_day": 3000})"));
+  TestTill b(ConfigFor("S001"));
+  auto [all_night, all_removed] = SyncWithCaps(
+      b, kTillCaps, std::string(R"({"rules_version": "2026-12", "caps": null, )") + kHqRules + "}");
+  ASSERT_TRUE(all_night.ok()) << all_night.error().message;
+  EXPECT_FALSE(all_removed.contains("caps")) << all_removed.dump();
+}
+
+TEST_P(SyncRun, ARuleSetThatWouldRemoveACapSilentlyIsRefusedAndReported) {
+  TestTill a(ConfigFor("S001"));
+  std::string path = a.dir() + "/config.json";
+  auto [night, installed] = SyncWithCaps(
+      a, kTillCaps,
+      std::string(R"({"rules_version": "2026-12", "caps": {"per_day": 3000}, )") + kHqRules + "}");
+  ASSERT_FALSE(night.ok());
+  EXPECT_EQ(night.error().code, "rule_set_removes_cap");
+  EXPECT_EQ(night.error().where, "/caps/per_basket");
+  EXPECT_NE(night.error().message.find("\"per_basket\": null"), std::string::npos);
+  EXPECT_EQ(installed["caps"], nlohmann::json::parse(kTillCaps));
+  EXPECT_FALSE(installed.contains("rules_version")) << "the rules in force stay";
+  auto error = SyncState(a.till().ledger().db()).Read("last_error");
+  ASSERT_TRUE(error.ok() && error->has_value());
+  EXPECT_EQ((*error)->rfind("rule_set_removes_cap: HQ's rule set 2026-12", 0), 0u) << **error;
 }
 
 TEST_P(SyncRun, BackoffWaitsGrowToTheCapOnAFakeClockAndNeverSleep) {
