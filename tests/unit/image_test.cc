@@ -67,6 +67,16 @@ void AddNoise(Gray& g, int amplitude) {
   for (auto& p : g.pixels) p = static_cast<unsigned char>(std::clamp(p + noise(random), 0, 255));
 }
 
+// Camera-sensor-like noise: Gaussian with a standard deviation of `sigma` grey levels,
+// from a fixed seed so every run sees the same pixels.
+void AddGaussianNoise(Gray& g, double sigma) {
+  std::mt19937 random(7);
+  std::normal_distribution<double> noise(0, sigma);
+  for (auto& p : g.pixels) {
+    p = static_cast<unsigned char>(std::clamp<long>(std::lround(p + noise(random)), 0, 255));
+  }
+}
+
 std::vector<std::string> Texts(const std::vector<ScannedCode>& codes, const std::string& format) {
   std::vector<std::string> out;
   for (const auto& c : codes) {
@@ -102,6 +112,48 @@ TEST(CardImage, ADegradedPhotoOfTheCardStillReads) {
     auto codes = ScanPixels(photo.pixels.data(), photo.width, photo.height);
     EXPECT_EQ(Texts(codes, "QRCode"), std::vector<std::string>{code})
         << c.degrees << " degrees, scale " << c.scale << ", noise " << c.noise;
+  }
+}
+
+// The card's barcode strip alone (the QR cut off): only the EAN-13 can name the customer.
+Gray BarcodeOnly(const Gray& card) {
+  Gray out = card;
+  out.height = 160;
+  out.pixels.resize(static_cast<size_t>(out.width * out.height));
+  return out;
+}
+
+// The barcodes read in a 1280x720 photo of `card`, turned and scaled 0.9 about the centre.
+std::vector<ScannedCode> BarcodesIn(const Gray& card, double degrees, double noise_sigma) {
+  Gray photo = Transform(card, degrees, 0.9, 1280, 720);
+  AddGaussianNoise(photo, noise_sigma);
+  std::vector<ScannedCode> barcodes;
+  for (const auto& code : ScanPixels(photo.pixels.data(), photo.width, photo.height)) {
+    if (code.format == "EAN-13") barcodes.push_back(code);
+  }
+  return barcodes;
+}
+
+TEST(CardImage, ABarcodeTiltedUpToFortyFiveDegreesEitherWayIsRead) {
+  Gray card =
+      BarcodeOnly(DecodePng(DrawCard(testing::kAliceCard, SignedCode(testing::kAliceCard))->png));
+  for (double degrees : {-25.0, 25.0, -40.0, 45.0, 90.0 + 25.0}) {
+    auto barcodes = BarcodesIn(card, degrees, 0);
+    ASSERT_EQ(barcodes.size(), 1u) << degrees << " degrees";
+    EXPECT_EQ(barcodes[0].text, testing::kAliceCard);
+    // Its corner is where the strip is in the photo (within 230 pixels of the centre).
+    EXPECT_LT(std::hypot(barcodes[0].x - 640, barcodes[0].y - 360), 230) << degrees << " degrees";
+  }
+}
+
+TEST(CardImage, ABarcodeUnderModerateNoiseIsRead) {
+  // Gaussian noise of 30 grey levels: a dim shop's phone photo at high ISO.
+  Gray card =
+      BarcodeOnly(DecodePng(DrawCard(testing::kAliceCard, SignedCode(testing::kAliceCard))->png));
+  for (double degrees : {0.0, -25.0}) {
+    auto barcodes = BarcodesIn(card, degrees, 30);
+    ASSERT_EQ(barcodes.size(), 1u) << degrees << " degrees";
+    EXPECT_EQ(barcodes[0].text, testing::kAliceCard);
   }
 }
 
