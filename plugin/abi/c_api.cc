@@ -191,6 +191,11 @@ int regulars_link(regulars_till* handle, const char* request_json, char** out) {
                  [](regulars::Till& till, std::string_view in) { return till.Link(in); });
 }
 
+int regulars_replace_card(regulars_till* handle, const char* request_json, char** out) {
+  return Guarded(handle, request_json, out,
+                 [](regulars::Till& till, std::string_view in) { return till.ReplaceCard(in); });
+}
+
 int regulars_config_status(regulars_till* handle, char** out) {
   return Guarded(handle, "", out, [](regulars::Till& till, std::string_view) {
     return regulars::Result<std::string>(till.ConfigStatus());

@@ -36,7 +36,8 @@ constexpr const char* kUsage = R"(usage: regulars COMMAND [OPTIONS]
 Commands (all take --config FILE and --db FILE; every one but db init refuses a --db FILE
 that does not exist):
   db init                       create the ledger for the config's till (refused if it exists)
-  enroll --card NUMBER          enrol a loyalty card; prints {"customer": {"id": ...}}
+  enroll --card NUMBER [--first-name NAME]
+                                enrol a loyalty card; prints {"customer": {"id": ...}}
   checkout [--dry-run] FILE|-   evaluate and commit a basket; prints the receipt
   void POS_TXN_ID               cancel a committed sale
   refund FILE|-                 return lines of a sale (a basket with "refund_of")
@@ -46,6 +47,8 @@ that does not exist):
   scan IMAGE                    decode QR codes and barcodes in a PNG or JPEG; recognize
   card issue --first DIGITS --count N --key FILE --key-id N --out DIR
                                 make signed cards as PNG and SVG (HQ; no --config/--db)
+  card replace --card OLD --new-card NEW [--cashier ID]
+                                give a customer a new card for a lost one, with their history
   db verify                     recompute every counter from the events; exit 1 if one differs
   audit verify                  check the goodwill audit chain's MACs; exit 1 if one is wrong
   sync now [--quiet]            push this till's events to HQ, then pull the other stores'
@@ -78,7 +81,7 @@ int BadUsage(const std::string& message, const std::string& where) {
 struct Args {
   std::string command;
   std::vector<std::string> positional;
-  std::map<std::string, std::string> options;  // --config, --db, --card
+  std::map<std::string, std::string> options;  // --config, --db, --card, ...
   bool dry_run = false;
   bool keep = false;
   bool quiet = false;
@@ -98,7 +101,8 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
       args->quiet = true;
     } else if (a == "--config" || a == "--db" || a == "--card" || a == "--first" ||
                a == "--count" || a == "--key" || a == "--key-id" || a == "--out" || a == "--hq" ||
-               a == "--pki" || a == "--port" || a == "--port-file" || a == "--device") {
+               a == "--pki" || a == "--port" || a == "--port-file" || a == "--device" ||
+               a == "--first-name" || a == "--new-card" || a == "--cashier") {
       if (i + 1 >= argc) {
         *problem = a + " needs a value";
         return false;
@@ -206,8 +210,11 @@ int WithTill(const Args& args, int (*run)(regulars_till*, const Args&)) {
 // creates or touches a ledger file. Returns an exit status, or -1 when all is well.
 int CheckArguments(const Args& args) {
   const std::string& c = args.command;
-  if (c == "enroll" && !args.options.count("--card")) {
+  if ((c == "enroll" || c == "card") && !args.options.count("--card")) {
     return BadUsage("--card NUMBER is required", "--card");
+  }
+  if (c == "card" && !args.options.count("--new-card")) {
+    return BadUsage("--new-card NUMBER is required", "--new-card");
   }
   if ((c == "checkout" || c == "refund" || c == "link") && args.positional.size() != 1) {
     return BadUsage(c + " takes one FILE (or - for stdin)", "FILE");
@@ -228,23 +235,46 @@ int CheckArguments(const Args& args) {
   return -1;
 }
 
-int Enroll(regulars_till* till, const Args& args) {
-  auto card = args.options.find("--card");
-  nlohmann::json request{{"card", card->second}};
+using AbiCall = int (*)(regulars_till*, const char*, char**);
+
+// Calls `call` with `request`, and reports as Report does; an error about one of the
+// request's members names its command-line flag instead (`flags`: member -> flag), while
+// an error about the ledger keeps its own `where`.
+int CallWithFlags(regulars_till* till, AbiCall call, const nlohmann::json& request,
+                  const std::map<std::string, std::string>& flags) {
   char* out = nullptr;
-  int code = regulars_enroll(
+  int code = call(
       till, request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str(), &out);
   if (code == REGULARS_OK || out == nullptr) return Report(code, out);
-  // Name the command-line flag rather than the request's JSON pointer (an error about
-  // the ledger keeps its own `where`).
   auto error = nlohmann::json::parse(out, nullptr, false);
   regulars_free(out);
-  if (!error.is_discarded() && error.contains("error") &&
-      error["error"].value("where", "").starts_with("/card")) {
-    error["error"]["where"] = "--card";
+  if (!error.is_discarded() && error.contains("error")) {
+    std::string where = error["error"].value("where", "");
+    auto flag = where.empty() ? flags.end() : flags.find(where.substr(1));
+    if (flag != flags.end()) error["error"]["where"] = flag->second;
   }
   std::cerr << error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return ExitStatusOf(code);
+}
+
+int Enroll(regulars_till* till, const Args& args) {
+  nlohmann::json request{{"card", args.options.at("--card")}};
+  if (auto name = args.options.find("--first-name"); name != args.options.end()) {
+    request["first_name"] = name->second;
+  }
+  return CallWithFlags(till, regulars_enroll, request,
+                       {{"card", "--card"}, {"first_name", "--first-name"}});
+}
+
+int CardReplace(regulars_till* till, const Args& args) {
+  nlohmann::json request{{"card", args.options.at("--card")},
+                         {"new_card", args.options.at("--new-card")}};
+  if (auto cashier = args.options.find("--cashier"); cashier != args.options.end()) {
+    request["cashier_id"] = cashier->second;
+  }
+  return CallWithFlags(
+      till, regulars_replace_card, request,
+      {{"card", "--card"}, {"new_card", "--new-card"}, {"cashier_id", "--cashier"}});
 }
 
 int Checkout(regulars_till* till, const Args& args) {
@@ -358,10 +388,14 @@ int Main(int argc, char** argv) {
     return Report(code, out);
   }
   if (c == "card") {
+    if (args.positional.size() == 1 && args.positional[0] == "replace") {
+      if (int status = CheckArguments(args); status >= 0) return status;
+      return WithTill(args, CardReplace);
+    }
     if (args.positional.size() != 1 || args.positional[0] != "issue") {
       return BadUsage(
           "usage: regulars card issue --first DIGITS --count N --key FILE --key-id N "
-          "--out DIR",
+          "--out DIR, or regulars card replace --card OLD --new-card NEW [--cashier ID]",
           "card");
     }
     return RunCardIssue(args.options);

@@ -114,14 +114,15 @@ Json TillService::CheckConfig() {
 
 const std::vector<Route>& Routes() {
   static const std::vector<Route> routes = {
-      {"GET", "/healthz", false},      {"GET", "/readyz", false},
-      {"GET", "/metrics", true},       {"GET", "/openapi.json", true},
-      {"POST", "/v1/enroll", true},    {"POST", "/v1/evaluate", true},
-      {"POST", "/v1/commit", true},    {"POST", "/v1/void", true},
-      {"POST", "/v1/refund", true},    {"POST", "/v1/link", true},
-      {"POST", "/v1/recognize", true}, {"POST", "/v1/goodwill", true},
-      {"GET", "/v1/panel", true},      {"GET", "/panel/events", true},
-      {"GET", "/panel/", false},       {"GET", "/panel/{file}", false},
+      {"GET", "/healthz", false},         {"GET", "/readyz", false},
+      {"GET", "/metrics", true},          {"GET", "/openapi.json", true},
+      {"POST", "/v1/enroll", true},       {"POST", "/v1/evaluate", true},
+      {"POST", "/v1/commit", true},       {"POST", "/v1/void", true},
+      {"POST", "/v1/refund", true},       {"POST", "/v1/link", true},
+      {"POST", "/v1/recognize", true},    {"POST", "/v1/goodwill", true},
+      {"GET", "/v1/panel", true},         {"GET", "/panel/events", true},
+      {"GET", "/panel/", false},          {"GET", "/panel/{file}", false},
+      {"POST", "/v1/card/replace", true},
   };
   return routes;
 }
@@ -215,6 +216,7 @@ Response TillService::Dispatch(const Request& request, std::string& route) {
   if (p == "/v1/goodwill") return Goodwill(request);
   if (p == "/v1/enroll") return CallTill(nullptr, regulars_enroll, request.body);
   if (p == "/v1/link") return CallTill(nullptr, regulars_link, request.body);
+  if (p == "/v1/card/replace") return CallTill(nullptr, regulars_replace_card, request.body);
   if (p == "/v1/recognize") return CallTill("recognize", regulars_recognize, request.body);
   if (p == "/v1/void") return CallTill("void", regulars_void, request.body);
   if (p == "/v1/refund") return CallTill("refund", regulars_refund, request.body);

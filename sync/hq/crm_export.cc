@@ -20,9 +20,9 @@ using Rows = std::vector<Row>;
 // The columns of each table, in order (docs/crm-export.md). Every row starts with the
 // event's hq_seq and id, so a CRM can deduplicate a page it loaded twice.
 const std::vector<std::string>& Columns(ExportTable table) {
-  static const std::vector<std::string> customers{"hq_seq",       "event_id",        "customer_id",
-                                                  "store_id",     "till_id",         "enrolled_at",
-                                                  "pseudonymous", "identifier_kind", "card_number"};
+  static const std::vector<std::string> customers{
+      "hq_seq",      "event_id",     "customer_id",     "store_id",    "till_id",
+      "enrolled_at", "pseudonymous", "identifier_kind", "card_number", "replaced_card"};
   static const std::vector<std::string> purchases{
       "hq_seq",     "event_id",       "kind",        "store_id", "till_id",
       "pos_txn_id", "ref_pos_txn_id", "customer_id", "at",       "currency",
@@ -101,10 +101,22 @@ std::string CustomerOf(const HqEvent& e, const Json& body) {
   return it != body.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-// --- customers: one row per enrolment ---------------------------------------------------
+// --- customers: one row per enrolment or card replacement -------------------------------
+
+// A replacement's row gives the customer's new card, and in `replaced_card` the one it
+// retires: the CRM's latest row of a customer names their live card.
+Result<std::string> ReplacedCard(const HqEvent& e, const Json& body) {
+  if (e.kind != "card_replaced") return std::string();
+  auto old = body.find("old_identifier");
+  if (old == body.end() || !old->is_object()) {
+    return Malformed("no old_identifier object", "/body/old_identifier");
+  }
+  return StringMember(*old, "value", "/body/old_identifier");
+}
 
 Result<Rows> CustomerRows(const HqEvent& e, const Json& body) {
-  if (e.kind != "enroll") return Rows{};
+  if (e.kind != "enroll" && e.kind != "card_replaced") return Rows{};
+  REGULARS_ASSIGN_OR_RETURN(auto replaced, ReplacedCard(e, body));
   REGULARS_ASSIGN_OR_RETURN(auto at, UtcTime(e.at_ms));
   auto identifier = body.find("identifier");
   if (identifier == body.end() || !identifier->is_object()) {
@@ -124,7 +136,7 @@ Result<Rows> CustomerRows(const HqEvent& e, const Json& body) {
   bool is_pseudonymous =
       pseudonymous != body.end() && pseudonymous->is_boolean() && pseudonymous->get<bool>();
   return Rows{{std::to_string(e.hq_seq), e.id, customer, e.store_id, e.till_id, at,
-               is_pseudonymous ? "true" : "false", kind, card_number}};
+               is_pseudonymous ? "true" : "false", kind, card_number, replaced}};
 }
 
 // --- purchases: one row per sale, refund or void ------------------------------------------
@@ -293,7 +305,7 @@ Result<Rows> RowsOf(ExportTable table, const HqEvent& e, const Json& body) {
 bool TableReads(ExportTable table, const std::string& kind) {
   switch (table) {
     case ExportTable::kCustomers:
-      return kind == "enroll";
+      return kind == "enroll" || kind == "card_replaced";
     case ExportTable::kPurchases:
     case ExportTable::kRewards:
       return kind == "sale" || kind == "refund" || kind == "void";

@@ -338,7 +338,8 @@ Result<PullPage> SqliteHqStore::Pull(const PullQuery& q) {
   auto select =
       db_->Prepare(std::string("SELECT ") + kEventColumns +
                    " FROM events e WHERE e.hq_seq > max(?2, ?3) AND e.hq_seq <= ?4"
-                   " AND e.store_id <> ?1 AND (e.kind IN ('enroll', 'link', 'merge', 'erase') OR"
+                   " AND e.store_id <> ?1 AND (e.kind IN ('enroll', 'link', 'card_replaced', "
+                   "'merge', 'erase') OR"
                    " EXISTS (SELECT 1 FROM store_customers k WHERE k.store_id = ?1"
                    " AND k.customer_id = e.customer_id AND k.known_since <= ?4))"
                    " UNION ALL SELECT " +
@@ -439,10 +440,11 @@ Result<HqEvent> SqliteHqStore::Erase(const std::string& customer_id, const std::
         db_->Prepare(
             "INSERT INTO erasures (customer_id, hq_seq) VALUES (?1, ?2) ON CONFLICT DO NOTHING"));
     REGULARS_TRY(mark->Bind(1, id).Bind(2, e.hq_seq).Run());
-    REGULARS_ASSIGN_OR_RETURN(auto identity, find(std::string("SELECT ") + kEventColumns +
-                                                      " FROM events e WHERE e.customer_id = ?1 AND"
-                                                      " e.kind IN ('enroll', 'link')",
-                                                  id));
+    REGULARS_ASSIGN_OR_RETURN(auto identity,
+                              find(std::string("SELECT ") + kEventColumns +
+                                       " FROM events e WHERE e.customer_id = ?1 AND"
+                                       " e.kind IN ('enroll', 'link', 'card_replaced')",
+                                   id));
     for (const auto& event : identity) {
       auto redacted = RedactedBody(event.body);
       if (!redacted) continue;
@@ -467,7 +469,9 @@ Result<CustomerHistory> SqliteHqStore::LookUpCustomer(const std::string& store_i
           "SELECT customer_id FROM events WHERE kind IN ('enroll', 'link') AND "
           "json_extract(body, '$.identifier.value') = ?1 AND "
           "json_extract(body, '$.identifier.kind') = ?2 AND customer_id IS NOT NULL AND "
-          "customer_id NOT IN (SELECT customer_id FROM erasures) ORDER BY hq_seq LIMIT 1"));
+          "customer_id NOT IN (SELECT customer_id FROM erasures) AND NOT EXISTS (SELECT 1 FROM "
+          "events r WHERE r.customer_id = events.customer_id AND r.kind = 'card_replaced' AND "
+          "json_extract(r.body, '$.old_identifier.value') = ?1) ORDER BY hq_seq LIMIT 1"));
   who->Bind(1, value).Bind(2, kind);
   REGULARS_ASSIGN_OR_RETURN(auto row, who->Step());
   if (row) history.customer_id = who->Text(0);

@@ -84,7 +84,8 @@ struct PullPage {
 // The kinds that say who a customer is: sent to every store (enrolments made elsewhere,
 // and erasures). The pull queries of both backends list them too.
 inline bool IsIdentityKind(std::string_view kind) {
-  return kind == "enroll" || kind == "link" || kind == "merge" || kind == "erase";
+  return kind == "enroll" || kind == "link" || kind == "card_replaced" || kind == "merge" ||
+         kind == "erase";
 }
 
 // HQ's own events (erasures) carry this store and till id; no till may use it.
@@ -140,7 +141,8 @@ class HqStore {
   // 0 when never written.
   virtual Result<int64_t> ReadCursor(const std::string& name) = 0;
   virtual Status WriteCursor(const std::string& name, int64_t value) = 0;
-  // The customer whose enrolment or link carries identifier (kind, value), and their
+  // The customer whose enrolment or link carries identifier (kind, value), unless it is a
+  // card they replaced since (a "card_replaced" event's old_identifier), and their
   // events from stores other than `store_id` (at most `limit`); `store_id` comes to know
   // them, so its next pulls bring what follows.
   virtual Result<CustomerHistory> LookUpCustomer(const std::string& store_id,

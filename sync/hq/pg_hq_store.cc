@@ -462,19 +462,20 @@ Result<PullPage> PgHqStore::Pull(const PullQuery& q) {
   // As SqliteHqStore: what is new in the window, and the history of the customers the
   // store came to know in it (hq_seq <= since), each part on an index.
   REGULARS_ASSIGN_OR_RETURN(
-      auto rows, Exec(conn_,
-                      "SELECT " REGULARS_EVENT_COLUMNS
-                      " FROM events e WHERE e.hq_seq > greatest($2::bigint, $3::bigint)"
-                      " AND e.hq_seq <= $4::bigint AND e.store_id <> $1::text"
-                      " AND (e.kind IN ('enroll', 'link', 'merge', 'erase') OR EXISTS ("
-                      "  SELECT 1 FROM store_customers k WHERE k.store_id = $1"
-                      "  AND k.customer_id = e.customer_id AND k.known_since <= $4))"
-                      " UNION ALL SELECT " REGULARS_EVENT_COLUMNS
-                      " FROM store_customers k JOIN events e ON e.customer_id = k.customer_id"
-                      " WHERE k.store_id = $1 AND k.known_since > $2 AND k.known_since <= $4"
-                      " AND e.hq_seq > $3 AND e.hq_seq <= $2 AND e.store_id <> $1"
-                      " ORDER BY hq_seq LIMIT $5::bigint",
-                      {q.store_id, Int(q.since), Int(q.after), Int(page.upto), Int(q.limit + 1)}));
+      auto rows,
+      Exec(conn_,
+           "SELECT " REGULARS_EVENT_COLUMNS
+           " FROM events e WHERE e.hq_seq > greatest($2::bigint, $3::bigint)"
+           " AND e.hq_seq <= $4::bigint AND e.store_id <> $1::text"
+           " AND (e.kind IN ('enroll', 'link', 'card_replaced', 'merge', 'erase') OR EXISTS ("
+           "  SELECT 1 FROM store_customers k WHERE k.store_id = $1"
+           "  AND k.customer_id = e.customer_id AND k.known_since <= $4))"
+           " UNION ALL SELECT " REGULARS_EVENT_COLUMNS
+           " FROM store_customers k JOIN events e ON e.customer_id = k.customer_id"
+           " WHERE k.store_id = $1 AND k.known_since > $2 AND k.known_since <= $4"
+           " AND e.hq_seq > $3 AND e.hq_seq <= $2 AND e.store_id <> $1"
+           " ORDER BY hq_seq LIMIT $5::bigint",
+           {q.store_id, Int(q.since), Int(q.after), Int(page.upto), Int(q.limit + 1)}));
   REGULARS_ASSIGN_OR_RETURN(auto events, ReadEvents(rows.get()));
   page.events = std::move(events);
   page.more = TrimToLimit(page.events, q.limit);
@@ -556,12 +557,11 @@ Result<HqEvent> PgHqStore::Erase(const std::string& customer_id, const std::stri
                       "INSERT INTO erasures (customer_id, hq_seq) VALUES ($1, $2::bigint)"
                       " ON CONFLICT DO NOTHING",
                       {id, Int(e.hq_seq)}));
-    REGULARS_ASSIGN_OR_RETURN(
-        auto identity,
-        Exec(conn_,
-             "SELECT " REGULARS_EVENT_COLUMNS
-             " FROM events e WHERE e.customer_id = $1 AND e.kind IN ('enroll', 'link')",
-             {id}));
+    REGULARS_ASSIGN_OR_RETURN(auto identity, Exec(conn_,
+                                                  "SELECT " REGULARS_EVENT_COLUMNS
+                                                  " FROM events e WHERE e.customer_id = $1 AND "
+                                                  "e.kind IN ('enroll', 'link', 'card_replaced')",
+                                                  {id}));
     auto events = ReadEvents(identity.get());
     if (!events.ok()) return events.error();
     for (const auto& event : *events) {
@@ -587,6 +587,9 @@ Result<CustomerHistory> PgHqStore::LookUpCustomer(const std::string& store_id,
                      " ((body::jsonb) -> 'identifier' ->> 'value') = $1 AND"
                      " ((body::jsonb) -> 'identifier' ->> 'kind') = $2 AND customer_id IS NOT NULL"
                      " AND customer_id NOT IN (SELECT customer_id FROM erasures)"
+                     " AND NOT EXISTS (SELECT 1 FROM events r WHERE"
+                     "  r.customer_id = events.customer_id AND r.kind = 'card_replaced' AND"
+                     "  ((r.body::jsonb) -> 'old_identifier' ->> 'value') = $1)"
                      " ORDER BY hq_seq LIMIT 1",
                      {value, kind}));
   if (PQntuples(who.get()) == 0) return history;

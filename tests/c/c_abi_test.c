@@ -98,6 +98,41 @@ int main(int argc, char **argv) {
   regulars_free(out);
   regulars_free(NULL);
 
+  /* A lost card replaced: the new one carries the four packs, the old one is nobody's. */
+  CHECK(regulars_replace_card(till,
+                              "{\"card\": \"2900000000018\", \"new_card\": \"2900000000032\","
+                              " \"cashier_id\": \"C07\"}",
+                              &out) == REGULARS_OK);
+  CHECK(contains(out, "\"customer\":{\"id\":\"c_"));
+  CHECK(contains(out,
+                 "\"replaced\":{\"old_card\":\"2900000000018\","
+                 "\"new_card\":\"2900000000032\",\"at\":"));
+  regulars_free(out);
+  CHECK(regulars_recognize(till,
+                           "{\"identifiers\": [{\"kind\": \"card\", \"value\": "
+                           "\"2900000000032\"}]}",
+                           &out) == REGULARS_OK);
+  CHECK(contains(out, "\"have\":4"));
+  regulars_free(out);
+  {
+    char *in = basket("S001-T01-000005", 1);
+    CHECK(regulars_evaluate(till, in, &out) == REGULARS_OK);
+    CHECK(contains(out, "\"customer\":null"));
+    CHECK(contains(out, "\"code\":\"card_replaced\""));
+    regulars_free(out);
+    free(in);
+  }
+  CHECK(regulars_replace_card(till,
+                              "{\"card\": \"2900000000018\", \"new_card\": \"2900000000049\"}",
+                              &out) == REGULARS_E_CONFLICT);
+  CHECK(contains(out, "\"code\":\"card_replaced\""));
+  regulars_free(out);
+  CHECK(regulars_replace_card(till,
+                              "{\"card\": \"2900000000049\", \"new_card\": \"2900000000025\"}",
+                              &out) == REGULARS_E_NOT_FOUND);
+  CHECK(contains(out, "\"code\":\"unknown_card\""));
+  regulars_free(out);
+
   CHECK(regulars_db_verify(till, &out) == REGULARS_OK);
   CHECK(contains(out, "\"ok\":true"));
   regulars_free(out);

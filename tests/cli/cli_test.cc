@@ -89,6 +89,38 @@ TEST_F(Cli, EnrollPrintsTheCustomer) {
   EXPECT_EQ(out["customer"]["id"].get<std::string>().rfind("c_", 0), 0u);
 }
 
+TEST_F(Cli, EnrollKeepsTheFirstNameForTheGreeting) {
+  ASSERT_EQ(Run("enroll --card 2900000000018 --first-name Amélie").status, 0);
+  Outcome dry = Run("checkout --dry-run -", Basket("T-1", 1).dump());
+  ASSERT_EQ(dry.status, 0) << dry.err;
+  EXPECT_EQ(Json::parse(dry.out)["customer"]["first_name"], "Amélie");
+  Outcome bad = Run("enroll --card 2900000000025 --first-name \"$(printf 'A\\tb')\"");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(Json::parse(bad.err)["error"]["where"], "--first-name") << bad.err;
+}
+
+TEST_F(Cli, CardReplaceGivesTheCustomerANewCardAndRetiresTheOld) {
+  ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
+  ASSERT_EQ(Run("checkout -", Basket("T-1", 4).dump()).status, 0);
+  Outcome o = Run("card replace --card 2900000000018 --new-card 2900000000032 --cashier C07");
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(Json::parse(o.out)["replaced"]["new_card"], "2900000000032");
+  Outcome old = Run("checkout --dry-run -", Basket("T-2", 1).dump());
+  ASSERT_EQ(old.status, 0) << old.err;
+  EXPECT_EQ(Json::parse(old.out)["notices"][0]["code"], "card_replaced");
+
+  Outcome again = Run("card replace --card 2900000000018 --new-card 2900000000049");
+  EXPECT_EQ(again.status, 2);
+  EXPECT_EQ(Json::parse(again.err)["error"]["code"], "card_replaced");
+  EXPECT_EQ(Json::parse(again.err)["error"]["where"], "--card");
+  Outcome in_use = Run("card replace --card 2900000000032 --new-card 2900000000032");
+  EXPECT_EQ(in_use.status, 2);
+  EXPECT_EQ(Json::parse(in_use.err)["error"]["where"], "--new-card");
+  Outcome missing = Run("card replace --card 2900000000032");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_EQ(Json::parse(missing.err)["error"]["code"], "invalid_arguments");
+}
+
 TEST_F(Cli, AnInvalidCardIsExitTwoWithAnError) {
   Outcome o = Run("enroll --card 2900000000017");
   EXPECT_EQ(o.status, 2);

@@ -336,6 +336,34 @@ TEST_F(HttpService, FifthPackIsFreeAcrossVisitsThroughEvaluateAndCommit) {
   EXPECT_EQ(client.Post("/v1/void", {{"pos_txn_id", "S001-T01-3"}}).status, 200);
 }
 
+TEST_F(HttpService, ALostCardIsReplacedAndTheNewOneCarriesTheVisits) {
+  Start();
+  Client client(port());
+  const std::string new_card = "2900000000032";
+  ASSERT_EQ(client.Post("/v1/enroll", {{"card", kCard}}).status, 200);
+  ASSERT_EQ(client.Post("/v1/commit", Basket("S001-T01-1", 4)).status, 200);
+  Answer replaced = client.Post("/v1/card/replace",
+                                {{"card", kCard}, {"new_card", new_card}, {"cashier_id", "C07"}});
+  ASSERT_EQ(replaced.status, 200) << replaced.body;
+  EXPECT_EQ(replaced.json()["replaced"]["old_card"], kCard);
+  EXPECT_EQ(replaced.json()["replaced"]["new_card"], new_card);
+  Answer fifth = client.Post("/v1/evaluate", Basket("S001-T01-2", 1, new_card));
+  EXPECT_EQ(fifth.json()["total_discount"], 1290) << fifth.body;
+  Answer old = client.Post("/v1/evaluate", Basket("S001-T01-3", 1));
+  EXPECT_TRUE(old.json()["customer"].is_null()) << old.body;
+  EXPECT_EQ(old.json()["notices"][0]["code"], "card_replaced");
+  // Again: the old card is replaced already (409); an unknown one is not found (404).
+  Answer twice = client.Post("/v1/card/replace", {{"card", kCard}, {"new_card", "2900000000049"}});
+  EXPECT_EQ(twice.status, 409);
+  EXPECT_EQ(twice.json()["error"]["code"], "card_replaced");
+  Answer unknown =
+      client.Post("/v1/card/replace", {{"card", "2900000000049"}, {"new_card", "2900000000025"}});
+  EXPECT_EQ(unknown.status, 404);
+  Answer bad = client.Post("/v1/card/replace", {{"card", kCard}, {"new_card", "2900000000033"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.json()["error"]["where"], "/new_card");
+}
+
 TEST_F(HttpService, BadInputIsA400NamingWhatAndWhere) {
   Start();
   Client client(port());

@@ -213,6 +213,31 @@ TEST_F(CrmExport, CustomersCarryTheLoyaltyCardButNoPaymentCard) {
   EXPECT_EQ(customers[1].at("pseudonymous"), "true");
 }
 
+TEST_F(CrmExport, AReplacedCardGivesARowWithTheNewCardAndTheOneItRetires) {
+  HqEvent replaced;
+  replaced.id = "S001:T01:9";
+  replaced.store_id = "S001";
+  replaced.till_id = "T01";
+  replaced.seq = 9;
+  replaced.at_ms = 1'795'424'400'000;
+  replaced.kind = "card_replaced";
+  replaced.customer_id = alice_;
+  replaced.hq_seq = 99;
+  replaced.body = TJson{{"customer", alice_},
+                        {"identifier", {{"kind", "card"}, {"value", "2900000000032"}}},
+                        {"old_identifier", {{"kind", "card"}, {"value", kAliceCard}}},
+                        {"cashier_id", "C07"},
+                        {"counts", TJson::array()}}
+                      .dump();
+  events_.push_back(replaced);
+  auto customers = Table(ExportTable::kCustomers);
+  ASSERT_EQ(customers.size(), 3u);
+  EXPECT_EQ(customers[0].at("replaced_card"), "");
+  EXPECT_EQ(customers[2].at("customer_id"), alice_);
+  EXPECT_EQ(customers[2].at("card_number"), "2900000000032");
+  EXPECT_EQ(customers[2].at("replaced_card"), kAliceCard);
+}
+
 TEST_F(CrmExport, ConsentsAreQuotedAsRfc4180Says) {
   std::string out;
   AppendCsvHeader(ExportTable::kConsents, out);

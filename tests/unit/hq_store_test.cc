@@ -254,6 +254,26 @@ TEST_P(HqStoreContract, PagesOfAPullMissNothingAndRepeatNothing) {
       << "the next night's pull brings it";
 }
 
+TEST_P(HqStoreContract, AReplacedCardReachesEveryStoreIsLookedUpAsNobodyAndIsErasedToo) {
+  HqEvent enroll = Event("S001", 1, "enroll", "c1");
+  enroll.body = R"({"customer":"c1","identifier":{"kind":"card","value":"2900000000018"}})";
+  HqEvent replaced = Event("S001", 2, "card_replaced", "c1");
+  replaced.body = R"({"customer":"c1","identifier":{"kind":"card","value":"2900000000032"},)"
+                  R"("old_identifier":{"kind":"card","value":"2900000000018"}})";
+  Ingest({enroll, replaced});
+  EXPECT_EQ(Ids(PullAll("S002", 0).events), (std::vector<std::string>{"S001:T01:1", "S001:T01:2"}));
+  auto old = hq_->LookUpCustomer("S002", "card", "2900000000018", 100);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_FALSE(old->customer_id) << "a replaced card names nobody";
+
+  ASSERT_TRUE(hq_->Erase("c1", "asked", 1'795'100'000'000).ok());
+  auto all = hq_->EventsSince(0, 100);
+  ASSERT_TRUE(all.ok());
+  for (const auto& e : *all) {
+    EXPECT_EQ(e.body.find("29000000000"), std::string::npos) << e.id << ": " << e.body;
+  }
+}
+
 TEST_P(HqStoreContract, AnErasureGoesToEveryStoreAndHqKeepsNoIdentifyingValue) {
   HqEvent enroll = Event("S001", 1, "enroll", "c1");
   enroll.body = R"({"customer":"c1","identifier":{"kind":"card","value":"2900000000018"}})";

@@ -359,6 +359,45 @@ TEST_P(SyncRun, ACardEnrolledElsewhereTodayIsLookedUpAtHqWithItsHistory) {
   EXPECT_EQ(*ca, *cb);
 }
 
+TEST_P(SyncRun, AReplacedCardIsRecognizedNowhereAfterTheNightAndTheNewOneEverywhere) {
+  TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
+  constexpr const char* kNewCard = "2900000000032";
+  std::string alice = a.Enroll(kAliceCard);
+  a.Commit(Basket("A1", kAliceCard, {Packs(1, 3)}));
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  ASSERT_TRUE(Sync(b, "S002").ok());  // S002 knows her old card
+  b.Commit(At("S002", Basket("B0", kAliceCard, {Packs(1, 1)})));
+  ASSERT_TRUE(Sync(b, "S002").ok());  // and her history, once she bought there
+  // She lost her card: S001 gives her a new one.
+  TJson request{{"card", kAliceCard}, {"new_card", kNewCard}};
+  auto replaced = a.till().ReplaceCard(request.dump());
+  ASSERT_TRUE(replaced.ok()) << replaced.error().message;
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  auto b_night = Sync(b, "S002");
+  ASSERT_TRUE(b_night.ok()) << b_night.error().message;
+  EXPECT_EQ(b_night->merged_events, 1) << "the replacement";
+
+  // In either store the new card is hers with the four packs; the old one is nobody's.
+  for (auto [till, store] : {std::pair{&a, "S001"}, std::pair{&b, "S002"}}) {
+    TJson fifth = till->Evaluate(At(store, Basket("N1", kNewCard, {Packs(1, 1)})));
+    EXPECT_EQ(fifth["customer"]["id"], alice) << store << ": " << fifth.dump();
+    EXPECT_EQ(fifth["total_discount"], kPackPrice) << store << ": her fifth pack";
+    TJson old = till->Evaluate(At(store, Basket("N2", kAliceCard, {Packs(1, 1)})));
+    EXPECT_TRUE(old["customer"].is_null()) << store << ": " << old.dump();
+    ASSERT_FALSE(old["notices"].empty());
+    EXPECT_EQ(old["notices"][0]["code"], "card_replaced");
+    auto report = till->till().Verify();
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->mismatches.empty() && report->problems.empty());
+  }
+
+  // A store that never heard of her is not told by HQ that the old card is hers.
+  TestTill c(ConfigFor("S002"));
+  c.till().SetCustomerLookup(MakeHqLookup(SyncConfig(c, "S002").sync));
+  TJson stranger = c.Evaluate(At("S002", Basket("C1", kAliceCard, {Packs(1, 1)})));
+  EXPECT_TRUE(stranger["customer"].is_null()) << stranger.dump();
+}
+
 TEST_P(SyncRun, TheLookUpNeverHoldsCheckoutPastItsBudget) {
   TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
   a.Enroll(kAliceCard);

@@ -113,6 +113,20 @@ REGULARS_API int regulars_recognize(regulars_till *handle, const char *request_j
 REGULARS_API int regulars_link(regulars_till *handle, const char *request_json, char **out);
 
 /*
+ * Replaces a customer's lost loyalty card with a new one:
+ *   {"card": OLD, "new_card": NEW, "cashier_id": "C07" (optional)}
+ * -> {"customer": {"id": ...}, "replaced": {"old_card": ..., "new_card": ..., "at": RFC 3339},
+ *     "event_id": ...}.
+ * The new card carries the customer's counters, tier and visits; the old one recognizes
+ * nobody from then on (a basket with it has a "card_replaced" notice), here and, after the
+ * sync, at every till. Errors: "invalid_card" (REGULARS_E_INVALID_INPUT), "unknown_card"
+ * (REGULARS_E_NOT_FOUND: the old card is not enrolled), "card_in_use" (REGULARS_E_CONFLICT:
+ * the new card belongs to a customer), "card_replaced" (REGULARS_E_CONFLICT: the old card
+ * was replaced already), "invalid_request" (the same card twice).
+ */
+REGULARS_API int regulars_replace_card(regulars_till *handle, const char *request_json, char **out);
+
+/*
  * Recomputes every counter from the ledger's events and compares:
  * {"ok": true, "events": N, "counters": N, "mismatches": [...], "problems": [...],
  * "ledger": {"store_id", "till_id", "currency"}} (whose the ledger is).

@@ -80,6 +80,19 @@ Result<LinkRequest> ReadLinkRequest(Json& request, int64_t now_ms) {
   return link;
 }
 
+// A card number of the request, checked: its digits and the chain's prefixes.
+Result<std::string> RequestCard(const FieldReader& r, std::string_view key, const Config& config) {
+  REGULARS_ASSIGN_OR_RETURN(auto number, r.String(key, 64));
+  auto card = ValidateCardNumber(number, config.card_prefixes);
+  if (!card.ok()) return Error::BadInput("invalid_card", card.error().message, r.PointerTo(key));
+  return card;
+}
+
+Error CardReplaced(const std::string& card, const std::string& where) {
+  return Error::Conflict("card_replaced",
+                         "card " + card + " was replaced by another card of its customer", where);
+}
+
 // The enrolled customer the request names, by id or by loyalty card.
 Result<CustomerRef> LinkTarget(Ledger& ledger, const Config& config, const Json& request) {
   FieldReader r(request, "", "invalid_request");
@@ -89,10 +102,8 @@ Result<CustomerRef> LinkTarget(Ledger& ledger, const Config& config, const Json&
     REGULARS_ASSIGN_OR_RETURN(customer, ledger.customers().Find(id));
     if (!customer) return Error::NotFound("unknown_customer", "no customer " + id, "/customer");
   } else if (r.Has("card")) {
-    REGULARS_ASSIGN_OR_RETURN(auto number, r.String("card", 64));
-    auto card = ValidateCardNumber(number, config.card_prefixes);
-    if (!card.ok()) return Error::BadInput("invalid_card", card.error().message, "/card");
-    REGULARS_ASSIGN_OR_RETURN(customer, ledger.customers().ByIdentifier("card", *card));
+    REGULARS_ASSIGN_OR_RETURN(auto card, RequestCard(r, "card", config));
+    REGULARS_ASSIGN_OR_RETURN(customer, ledger.customers().ByIdentifier("card", card));
     if (!customer) return Error::NotFound("unknown_card", "this card is not enrolled", "/card");
   } else {
     return r.Fail("customer", "customer (an id) or card is required");
@@ -153,6 +164,9 @@ Result<EnrolledCustomer> EnrollCard(Ledger& ledger, const Config& config, const 
   REGULARS_TRY(txn.Begin());
   REGULARS_ASSIGN_OR_RETURN(auto existing, ledger.customers().ByIdentifier("card", card));
   if (existing) return EnrolledCustomer{existing->id, false};
+  // A replaced card stays retired: enrolling it would give its history's card to a stranger.
+  REGULARS_ASSIGN_OR_RETURN(auto retired, ledger.customers().ByIdentifier(kRetiredCard, card));
+  if (retired) return CardReplaced(card, "/card");
 
   REGULARS_ASSIGN_OR_RETURN(auto id, NewCustomerId(env));
   REGULARS_TRY(ledger.customers().Add(id, now_ms, "card", card));
@@ -225,6 +239,54 @@ Result<std::string> LinkPaymentCard(Ledger& ledger, const Config& config, Json& 
   response["merged_from"] = merged_from ? OrderedJson(*merged_from) : OrderedJson(nullptr);
   response["consent_id"] = consent_id;
   response["event_id"] = key.ToString();
+  return ToText(response);
+}
+
+Result<std::string> ReplaceLoyaltyCard(Ledger& ledger, const Config& config, const Json& request,
+                                       int64_t now_ms) {
+  FieldReader r(request, "", "invalid_request");
+  REGULARS_TRY(r.RequireObject("a card replacement"));
+  if (!r.Has("card")) return r.Fail("card", "card (the card being replaced) is required");
+  if (!r.Has("new_card")) return r.Fail("new_card", "new_card (the card replacing it) is required");
+  REGULARS_ASSIGN_OR_RETURN(auto old_card, RequestCard(r, "card", config));
+  REGULARS_ASSIGN_OR_RETURN(auto new_card, RequestCard(r, "new_card", config));
+  REGULARS_ASSIGN_OR_RETURN(auto cashier, r.OptionalString("cashier_id", 64));
+  if (old_card == new_card) return r.Fail("new_card", "new_card is the card being replaced");
+
+  WriteTransaction txn(ledger.db());
+  REGULARS_TRY(txn.Begin());
+  REGULARS_ASSIGN_OR_RETURN(auto customer, ledger.customers().ByIdentifier("card", old_card));
+  if (!customer) {
+    REGULARS_ASSIGN_OR_RETURN(auto retired,
+                              ledger.customers().ByIdentifier(kRetiredCard, old_card));
+    if (retired) return CardReplaced(old_card, "/card");
+    return Error::NotFound("unknown_card", "card " + old_card + " is not enrolled", "/card");
+  }
+  for (const char* kind : {"card", kRetiredCard}) {
+    REGULARS_ASSIGN_OR_RETURN(auto holder, ledger.customers().ByIdentifier(kind, new_card));
+    if (holder) {
+      return Error::Conflict("card_in_use",
+                             "card " + new_card + " already belongs to a customer" +
+                                 (std::string_view(kind) == "card" ? "" : " (it was replaced)"),
+                             "/new_card");
+    }
+  }
+  REGULARS_TRY(ledger.customers().ReplaceCard(customer->id, old_card, new_card));
+  NewEvent event;
+  event.kind = "card_replaced";
+  event.at_ms = now_ms;
+  event.customer_id = customer->id;
+  event.body = {{"customer", customer->id},
+                {"identifier", {{"kind", "card"}, {"value", new_card}}},
+                {"old_identifier", {{"kind", "card"}, {"value", old_card}}},
+                {"cashier_id", cashier.value_or("")}};
+  REGULARS_ASSIGN_OR_RETURN(auto key, ledger.events().Append(event));
+  REGULARS_TRY(txn.Commit());
+  OrderedJson response{
+      {"customer", {{"id", customer->id}}},
+      {"replaced",
+       {{"old_card", old_card}, {"new_card", new_card}, {"at", FormatTimestampUtc(now_ms)}}},
+      {"event_id", key.ToString()}};
   return ToText(response);
 }
 

@@ -1,5 +1,6 @@
 // Who the till's customers are: enrolment by loyalty card, the pseudonymous profile a
-// payment card starts, and linking a payment card to an enrolled customer who consents.
+// payment card starts, linking a payment card to an enrolled customer who consents, and
+// replacing a lost loyalty card.
 #pragma once
 
 #include <cstdint>
@@ -34,5 +35,11 @@ Status StartProfile(Ledger& ledger, const std::string& id, const std::string& to
 // and wipes it there. A pseudonymous profile of that card merges into the customer.
 Result<std::string> LinkPaymentCard(Ledger& ledger, const Config& config, Json& request,
                                     int64_t now_ms);
+
+// Replaces a customer's loyalty card (Till::ReplaceCard gives the request's shape) at
+// `now_ms`, in its own write transaction: the old card is retired, the new one recognizes
+// them with everything they had, and a "card_replaced" event carries it to other tills.
+Result<std::string> ReplaceLoyaltyCard(Ledger& ledger, const Config& config, const Json& request,
+                                       int64_t now_ms);
 
 }  // namespace regulars

@@ -340,6 +340,9 @@ void Till::LookUpUnknownCards(Basket& basket) {
     if (!card.ok()) continue;  // recognition says what is wrong with it
     auto known = ledger_->customers().ByIdentifier("card", *card);
     if (!known.ok() || *known) continue;
+    // A card replaced here is known: HQ would only name its customer again.
+    auto retired = ledger_->customers().ByIdentifier(kRetiredCard, *card);
+    if (!retired.ok() || *retired) continue;
     auto events = lookup_("card", *card);
     if (!events.ok()) {
       basket.notices.push_back({"customer_lookup_failed",
@@ -365,6 +368,12 @@ Result<std::string> Till::Link(std::string_view request_json) {
   books_.Refresh();
   REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(request_json, "invalid_request"));
   return LinkPaymentCard(*ledger_, config(), json, env_->NowMs());
+}
+
+Result<std::string> Till::ReplaceCard(std::string_view request_json) {
+  books_.Refresh();
+  REGULARS_ASSIGN_OR_RETURN(auto json, ParseJson(request_json, "invalid_request"));
+  return ReplaceLoyaltyCard(*ledger_, config(), json, env_->NowMs());
 }
 
 Result<EnrolledCustomer> Till::EnrollCard(const std::string& number,
@@ -399,7 +408,7 @@ Result<std::string> Till::Enroll(std::string_view request_json) {
   auto enrolled = EnrollCard(number, first_name.value_or(""));
   if (!enrolled.ok()) {
     Error e = enrolled.error();
-    if (e.code == "invalid_card") e.where = r.PointerTo(key);
+    if (e.code == "invalid_card" || e.code == "card_replaced") e.where = r.PointerTo(key);
     return e;
   }
   OrderedJson out{{"customer", {{"id", enrolled->id}, {"created", enrolled->created}}}};

@@ -74,6 +74,11 @@ class Till {
   //  "consent": {"text": ..., "purpose": ..., "at": ..., "cashier_id": ...}}.
   // A pseudonymous profile of that card merges into the customer.
   Result<std::string> Link(std::string_view request_json);
+  // Replaces a lost loyalty card: {"card": OLD, "new_card": NEW, "cashier_id": optional}
+  // -> {"customer": {"id"}, "replaced": {"old_card", "new_card", "at"}, "event_id"}. The old
+  // card recognizes nobody from then on (a basket with it has a "card_replaced" notice);
+  // the new one carries the customer's counters, tier and visits.
+  Result<std::string> ReplaceCard(std::string_view request_json);
   // {"identifiers": [...]} -> {"customer": ..., "notices": [...], "progress": [...],
   // "goodwill": {...}}: the customer, tier, progress and goodwill budget evaluate would
   // show now. Writes nothing.

@@ -48,6 +48,14 @@ Result<Resolved> ResolveCard(Ledger& ledger, const RecognitionPolicy& policy,
   auto customer = ledger.customers().ByIdentifier("card", *card);
   if (!customer.ok()) return customer.error();
   if (!*customer) {
+    auto retired = ledger.customers().ByIdentifier(kRetiredCard, *card);
+    if (!retired.ok()) return retired.error();
+    if (*retired) {
+      return NotRecognized("card_replaced",
+                           "customer not recognized: this card was replaced by a new one; ask "
+                           "for the new card",
+                           where);
+    }
     return NotRecognized("unknown_card", "customer not recognized: this card is not enrolled yet",
                          where);
   }

@@ -148,6 +148,16 @@ Status Customers::RecordMerge(const std::string& from, const std::string& into, 
   return identifiers->Bind(1, from).Bind(2, into).Run();
 }
 
+Status Customers::ReplaceCard(const std::string& customer_id, const std::string& old_card,
+                              const std::string& new_card) {
+  REGULARS_ASSIGN_OR_RETURN(
+      auto retire, db_.Prepare("UPDATE identifiers SET kind = 'retired_card' WHERE kind = 'card' "
+                               "AND value = ?1 AND customer_id = ?2"));
+  REGULARS_TRY(retire->Bind(1, old_card).Bind(2, customer_id).Run());
+  REGULARS_TRY(AddForeignIdentifier(kRetiredCard, old_card, customer_id));
+  return AddForeignIdentifier("card", new_card, customer_id);
+}
+
 Status Customers::Forget(const std::string& customer_id, int64_t at_ms,
                          const std::string& requested_by) {
   REGULARS_ASSIGN_OR_RETURN(

@@ -14,6 +14,10 @@
 
 namespace regulars {
 
+// The identifier kind a replaced loyalty card is kept under: it recognizes nobody, and
+// says why (docs/recognition.md, "A replaced card").
+inline constexpr const char* kRetiredCard = "retired_card";
+
 class Customers {
  public:
   // The customers of this store's till: a customer added here, or a consent given here,
@@ -56,6 +60,11 @@ class Customers {
   // Records that profile `from` merged into customer `into`, and moves its identifiers
   // over. Its events and counters are the event log's (EventLog::Merge).
   Status RecordMerge(const std::string& from, const std::string& into, int64_t at_ms);
+  // Retires loyalty card `old_card` of `customer_id` (kept as kind "retired_card", so a
+  // basket with it can say it was replaced) and gives them `new_card`. A retired card
+  // held by nobody here (an enrolment not pulled yet) is recorded as theirs all the same.
+  Status ReplaceCard(const std::string& customer_id, const std::string& old_card,
+                     const std::string& new_card);
   // Marks one customer (or profile) erased and deletes their identifiers, consents and
   // first name. Their events are the event log's (EventLog::Erase).
   Status Forget(const std::string& customer_id, int64_t at_ms, const std::string& requested_by);

@@ -15,8 +15,10 @@ bool Redact(Json& object, const char* key) {
 bool RedactIdentity(Json& body) {
   if (!body.is_object()) return false;
   bool changed = false;
-  if (auto id = body.find("identifier"); id != body.end() && id->is_object()) {
-    changed |= Redact(*id, "value");
+  for (const char* key : {"identifier", "old_identifier"}) {
+    if (auto id = body.find(key); id != body.end() && id->is_object()) {
+      changed |= Redact(*id, "value");
+    }
   }
   changed |= Redact(body, "first_name");
   if (auto consent = body.find("consent"); consent != body.end() && consent->is_object()) {

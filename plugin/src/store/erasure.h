@@ -9,9 +9,9 @@ namespace regulars {
 
 inline constexpr const char* kErased = "erased";
 
-// Replaces an identifier's value (a loyalty card number, a payment card's keyed hash), an
-// enrolment's first name, and a consent's text and cashier with "erased". Returns true when
-// something changed.
+// Replaces an identifier's value (a loyalty card number, a payment card's keyed hash, a
+// replaced card's "old_identifier"), an enrolment's first name, and a consent's text and cashier
+// with "erased". Returns true when something changed.
 bool RedactIdentity(Json& body);
 
 }  // namespace regulars

@@ -259,7 +259,20 @@ Status EventLog::ApplyForeignIdentity(const ForeignEvent& e, std::set<std::strin
     }
   }
   if ((e.kind == "enroll" || e.kind == "link") && e.customer_id && id_kind && id_value) {
-    REGULARS_TRY(customers_.AddForeignIdentifier(*id_kind, *id_value, *e.customer_id));
+    // A card replaced since (its replacement pulled first) never recognizes again.
+    REGULARS_ASSIGN_OR_RETURN(auto retired, customers_.ByIdentifier(kRetiredCard, *id_value));
+    if (*id_kind != "card" || !retired) {
+      REGULARS_TRY(customers_.AddForeignIdentifier(*id_kind, *id_value, *e.customer_id));
+    }
+  }
+  if (e.kind == "card_replaced" && e.customer_id && id_value) {
+    auto old = e.body.find("old_identifier");
+    auto old_value =
+        old != e.body.end() && old->is_object() ? TextMember(*old, "value") : std::nullopt;
+    if (!old_value) return BadForeign(e.key, "a card replacement names no old_identifier");
+    REGULARS_TRY(customers_.AddForeign(*e.customer_id, e.at_ms, e.key.store_id, false));
+    REGULARS_ASSIGN_OR_RETURN(auto root, customers_.RootOf(*e.customer_id));
+    REGULARS_TRY(customers_.ReplaceCard(root, *old_value, *id_value));
   }
   if (e.kind == "link" && e.customer_id) {
     if (auto c = e.body.find("consent"); c != e.body.end() && c->is_object()) {
@@ -350,11 +363,11 @@ Result<int64_t> EventLog::Erase(const std::string& customer_id, int64_t at_ms,
 }
 
 Result<int64_t> EventLog::RedactEventsOf(const std::string& customer_id) {
-  // Their events that say who they are: enrolments and links.
+  // Their events that say who they are: enrolments, links and card replacements.
   REGULARS_ASSIGN_OR_RETURN(
       auto select,
       db_.Prepare("SELECT store_id, till_id, seq, body FROM events WHERE customer_id = ?1 AND "
-                  "kind IN ('enroll', 'link')"));
+                  "kind IN ('enroll', 'link', 'card_replaced')"));
   select->Bind(1, customer_id);
   std::vector<std::pair<EventKey, std::string>> bodies;
   for (;;) {

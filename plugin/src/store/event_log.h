@@ -59,7 +59,8 @@ class EventLog {
   Result<EventKey> Append(const NewEvent& event);
   // Appends events of other tills, each once (an id already held is skipped), and applies
   // what they say: an enrolment adds its customer and identifier, a link its identifier
-  // and consent, a merge its merge; visit rows come from "visit"; the counters of every
+  // and consent, a merge its merge, a card replacement retires the old card and adds the
+  // new one; visit rows come from "visit"; the counters of every
   // customer touched are replayed, so they converge whatever order events arrive in.
   // An identifier already held by another customer here stays theirs. Refuses (writing
   // nothing the caller commits) an event of this till or with a malformed body. Returns
@@ -86,11 +87,12 @@ class EventLog {
   // Inserts another till's event unless its id is held; true when it was new. An erased
   // customer's identifying values are redacted on the way in.
   Result<bool> InsertForeign(const ForeignEvent& event, bool erased);
-  // What another store's enrolment, link or merge says of who a customer is. Adds to
+  // What another store's enrolment, link, card replacement or merge says of who a
+  // customer is. Adds to
   // `touched` the customers whose counters a merge changes.
   Status ApplyForeignIdentity(const ForeignEvent& event, std::set<std::string>& touched);
-  // Redacts the identifying values of one customer's enrolments and links; returns how
-  // many events changed.
+  // Redacts the identifying values of one customer's enrolments, links and card
+  // replacements; returns how many events changed.
   Result<int64_t> RedactEventsOf(const std::string& customer_id);
 
   Database& db_;
