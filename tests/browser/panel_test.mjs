@@ -22,6 +22,10 @@ const baseConfig = args.config;
 const screenshot = args.screenshot;
 const chromiumPath = args.chromium || '/usr/bin/chromium';
 const CARD = '2900000000018';
+const COFFEE = '3760000000012';  // named by the config's products
+const MILK = '3760000000029';    // named by nothing: shown by its sku
+// The screens a till has: the panel must fit each without scrolling.
+const SCREENS = [{ width: 1280, height: 800 }, { width: 1024, height: 768 }];
 
 class Failure extends Error {}
 function fail(message) {
@@ -54,6 +58,11 @@ async function main() {
   const config = JSON.parse(fs.readFileSync(baseConfig, 'utf8'));
   // The port is picked at start (--port 0) and written to a file, so tests never collide.
   config.http = { listen: '127.0.0.1', port: 8420, token: { secret_hex: token } };
+  // A higher tier the customer is on the way to: one more progress bar on a busy screen.
+  config.rules.push({ id: 'gold', kind: 'tier', rank: 2, name: { fr: 'Or', en: 'Gold' },
+                      reach: { purchases: 12, window_days: 30 }, grace_days: 14,
+                      benefits: { percent: 10 } });
+  config.products = { [COFFEE]: { fr: 'Café moulu Arabica 250 g', en: 'Arabica ground coffee 250 g' } };
   const configPath = path.join(work, 'store.json');
   fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
   const portFile = path.join(work, 'port');
@@ -86,7 +95,8 @@ async function main() {
   check(denied.status === 401 && denied.json && denied.json.error,
         `GET /v1/panel without a token should be 401 with an error JSON: ${denied.status} ${denied.text}`);
 
-  // Four visits with a pack each: the fifth pack, in the next basket, is free.
+  // Four visits with a pack, coffee and milk each: the fifth pack, in the next basket, is
+  // free, and the coffee and milk missing from it are the customer's usual items.
   const enrolled = await ok('/v1/enroll', { card: CARD, first_name: 'Amélie' });
   check(enrolled.customer && enrolled.customer.id, `enroll gave no customer: ${JSON.stringify(enrolled)}`);
   const basket = (n) => ({
@@ -97,12 +107,18 @@ async function main() {
     lines: [{ line: 1, sku: '3400000000001', qty: 1, unit_price: 1290, brand: 'Dodo',
               categories: ['baby/diapers'] }],
   });
+  const usualVisit = (n) => {
+    const b = basket(n);
+    b.lines.push({ line: 2, sku: COFFEE, qty: 1, unit_price: 489, categories: ['grocery/coffee'] },
+                 { line: 3, sku: MILK, qty: 2, unit_price: 109, categories: ['grocery/dairy'] });
+    return b;
+  };
   // The fifth basket also holds bread, so a goodwill gesture has something to come off.
   const fifthBasket = basket(5);
   fifthBasket.lines.push({ line: 2, sku: '2000000000015', qty: 1, unit_price: 245,
                            categories: ['bakery/bread'] });
   for (let n = 1; n <= 4; n++) {
-    const receipt = await ok('/v1/commit', basket(n));
+    const receipt = await ok('/v1/commit', usualVisit(n));
     check(receipt.status === 'committed', `visit ${n} was not committed: ${JSON.stringify(receipt)}`);
     const free = (receipt.lines || []).flatMap((l) => l.discounts || [])
         .filter((d) => d.rule === 'diapers-5th');
@@ -112,7 +128,7 @@ async function main() {
   browser = await chromium.launchPersistentContext(path.join(work, 'chromium-profile'), {
     executablePath: chromiumPath,
     headless: true,
-    viewport: { width: 1024, height: 900 },
+    viewport: SCREENS[0],
     locale: 'fr-FR',
     // As DEPENDENCIES.md says: no sandbox as root, and nothing reaching out to the network.
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -138,7 +154,29 @@ async function main() {
         `the fifth basket's receipt has no goodwill budget: ${JSON.stringify(fifth.goodwill)}`);
   await waitForAttr(page, '#event', 'data-event', 'evaluate', 'the evaluation of the fifth basket');
 
+  // The busy screen the cashier works from, at each till size: nothing below the fold.
+  check(fifth.suggestions.length >= 2, `the fifth basket has few suggestions: ${JSON.stringify(fifth.suggestions)}`);
+  const shots = path.dirname(screenshot);
+  fs.mkdirSync(shots, { recursive: true });
+  for (const size of SCREENS) {
+    await page.setViewportSize(size);
+    await checkFitsTheScreen(page, size, fifth.suggestions.length);
+    await takeScreenshot(page, path.join(shots, `panel-${size.width}x${size.height}.png`), false);
+  }
+  await page.setViewportSize(SCREENS[0]);
+
   const fr = await shown(page);
+  // One way to write money in French: the panel's amounts and the server's sentences alike.
+  check(!/EUR/.test(fr.text), `the French panel writes "EUR": ${fr.text}`);
+  check(/\d,\d\d\u00a0€/.test(fr.progress.map((p) => p.text).join(' ')),
+        `the milestone progress does not write euros the French way: ${JSON.stringify(fr.progress)}`);
+  // A usual item is named by the config's products, else by its sku.
+  check(fr.suggestions.some((text) => text.includes('Café moulu Arabica 250 g')),
+        `no suggestion names the coffee: ${JSON.stringify(fr.suggestions)}`);
+  check(!fr.suggestions.some((text) => text.includes(COFFEE)),
+        `a suggestion shows the coffee's sku: ${JSON.stringify(fr.suggestions)}`);
+  check(fr.suggestions.some((text) => text.includes(MILK)),
+        `the milk, named by nothing, is not suggested by its sku: ${JSON.stringify(fr.suggestions)}`);
   check(fifth.customer.first_name === 'Amélie', 'the proposal does not greet Amélie by name');
   const name = 'Amélie';
   check(fr.name === name, `the customer shown is "${fr.name}", expected "${name}"`);
@@ -167,6 +205,9 @@ async function main() {
   check(en.budget.includes('Budget left: ' + euros(fifth.goodwill.budget_left, 'en')),
         `in English the budget shows "${en.budget}"`);
   check(en.headings.includes('On this basket'), `English headings: ${en.headings}`);
+  check(!/EUR/.test(en.text), `the English panel writes "EUR": ${en.text}`);
+  check(en.suggestions.some((text) => text.includes('Arabica ground coffee 250 g')),
+        `in English no suggestion names the coffee: ${JSON.stringify(en.suggestions)}`);
   await page.click('#lang-toggle');
   const back = await shown(page);
   check(back.lang === 'fr' && back.headings.includes('Sur ce panier'),
@@ -184,6 +225,8 @@ async function main() {
   check(refusedStatus >= 400 && refusedStatus < 500,
         `a gesture over the budget answered ${refusedStatus}, expected 4xx`);
   await waitForText(page, '#goodwill-error', 'goodwill_over_budget', 'the over-budget error in the form');
+  await waitForText(page, '#goodwill-error', 'Ce montant dépasse le budget de geste restant',
+                    'the over-budget error in French');
 
   await page.fill('#goodwill-amount', '1,50');
   const granted = page.waitForResponse((r) => r.url().endsWith('/v1/goodwill'));
@@ -215,19 +258,25 @@ async function main() {
   await waitForAttr(page, '#event', 'data-event', 'commit', 'the commit of the fifth basket');
   check((await shown(page)).name === 'Amélie', 'the name went away at the commit');
 
-  // A wrong token: the page says so instead of showing anything.
-  const intruder = await browser.newPage();
-  await intruder.goto(`${base}/panel/#token=${'0'.repeat(64)}&lang=en`);
-  await waitForText(intruder, '#connection', 'Token refused', 'a wrong token refused');
-  await intruder.close();
+  // A wrong token: the page says plainly it is not authorized, never "waiting for a
+  // customer", in either language.
+  for (const [lang, title, waiting] of [['en', 'This panel is not authorized', 'Waiting'],
+                                        ['fr', 'Panneau non autorisé', 'En attente']]) {
+    const intruder = await browser.newPage();
+    await intruder.setViewportSize(SCREENS[1]);
+    await intruder.goto(`${base}/panel/#token=${'0'.repeat(64)}&lang=${lang}`);
+    await waitForText(intruder, '#refused', title, `a wrong token refused (${lang})`);
+    const seen = await intruder.evaluate(() => document.body.innerText);
+    check(!seen.includes(waiting), `the refused panel (${lang}) also says "${waiting}": ${seen}`);
+    check(await intruder.locator('#idle').isHidden() && await intruder.locator('#customer').isHidden(),
+          `the refused panel (${lang}) shows the idle or customer screen`);
+    if (lang === 'en') {
+      await takeScreenshot(intruder, path.join(shots, 'panel-refused-1024x768.png'), false);
+    }
+    await intruder.close();
+  }
 
-  fs.mkdirSync(path.dirname(screenshot), { recursive: true });
-  fs.rmSync(screenshot, { force: true });
-  await page.screenshot({ path: screenshot, fullPage: true });
-  const png = fs.readFileSync(screenshot);
-  check(png.length > 1000 && png.subarray(0, 8).equals(
-            Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
-        `${screenshot} is not a PNG`);
+  await takeScreenshot(page, screenshot, true);
 
   // Then a basket with a card nobody enrolled: the page says so, in the cashier's language.
   const stranger = basket(6);
@@ -266,6 +315,47 @@ async function startServer(configPath, ledger, portFile) {
     await sleep(100);
   }
   fail('regulars serve did not answer /healthz within 30 s');
+}
+
+// The goodwill button and every suggestion inside the viewport, the page not scrollable.
+async function checkFitsTheScreen(page, size, suggestions) {
+  const seen = await page.evaluate(() => {
+    const box = (node) => {
+      const r = node.getBoundingClientRect();
+      return { top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height };
+    };
+    return {
+      button: box(document.querySelector('#goodwill-button')),
+      suggestions: [...document.querySelectorAll('#suggestions li')].map(box),
+      rewards: document.querySelectorAll('#rewards li').length,
+      bars: document.querySelectorAll('#progress [role=progressbar]').length,
+      scroll: document.documentElement.scrollHeight,
+      innerHeight,
+      innerWidth,
+    };
+  });
+  const where = `at ${size.width}×${size.height}`;
+  check(seen.innerWidth === size.width && seen.innerHeight === size.height,
+        `${where} the viewport is ${seen.innerWidth}×${seen.innerHeight}`);
+  check(seen.rewards >= 2 && seen.bars >= 3,
+        `${where} the screen is not busy: ${seen.rewards} rewards, ${seen.bars} progress bars`);
+  check(seen.suggestions.length === Math.min(3, suggestions),
+        `${where} ${seen.suggestions.length} suggestions shown of ${suggestions}`);
+  const inView = (b) => b.height > 0 && b.top >= 0 && b.left >= 0 &&
+                        b.bottom <= size.height && b.right <= size.width;
+  check(inView(seen.button), `${where} the goodwill button is out of view: ${JSON.stringify(seen.button)}`);
+  seen.suggestions.forEach((b, i) =>
+    check(inView(b), `${where} suggestion ${i} is out of view: ${JSON.stringify(b)}`));
+  check(seen.scroll <= size.height, `${where} the page scrolls: ${seen.scroll} px tall`);
+}
+
+async function takeScreenshot(page, file, fullPage) {
+  fs.rmSync(file, { force: true });
+  await page.screenshot({ path: file, fullPage });
+  const png = fs.readFileSync(file);
+  check(png.length > 1000 && png.subarray(0, 8).equals(
+            Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+        `${file} is not a PNG`);
 }
 
 // Integer formatting of minor units, written apart from the panel's own code.
@@ -307,6 +397,8 @@ async function shown(page) {
                  max: Number(bar.getAttribute('aria-valuemax')) };
       }),
       budget: text('#goodwill-budget'),
+      suggestions: [...document.querySelectorAll('#suggestions li')].map((li) => li.textContent),
+      text: document.body.innerText,
       goodwillDisabled: document.querySelector('#goodwill-button').disabled,
     };
   });

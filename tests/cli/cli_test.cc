@@ -735,9 +735,10 @@ TEST_F(Cli, TheSchemaDescribesEveryFieldTheLoaderReads) {
   std::set<std::string> described;
   for (const auto& [key, value] : schema["properties"].items()) described.insert(key);
   // The loader's fields (plugin/src/config/): a field added there must be added here.
-  std::set<std::string> loaded = {
-      "store_id", "till_id",        "currency", "card_prefixes", "rules_version", "rules", "qr",
-      "scanner",  "payment_tokens", "caps",     "goodwill",      "messages",      "sync",  "http"};
+  std::set<std::string> loaded = {"store_id",       "till_id", "currency", "card_prefixes",
+                                  "rules_version",  "rules",   "qr",       "scanner",
+                                  "payment_tokens", "caps",    "goodwill", "messages",
+                                  "products",       "sync",    "http"};
   EXPECT_EQ(described, loaded);
   std::set<std::string> kinds;
   for (const auto& form : schema["$defs"]["rule"]["oneOf"]) {

@@ -187,6 +187,25 @@ TEST(Rewards, AMilestoneTakesItsAmountOffEachTimeSpendCrossesAStep) {
   EXPECT_EQ(DiscountOf(big, "every-50"), 1000) << "two steps crossed in one basket";
 }
 
+TEST(Rewards, AMilestoneSentenceWritesMoneyAsEachLanguageDoes) {
+  TestTill t(ConfigWith(std::string("[") + kSpendMilestone + "]"));
+  t.Enroll(kAliceCard);
+  TJson first = t.Commit(Basket("T1", kAliceCard, {Grocery(1, 3, 1000)}));
+  EXPECT_EQ(first["progress"][0]["text"]["fr"],
+            "30,00\u00a0€ sur 50,00\u00a0€ d'achats : prochain palier 5,00\u00a0€");
+  EXPECT_EQ(first["progress"][0]["text"]["en"], "€30.00 of €50.00 spent: next step €5.00 off");
+  TestTill dollars(R"({"store_id": "S001", "till_id": "T01", "currency": "USD", "rules": [
+      {"id": "every-5000", "kind": "milestone", "step": 500000, "amount": 5000,
+       "match": {"categories": ["grocery"]}}]})");
+  dollars.Enroll(kAliceCard);
+  TJson basket = Basket("T1", kAliceCard, {Grocery(1, 3, 1000)});
+  basket["currency"] = "USD";
+  TJson usd = dollars.Commit(basket);
+  EXPECT_EQ(usd["progress"][0]["text"]["en"], "$30.00 of $5,000.00 spent: next step $50.00 off");
+  EXPECT_EQ(usd["progress"][0]["text"]["fr"],
+            "30,00\u00a0$US sur 5\u202f000,00\u00a0$US d'achats : prochain palier 50,00\u00a0$US");
+}
+
 TEST(Rewards, AMilestoneCountsWhatWasPaidNeverTheDiscount) {
   TestTill t(ConfigWith(std::string("[") + kDiapers5th + R"(, {"id": "baby-50",
       "kind": "milestone", "step": 5000, "amount": 500, "match": {"brands": ["Dodo"]}}])"));
@@ -316,6 +335,29 @@ TEST(Rewards, SuggestionsNameARewardCloseByAndAUsualItemMissingToday) {
   EXPECT_EQ(t.Evaluate(Basket("T4", kAliceCard, {Packs(1, 4), Other(2, "BREAD", 1, 150)}, Day(4))),
             r)
       << "deterministic";
+}
+
+TEST(Rewards, AUsualItemIsNamedByTheConfigsProductsAndBySkuOtherwise) {
+  TestTill t(ConfigWith(std::string("[") + kDiapers5th + "]",
+                        R"("products": {"COFFEE": {"fr": "Café moulu 250 g",
+                                                   "en": "Ground coffee 250 g"}})"));
+  t.Enroll(kAliceCard);
+  for (int d = 1; d <= 3; ++d) {
+    t.Commit(Basket("T" + std::to_string(d), kAliceCard,
+                    {Grocery(1, 1, 300, "COFFEE"), Other(2, "BREAD", 1, 150)}, Day(d)));
+  }
+  TJson r = t.Evaluate(Basket("T4", kAliceCard, {Packs(1, 1)}, Day(4)));
+  ASSERT_EQ(r["suggestions"].size(), 2u) << r["suggestions"].dump();
+  const TJson& bread = r["suggestions"][0];
+  const TJson& coffee = r["suggestions"][1];
+  EXPECT_EQ(coffee["about"], "COFFEE");
+  EXPECT_EQ(coffee["name"]["en"], "Ground coffee 250 g");
+  EXPECT_EQ(coffee["text"]["fr"], "Achète souvent Café moulu 250 g (3 visites sur 3), pas ce jour");
+  EXPECT_EQ(coffee["text"]["en"],
+            "Usually buys Ground coffee 250 g (3 of the last 3 visits), not today");
+  EXPECT_EQ(bread["about"], "BREAD");
+  EXPECT_FALSE(bread.contains("name"));
+  EXPECT_EQ(bread["text"]["en"], "Usually buys BREAD (3 of the last 3 visits), not today");
 }
 
 TEST(Rewards, AVoidedSaleIsNotAUsualVisit) {

@@ -206,6 +206,7 @@ void AddSuggestions(const Basket& basket, const RuleBook& book, const CustomerSt
   }
   in.recent_sales = state.recent_sales;
   for (const auto& line : basket.lines) in.basket_skus.push_back(line.sku);
+  in.product_names = &book.config.products;
   proposal.suggestions = Suggest(in, book.messages);
 }
 

@@ -128,6 +128,7 @@ OrderedJson RenderReceipt(const Basket& basket, const Proposal& proposal, std::s
       if (s.kind == "usual_item") {
         out["times"] = s.times;
         out["of"] = s.of;
+        if (s.name) out["name"] = RenderText(*s.name);
       } else {
         out["left"] = s.left;
       }

@@ -25,8 +25,9 @@ constexpr size_t kMaxConfigBytes = size_t{16} * 1024 * 1024;
 
 // Every top-level field of a config (config/schema/config.schema.json lists the same).
 const std::vector<std::string> kTopLevelKeys = {
-    "store_id", "till_id",        "currency", "card_prefixes", "rules_version", "rules", "qr",
-    "scanner",  "payment_tokens", "caps",     "goodwill",      "messages",      "sync",  "http"};
+    "store_id", "till_id",  "currency", "card_prefixes",  "rules_version",
+    "rules",    "qr",       "scanner",  "payment_tokens", "caps",
+    "goodwill", "messages", "products", "sync",           "http"};
 // The fields of an object that holds a secret (ReadSecret): a token key, an audit key, the
 // HTTP token.
 const std::vector<std::string> kSecretFields = {"version", "secret_hex", "secret_file"};
@@ -245,6 +246,19 @@ Result<std::map<std::string, LocalText>> ParseMessages(const FieldReader& parent
   return messages;
 }
 
+// "products": {"3400000000001": {"fr": "Couches Dodo T4", "en": "Dodo nappies size 4"}}.
+Result<std::map<std::string, LocalText>> ParseProducts(const FieldReader& parent) {
+  std::map<std::string, LocalText> products;
+  if (!parent.Has("products")) return products;
+  FieldReader p(parent.Get("products"), parent.PointerTo("products"), kCode);
+  REGULARS_TRY(p.RequireObject("products"));
+  for (const auto& [sku, value] : p.object().items()) {
+    REGULARS_ASSIGN_OR_RETURN(auto name, ParseText(p, sku));
+    products[sku] = std::move(name);
+  }
+  return products;
+}
+
 // "sync": {"hq": "hq.example:8443", "ca": "pki/ca.pem", "cert": ..., "key": ...,
 // "nightly_at": "02:30", "jitter_minutes": 60, ...} (docs/sync-protocol.md).
 Result<SyncPolicy> ParseSync(const FieldReader& parent, const std::string& source) {
@@ -451,6 +465,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source) {
   auto messages = ParseMessages(r);
   if (!messages.ok()) return located(messages.error());
   config.messages = std::move(messages).value();
+  auto products = ParseProducts(r);
+  if (!products.ok()) return located(products.error());
+  config.products = std::move(products).value();
   auto sync = ParseSync(r, source);
   if (!sync.ok()) return located(sync.error());
   config.sync = std::move(sync).value();

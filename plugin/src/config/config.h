@@ -83,6 +83,8 @@ struct Config {
   GoodwillPolicy goodwill;
   // Catalogue sentences overridden by this config: key -> text (docs/rules.md).
   std::map<std::string, LocalText> messages;
+  // Product names by sku, for the sentences that name a product (a usual item).
+  std::map<std::string, LocalText> products;
   SyncPolicy sync;
   HttpPolicy http;
 

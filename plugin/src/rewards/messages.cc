@@ -51,8 +51,8 @@ constexpr std::array kCatalogue = {
           "{buy} more {unit}, then the next is on us", "buy unit rule"},
     Entry{"suggestion.reward_near_discounted", "Encore {buy} {unit}, et le suivant est remisé",
           "{buy} more {unit}, then the next is discounted", "buy unit rule"},
-    Entry{"suggestion.usual_item", "Achète souvent {sku} ({times} visites sur {of}), pas ce jour",
-          "Usually buys {sku} ({times} of the last {of} visits), not today", "sku times of"},
+    Entry{"suggestion.usual_item", "Achète souvent {item} ({times} visites sur {of}), pas ce jour",
+          "Usually buys {item} ({times} of the last {of} visits), not today", "sku item times of"},
     Entry{"suggestion.tier_near", "Plus que {left} pour devenir {tier}", "{left} to become {tier}",
           "left tier"},
     Entry{"goodwill.discount", "Geste commercial : {reason}", "Goodwill gesture: {reason}",
@@ -101,13 +101,42 @@ Result<std::vector<std::string>> PlaceholdersOf(std::string_view text) {
   return names;
 }
 
+// Digits in groups of three: "1\u202f234" in French (a narrow no-break space), "1,234" in
+// English, as the panel's Intl.NumberFormat writes them.
+std::string Grouped(const std::string& digits, const char* separator) {
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += separator;
+    out += digits[i];
+  }
+  return out;
+}
+
 }  // namespace
 
+// The panel formats its own amounts with Intl.NumberFormat (fr-FR, en-US): sentences write
+// money the same way, so one screen never mixes "5,00 EUR" with "5,00 €".
 LocalText MoneyText(int64_t minor, const Currency& currency) {
-  std::string en = FormatMoney(minor, currency);
-  std::string fr = en;
-  if (auto dot = fr.find('.'); dot != std::string::npos) fr[dot] = ',';
-  return {fr, en};
+  struct Symbol {
+    const char* code;
+    const char* fr;
+    const char* en;
+  };
+  constexpr std::array kSymbols = {Symbol{"EUR", "€", "€"}, Symbol{"GBP", "£GB", "£"},
+                                   Symbol{"USD", "$US", "$"}};
+  std::string plain = FormatMoney(minor, currency);  // "-1234.50 EUR"
+  std::string sign = plain.starts_with('-') ? "-" : "";
+  std::string number = plain.substr(sign.size(), plain.find(' ') - sign.size());
+  size_t dot = number.find('.');
+  std::string units = number.substr(0, dot);
+  std::string fraction = dot == std::string::npos ? "" : number.substr(dot + 1);
+  std::string fr = sign + Grouped(units, "\u202f") + (fraction.empty() ? "" : "," + fraction);
+  std::string en = sign + Grouped(units, ",") + (fraction.empty() ? "" : "." + fraction);
+  for (const auto& s : kSymbols) {
+    if (currency.code == s.code)
+      return {fr + "\u00a0" + s.fr, sign + s.en + en.substr(sign.size())};
+  }
+  return {fr + "\u00a0" + currency.code, currency.code + "\u00a0" + en};
 }
 
 LocalText OrdinalText(int64_t n) {

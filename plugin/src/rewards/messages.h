@@ -44,7 +44,7 @@ class MessageCatalogue {
 
 // "5e" / "5th".
 LocalText OrdinalText(int64_t n);
-// "5,00 EUR" / "5.00 EUR".
+// "5,00 €" / "€5.00", as the panel writes money in French and English.
 LocalText MoneyText(int64_t minor, const Currency& currency);
 
 }  // namespace regulars

@@ -12,7 +12,7 @@ std::vector<Suggestion> Suggest(const SuggestionInput& in, const MessageCatalogu
   for (const auto& r : in.rewards) {
     int64_t left = r.need - r.have;
     if (r.have <= 0 || left < 1 || left > 2) continue;
-    Suggestion s{"reward_near", r.rule, left, 0, 0, {}};
+    Suggestion s{"reward_near", r.rule, left, 0, 0, {}, {}};
     // left 1: the next unit is the rewarded one; left 2: one more, then the next.
     if (left == 1) {
       s.text =
@@ -31,7 +31,7 @@ std::vector<Suggestion> Suggest(const SuggestionInput& in, const MessageCatalogu
   out.insert(out.end(), near.begin(), near.end());
 
   for (const auto& t : in.tiers) {
-    Suggestion s{"tier_near", t.tier, 0, 0, 0, {}};
+    Suggestion s{"tier_near", t.tier, 0, 0, 0, {}, {}};
     if (t.visits_left >= 1 && t.visits_left <= 2) {
       s.left = t.visits_left;
       std::string n = std::to_string(t.visits_left);
@@ -71,10 +71,17 @@ std::vector<Suggestion> Suggest(const SuggestionInput& in, const MessageCatalogu
     i = j;
     if (n < 3 || 2 * n < static_cast<int64_t>(of)) continue;
     if (std::binary_search(today.begin(), today.end(), sku)) continue;
-    Suggestion s{"usual_item", std::string(sku), 0, n, static_cast<int64_t>(of), {}};
-    s.text = messages.Format(
-        "suggestion.usual_item",
-        {{"sku", s.subject}, {"times", std::to_string(n)}, {"of", std::to_string(of)}});
+    Suggestion s{"usual_item", std::string(sku), 0, n, static_cast<int64_t>(of), {}, {}};
+    if (in.product_names) {
+      if (auto it = in.product_names->find(s.subject); it != in.product_names->end()) {
+        s.name = it->second;
+      }
+    }
+    s.text = messages.Format("suggestion.usual_item",
+                             {{"sku", s.subject},
+                              {"item", s.name ? *s.name : LocalText{s.subject, s.subject}},
+                              {"times", std::to_string(n)},
+                              {"of", std::to_string(of)}});
     usual.push_back(std::move(s));
   }
   std::stable_sort(usual.begin(), usual.end(), [](const Suggestion& a, const Suggestion& b) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@ struct Suggestion {
   int64_t left = 0;     // units, visits or minor units still to go (reward_near, tier_near)
   int64_t times = 0;    // usual_item: in how many of the last `of` visits
   int64_t of = 0;
+  std::optional<LocalText> name;  // usual_item: the product's name, when the config's has one
   LocalText text;
 };
 
@@ -45,6 +47,8 @@ struct SuggestionInput {
   std::vector<NearTier> tiers;
   std::vector<std::vector<std::string>> recent_sales;  // skus of each, newest first
   std::vector<std::string> basket_skus;
+  // The config's product names by sku (may be null): a usual item is named, not numbered.
+  const std::map<std::string, LocalText>* product_names = nullptr;
 };
 
 inline constexpr size_t kMaxSuggestions = 3;

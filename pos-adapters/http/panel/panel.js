@@ -35,6 +35,12 @@
       offline: 'Connexion perdue, nouvelle tentative…',
       no_token: 'Adresse sans jeton : ouvrir /panel/#token=…',
       token_refused: 'Jeton refusé par le service',
+      refused_title: 'Panneau non autorisé',
+      refused_detail: 'Le service refuse le jeton de cette adresse : rien n’est affiché. ' +
+          'Rouvrir le panneau depuis la caisse, ou demander le jeton au responsable.',
+      no_token_detail: 'Cette adresse ne porte pas de jeton : rien n’est affiché. ' +
+          'Ouvrir le panneau depuis la caisse (/panel/#token=…).',
+      over_budget: 'Ce montant dépasse le budget de geste restant.',
       network_error: 'Le service ne répond pas.',
       toggle: 'English',
       toggle_label: 'Switch to English',
@@ -83,6 +89,12 @@
       offline: 'Connection lost, retrying…',
       no_token: 'No token in the address: open /panel/#token=…',
       token_refused: 'Token refused by the service',
+      refused_title: 'This panel is not authorized',
+      refused_detail: 'The service refuses this address’s token: nothing is shown. ' +
+          'Open the panel again from the till, or ask the manager for the token.',
+      no_token_detail: 'This address carries no token: nothing is shown. ' +
+          'Open the panel from the till (/panel/#token=…).',
+      over_budget: 'This amount is more than the goodwill budget left.',
       network_error: 'The service does not answer.',
       toggle: 'Français',
       toggle_label: 'Passer en français',
@@ -108,7 +120,8 @@
     UGX: 0, UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
     BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
   };
-  const SYMBOLS = { EUR: '€', GBP: '£', USD: '$', JPY: '¥', CHF: 'CHF' };
+  // One way to write money per language, the one the server's sentences use too.
+  const LOCALES = { fr: 'fr-FR', en: 'en-US' };
 
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   const token = params.get('token') || '';
@@ -140,7 +153,17 @@
     return text[lang] || text.fr || text.en || '';
   }
 
-  // Money arrives as integer minor units: formatted with BigInt division, never a float.
+  function moneyFormat(currency, digits) {
+    const options = { minimumFractionDigits: digits, maximumFractionDigits: digits };
+    try {
+      return new Intl.NumberFormat(LOCALES[lang], { style: 'currency', currency, ...options });
+    } catch (e) {  // no currency code (or one Intl does not know): the number alone
+      return new Intl.NumberFormat(LOCALES[lang], options);
+    }
+  }
+
+  // Money arrives as integer minor units: the decimal is written with BigInt division and
+  // handed to Intl.NumberFormat as a string, so no float ever rounds it.
   function money(minor, currency) {
     // An amount that is not an integer is shown as a dash: one bad field never blanks the page.
     if (typeof minor !== 'bigint' && !Number.isSafeInteger(minor)) return '—';
@@ -149,16 +172,14 @@
     const sign = amount < 0n ? '−' : '';
     if (amount < 0n) amount = -amount;
     const scale = 10n ** BigInt(digits);
-    const units = (amount / scale).toString();
-    const fraction = digits > 0 ? (amount % scale).toString().padStart(digits, '0') : '';
-    const symbol = SYMBOLS[currency] || currency || '';
-    if (lang === 'fr') {
-      const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, '\u202f');
-      return sign + grouped + (fraction ? ',' + fraction : '') + '\u00a0' + symbol;
-    }
-    const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-    const number = grouped + (fraction ? '.' + fraction : '');
-    return sign + (symbol.length === 1 ? symbol + number : number + '\u00a0' + symbol);
+    const fraction = digits > 0 ? '.' + (amount % scale).toString().padStart(digits, '0') : '';
+    return sign + moneyFormat(currency, digits).format((amount / scale).toString() + fraction);
+  }
+
+  // "€" for EUR in either language: what the amount field is typed in.
+  function currencySymbol(currency) {
+    const part = moneyFormat(currency, 0).formatToParts(0).find((p) => p.type === 'currency');
+    return part ? part.value : currency;
   }
 
   // What the cashier types ("1,50", "1.5", "2") in minor units, or null if it is not money.
@@ -205,8 +226,14 @@
     $('event').textContent = state && state.event ? t('ev_' + state.event) : '';
     $('event').dataset.event = state && state.event ? state.event : '';
 
-    $('idle').hidden = !!customer;
-    $('customer').hidden = !customer;
+    // A panel the service refuses shows that, and nothing a customer could be taken from.
+    const refused = connection === 'token_refused' || connection === 'no_token';
+    $('refused').hidden = !refused;
+    $('refused-detail').textContent = connection === 'no_token' ? t('no_token_detail')
+                                                                 : t('refused_detail');
+    $('idle').hidden = refused || !!customer;
+    $('customer').hidden = refused || !customer;
+    if (refused) return;
     if (!customer) {
       renderIdle(receipt);
       return;
@@ -329,7 +356,7 @@
     $('goodwill-budget').textContent = [budget, status.enabled ? '' : status.why]
         .filter(Boolean).join(' · ');
     $('goodwill-button').disabled = !status.enabled;
-    $('goodwill-amount-label').textContent = t('amount', { currency: SYMBOLS[currency] || currency });
+    $('goodwill-amount-label').textContent = t('amount', { currency: currencySymbol(currency) });
     if (!status.enabled) closeGoodwillForm();
     $('goodwill-done').hidden = !gesture;
     // What the receipt says was granted: a gesture never takes a basket below zero.
@@ -380,7 +407,10 @@
       const answer = await response.json().catch(() => null);
       if (!response.ok || !answer || answer.error) {
         const error = answer && answer.error;
-        return showFormError(error ? error.message + ' (' + error.code + ')' : t('network_error'));
+        if (!error) return showFormError(t('network_error'));
+        // The panel's own sentence where it has one: the server's message is in English.
+        const known = error.code === 'goodwill_over_budget' ? t('over_budget') : error.message;
+        return showFormError(known + ' (' + error.code + ')');
       }
       // The answer is the basket's new receipt; the stream will say the same a moment later.
       state = Object.assign({}, state, { event: 'goodwill', receipt: answer,
@@ -432,8 +462,12 @@
   }
 
   function setConnection(value) {
+    const wasRefused = connection === 'token_refused' || connection === 'no_token';
     connection = value;
-    renderConnection();
+    if (value === 'token_refused') state = null;  // what was shown is no longer this panel's
+    // Into or out of the refused state, the whole page changes; else only the top bar.
+    if (wasRefused !== (value === 'token_refused' || value === 'no_token')) render();
+    else renderConnection();
   }
 
   async function follow() {
@@ -441,7 +475,8 @@
     for (;;) {
       let refused = false;
       try {
-        setConnection('connecting');
+        // A refused panel stays refused while it knocks again: never a moment of "waiting".
+        if (connection !== 'token_refused') setConnection('connecting');
         const response = await fetch('/panel/events', {
           headers: { 'Authorization': 'Bearer ' + token, 'Accept': 'text/event-stream' },
           cache: 'no-store',
