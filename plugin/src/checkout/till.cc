@@ -139,7 +139,7 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
   }
   IdentifierWiper wiper{&basket->identifiers};
   // Before the snapshot: the look-up talks to HQ and stores what it learns.
-  LookUpUnknownCards(*basket);
+  LookUpHistories(*basket);
   ReadTransaction snapshot(ledger_->db());
   REGULARS_TRY(snapshot.Begin());
   // A basket already committed is shown as committed, not counted a second time. (The
@@ -162,7 +162,7 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   if (!basket.ok()) return basket.error();
   IdentifierWiper wiper{&basket->identifiers};
   // Before the write lock: the look-up talks to HQ.
-  LookUpUnknownCards(*basket);
+  LookUpHistories(*basket);
 
   WriteTransaction txn(ledger_->db());
   REGULARS_TRY(txn.Begin());
@@ -329,22 +329,33 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
   return ToText(out);
 }
 
-void Till::LookUpUnknownCards(Basket& basket) {
+bool Till::HistoryMissing(const std::string& customer_id) {
+  if (histories_asked_.contains(customer_id)) return false;
+  auto holds = ledger_->events().HoldsHistoryOf(customer_id);
+  return holds.ok() && !*holds;
+}
+
+void Till::LookUpHistories(Basket& basket) {
   if (!lookup_) return;
   for (const Identifier& id : basket.identifiers) {
     if (id.kind != "card") continue;
     auto card = ValidateCardNumber(id.value, config().card_prefixes);
     if (!card.ok()) continue;  // recognition says what is wrong with it
     auto known = ledger_->customers().ByIdentifier("card", *card);
-    if (!known.ok() || *known) continue;
+    if (!known.ok() || (*known && !HistoryMissing((*known)->id))) continue;
     auto events = lookup_("card", *card);
     if (!events.ok()) {
+      std::string what =
+          *known ? "send this customer's purchases at other stores" : "say who this card is";
       basket.notices.push_back({"customer_lookup_failed",
-                                "headquarters could not say who this card is (" +
-                                    events.error().message + "); it is looked at again tonight",
+                                "headquarters could not " + what + " (" + events.error().message +
+                                    "); it is looked at again tonight",
                                 id.where});
       continue;
     }
+    // Asked once per process: HQ now counts this store among those that know the
+    // customer, so the nightly pulls bring the rest.
+    if (*known) histories_asked_.insert((*known)->id);
     if (events->empty()) continue;
     // Stored as the night's pull stores them: the same events, merged by id.
     WriteTransaction txn(ledger_->db());

@@ -94,6 +94,21 @@ Result<std::vector<Json>> EventLog::RefundsOf(const std::string& sale_txn_id) {
   return bodies;
 }
 
+Result<bool> EventLog::HoldsHistoryOf(const std::string& customer_id) {
+  // On the customers key and the events_by_customer index: a few rows per customer.
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_.Prepare("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND store_id = ?2) OR "
+                  "EXISTS (SELECT 1 FROM events WHERE (customer_id = ?1 OR customer_id IN "
+                  "(SELECT from_id FROM merges WHERE into_id = ?1)) AND (store_id = ?2 OR "
+                  "kind NOT IN ('enroll', 'link', 'merge')))"));
+  stmt->Bind(1, customer_id).Bind(2, store_id_);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+  bool holds = row && stmt->Int(0) != 0;
+  stmt->Reset();
+  return holds;
+}
+
 Result<std::vector<CustomerSale>> EventLog::SalesAfter(const std::string& customer_id,
                                                        int64_t at_ms, const EventKey& after) {
   REGULARS_ASSIGN_OR_RETURN(

@@ -52,6 +52,10 @@ class EventLog {
   // A customer's counters recomputed from their events (and those of the profiles merged
   // into them) in canonical order (time, store, till, seq).
   Result<std::map<std::string, Counter>> Replay(const std::string& customer_id);
+  // Whether this till holds a customer's history: they enrolled at this store, or it holds
+  // an event of theirs beyond the enrolments, links and merges every store receives. A
+  // customer another store enrolled arrives with the pull before their purchases do.
+  Result<bool> HoldsHistoryOf(const std::string& customer_id);
 
   // --- Writes: the caller holds a WriteTransaction ---
   // Appends the event at this till and updates the customer's counters from its counts
