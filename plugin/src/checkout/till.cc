@@ -15,6 +15,34 @@
 namespace regulars {
 namespace {
 
+// What a priced basket counts: each counted rule's units and rewards.
+std::vector<CountDelta> CountsOf(const Proposal& proposal) {
+  std::vector<CountDelta> counts;
+  for (size_t i = 0; i < proposal.terms.rules.size(); ++i) {
+    const RuleTerms& t = proposal.terms.rules[i];
+    const auto& outcome = proposal.pricing.outcomes[i];
+    if (t.kind == RuleKind::kTier || (outcome.units == 0 && outcome.rewards == 0)) continue;
+    counts.push_back({t.rule, t.every, outcome.units, outcome.rewards});
+  }
+  return counts;
+}
+
+// The visit a priced basket is for its customer: the day, what they paid, the skus.
+VisitDelta VisitOf(const Basket& basket, const Proposal& proposal) {
+  VisitDelta visit;
+  visit.day = proposal.day.date;
+  visit.visits = 1;
+  visit.spend = proposal.pricing.total_net;
+  visit.discount = proposal.pricing.rule_discount;
+  visit.goodwill = proposal.pricing.goodwill;
+  for (const auto& line : basket.lines) {
+    if (std::find(visit.skus.begin(), visit.skus.end(), line.sku) == visit.skus.end()) {
+      visit.skus.push_back(line.sku);
+    }
+  }
+  return visit;
+}
+
 // A fingerprint of a request: the same JSON, whatever its key order or spacing, gives the
 // same digest, so a retried commit is told apart from a different basket. The identifiers
 // are left out: one may be a payment card number (even under another kind), and an
@@ -210,6 +238,22 @@ Status Till::RecordRecognition(const Basket& basket, const Recognition& who) {
   return Status::Ok();
 }
 
+Status Till::RememberUnattributed(const Basket& basket, const Proposal& proposal,
+                                  const EventKey& sale) {
+  // What the basket counts for a customer with no history yet: units, no rewards (it
+  // paid full price), as an imported basket counts.
+  Basket counted = basket;
+  counted.imported = true;
+  CustomerState nobody;
+  REGULARS_ASSIGN_OR_RETURN(auto would, ProposeFor(counted, Recognition{}, &nobody, proposal.book));
+  UnattributedSale pending{sale.seq, basket.at_ms, basket.pos_txn_id, CountsOf(would),
+                           VisitOf(basket, proposal)};
+  for (const auto& [kind, value] : proposal.who.unknown_identifiers) {
+    REGULARS_TRY(ledger_->events().RememberUnattributed(kind, value, pending));
+  }
+  return Status::Ok();
+}
+
 Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& digest) {
   REGULARS_ASSIGN_OR_RETURN(auto existing, ledger_->transactions().Find(basket.pos_txn_id));
   if (existing) {
@@ -230,26 +274,8 @@ Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& diges
   event.at_ms = basket.at_ms;
   event.customer_id = proposal.who.customer_id;
   event.pos_txn_id = basket.pos_txn_id;
-  for (size_t i = 0; i < proposal.terms.rules.size(); ++i) {
-    const RuleTerms& t = proposal.terms.rules[i];
-    const auto& outcome = proposal.pricing.outcomes[i];
-    if (t.kind == RuleKind::kTier || (outcome.units == 0 && outcome.rewards == 0)) continue;
-    event.counts.push_back({t.rule, t.every, outcome.units, outcome.rewards});
-  }
-  if (proposal.who.customer_id) {
-    VisitDelta visit;
-    visit.day = proposal.day.date;
-    visit.visits = 1;
-    visit.spend = proposal.pricing.total_net;
-    visit.discount = proposal.pricing.rule_discount;
-    visit.goodwill = proposal.pricing.goodwill;
-    for (const auto& line : basket.lines) {
-      if (std::find(visit.skus.begin(), visit.skus.end(), line.sku) == visit.skus.end()) {
-        visit.skus.push_back(line.sku);
-      }
-    }
-    event.visit = std::move(visit);
-  }
+  event.counts = CountsOf(proposal);
+  if (proposal.who.customer_id) event.visit = VisitOf(basket, proposal);
   if (proposal.pricing.goodwill > 0) {
     const GoodwillTerms& g = *proposal.terms.goodwill;
     REGULARS_TRY(AppendAudit(
@@ -259,6 +285,9 @@ Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& diges
   }
   event.body = SaleEventBody(basket, proposal);
   REGULARS_ASSIGN_OR_RETURN(auto key, ledger_->events().Append(event));
+  if (!proposal.who.customer_id && !proposal.who.unknown_identifiers.empty()) {
+    REGULARS_TRY(RememberUnattributed(basket, proposal, key));
+  }
 
   OrderedJson receipt = RenderReceipt(basket, proposal, basket.imported ? "imported" : "committed");
   receipt["event_id"] = key.ToString();

@@ -116,6 +116,9 @@ class Till {
   // Commits a parsed basket inside the caller's write transaction, idempotently on its
   // pos_txn_id (`digest` tells a retry from a conflicting basket).
   Result<Recorded> RecordSale(Basket& basket, const std::string& digest);
+  // Remembers a sale nobody was recognized for under the basket's unknown identifiers,
+  // with what it counts for a customer, to credit it once one of them names someone.
+  Status RememberUnattributed(const Basket& basket, const Proposal& proposal, const EventKey& sale);
   // Writes what recognition learnt (a dynamic QR code's use, a payment card's newer hash,
   // a new pseudonymous profile), inside the caller's write transaction.
   Status RecordRecognition(const Basket& basket, const Recognition& who);

@@ -275,6 +275,8 @@ Status EventLog::ApplyForeignIdentity(const ForeignEvent& e, std::set<std::strin
   }
   if ((e.kind == "enroll" || e.kind == "link") && e.customer_id && id_kind && id_value) {
     REGULARS_TRY(customers_.AddForeignIdentifier(*id_kind, *id_value, *e.customer_id));
+    // This till's sales to that card before anyone here knew it are now theirs.
+    REGULARS_TRY(CreditUnattributed(*id_kind, *id_value, e.at_ms));
   }
   if (e.kind == "link" && e.customer_id) {
     if (auto c = e.body.find("consent"); c != e.body.end() && c->is_object()) {
