@@ -221,6 +221,27 @@ TEST(Checkout, AnUnknownOrMisreadCardNeverStopsTheSale) {
   EXPECT_EQ(t.Commit(basket)["notices"][0]["code"], "unknown_identifier_kind");
 }
 
+TEST(Checkout, PacksBoughtWithACardBeforeItsEnrolmentCountOnceItIsEnrolled) {
+  TestTill t;
+  t.Commit(Basket("V0", kBobCard, {Packs(1, 1)}));
+  t.Void("V0");  // taken back before anyone knew the card: never credited
+  auto before = t.Commit(Basket("V1", kBobCard, {Packs(1, 3)}));
+  EXPECT_TRUE(before["customer"].is_null());
+  EXPECT_EQ(before["total_discount"], 0);
+  std::string bob = t.Enroll(kBobCard);
+  auto fourth = t.Commit(Basket("V2", kBobCard, {Packs(1, 1)}));
+  EXPECT_EQ(fourth["customer"]["id"], bob);
+  EXPECT_EQ(fourth["total_discount"], 0) << "three packs before enrolment, this is the fourth";
+  auto fifth = t.Commit(Basket("V3", kBobCard, {Packs(1, 1)}));
+  EXPECT_EQ(fifth["total_discount"], 1290) << fifth.dump();
+  // Credited once: enrolling again (a no-op) credits nothing more.
+  t.Enroll(kBobCard);
+  EXPECT_EQ(t.CountRows("events WHERE kind = 'credit'"), 1);
+  auto report = t.till().Verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->mismatches.empty() && report->problems.empty());
+}
+
 TEST(Checkout, AScannedCardWithAnAimPrefixRecognizesTheCustomer) {
   TestTill t;
   std::string alice = t.Enroll(kAliceCard);

@@ -262,13 +262,14 @@ TEST(Ledger, ALedgerOfThePreviousSchemaAdoptsTheFirstConfigThatOpensIt) {
   EXPECT_TRUE(Ledger::Open(path, {"S003", "T02", "EUR"}).ok());
 }
 
-// Schema version 6 keeps the rule sets put in force (store/rule_sets.h): a ledger of
-// version 5 gains the empty table, keeps its data and verifies as before.
+// Schema version 6 keeps the rule sets put in force (store/rule_sets.h), version 7 the
+// sales to unknown cards: a ledger of version 5 gains both empty tables, keeps its data
+// and verifies as before.
 TEST(Ledger, ALedgerOfSchemaFiveGainsKeptRuleSetsAndKeepsItsData) {
   TempDir temp;
   std::string path = temp.path() + "/ledger.sqlite";
   auto current = LedgerMigrations();
-  ASSERT_EQ(current.back().version, 6);
+  ASSERT_EQ(current.back().version, 7);
   {
     auto db = Database::Open(path);
     ASSERT_TRUE(db.ok());
@@ -281,9 +282,10 @@ TEST(Ledger, ALedgerOfSchemaFiveGainsKeptRuleSetsAndKeepsItsData) {
   }
   auto ledger = Ledger::Open(path, {"S001", "T01", "EUR"});
   ASSERT_TRUE(ledger.ok()) << ledger.error().message;
-  EXPECT_EQ(*(*ledger)->db().QueryInt("PRAGMA user_version"), 6);
+  EXPECT_EQ(*(*ledger)->db().QueryInt("PRAGMA user_version"), 7);
   EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM customers"), 1);
   EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM rule_sets"), 0);
+  EXPECT_EQ(*(*ledger)->db().QueryInt("SELECT count(*) FROM unattributed_sales"), 0);
   KeptRuleSet set{"2026-12", "sha256:0123456789ab", R"({"rules":[]})"};
   ASSERT_TRUE((*ledger)->rule_sets().Keep(set, 0).ok());
   auto found = (*ledger)->rule_sets().Find("2026-12");

@@ -398,6 +398,58 @@ TEST_P(SyncRun, AReplacedCardIsRecognizedNowhereAfterTheNightAndTheNewOneEverywh
   EXPECT_TRUE(stranger["customer"].is_null()) << stranger.dump();
 }
 
+TEST_P(SyncRun, AStoreThatPulledOnlyTheEnrolmentAsksForTheHistoryAtFirstSight) {
+  TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
+  std::string alice = a.Enroll(kAliceCard);
+  a.Commit(Basket("A1", kAliceCard, {Packs(1, 4)}));
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  // S002's night brings her enrolment (every store gets those) but not her purchases.
+  ASSERT_TRUE(Sync(b, "S002").ok());
+  b.till().SetCustomerLookup(MakeHqLookup(SyncConfig(b, "S002").sync));
+  TJson sale = b.Commit(At("S002", Basket("B1", kAliceCard, {Packs(1, 1)})));
+  EXPECT_EQ(sale["customer"]["id"], alice) << sale.dump();
+  EXPECT_EQ(sale["total_discount"], kPackPrice) << "her fifth pack, four bought at S001";
+
+  // The night after, S001 hears of it: the reward was given once, the count goes on.
+  ASSERT_TRUE(Sync(b, "S002").ok());
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  TJson sixth_to_ninth = a.Commit(Basket("A2", kAliceCard, {Packs(1, 4)}));
+  EXPECT_EQ(sixth_to_ninth["total_discount"], 0) << sixth_to_ninth.dump();
+  TJson tenth = a.Commit(Basket("A3", kAliceCard, {Packs(1, 1)}));
+  EXPECT_EQ(tenth["total_discount"], kPackPrice) << tenth.dump();
+  // From then on S002 knows her at HQ: what she buys at S001 comes with S002's nights.
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  ASSERT_TRUE(Sync(b, "S002").ok());
+  auto ca = a.till().ledger().counters().Of(alice);
+  auto cb = b.till().ledger().counters().Of(alice);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  EXPECT_EQ(*ca, *cb);
+}
+
+TEST_P(SyncRun, PacksBoughtWithACardEnrolledElsewhereTodayAreCreditedTheNightAfter) {
+  TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
+  std::string alice = a.Enroll(kAliceCard);
+  // S001 has not pushed her enrolment yet: at S002 her card is nobody's, the sale goes on.
+  TJson unknown = b.Commit(At("S002", Basket("B1", kAliceCard, {Packs(1, 4)})));
+  EXPECT_TRUE(unknown["customer"].is_null());
+  EXPECT_EQ(unknown["notices"][0]["code"], "unknown_card");
+  // The night: S001 pushes the enrolment; S002's pull brings it and credits its sale.
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  ASSERT_TRUE(Sync(b, "S002").ok());
+  TJson fifth = b.Commit(At("S002", Basket("B2", kAliceCard, {Packs(1, 1)})));
+  EXPECT_EQ(fifth["customer"]["id"], alice);
+  EXPECT_EQ(fifth["total_discount"], kPackPrice) << "four packs bought before the card was known";
+  // The next night S001 hears of the credit and the reward: the same counters on both.
+  ASSERT_TRUE(Sync(b, "S002").ok());
+  ASSERT_TRUE(Sync(a, "S001").ok());
+  auto ca = a.till().ledger().counters().Of(alice);
+  auto cb = b.till().ledger().counters().Of(alice);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  EXPECT_EQ(*ca, *cb);
+  TJson sixth = a.Commit(Basket("A1", kAliceCard, {Packs(1, 1)}));
+  EXPECT_EQ(sixth["total_discount"], 0) << sixth.dump();
+}
+
 TEST_P(SyncRun, TheLookUpNeverHoldsCheckoutPastItsBudget) {
   TestTill a(ConfigFor("S001")), b(ConfigFor("S002"));
   a.Enroll(kAliceCard);

@@ -151,7 +151,10 @@ Result<EventKey> RecordLink(Ledger& ledger, const Config& config, const Customer
                  {"store_id", config.till.store_id},
                  {"till_id", config.till.till_id},
                  {"cashier_id", consent.cashier_id}}}};
-  return ledger.events().Append(link);
+  REGULARS_ASSIGN_OR_RETURN(auto key, ledger.events().Append(link));
+  // What this till sold to the card before it was linked counts as theirs.
+  REGULARS_TRY(ledger.events().CreditUnattributed("payment_token", card.current_hash, at_ms));
+  return key;
 }
 
 }  // namespace
@@ -180,6 +183,8 @@ Result<EnrolledCustomer> EnrollCard(Ledger& ledger, const Config& config, const 
     REGULARS_TRY(ledger.customers().SetFirstName(id, first_name));
   }
   REGULARS_TRY(ledger.events().Append(event));
+  // What this till sold to the card before it was enrolled counts as theirs.
+  REGULARS_TRY(ledger.events().CreditUnattributed("card", card, now_ms));
   REGULARS_TRY(txn.Commit());
   return EnrolledCustomer{id, true};
 }

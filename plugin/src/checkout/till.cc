@@ -15,6 +15,34 @@
 namespace regulars {
 namespace {
 
+// What a priced basket counts: each counted rule's units and rewards.
+std::vector<CountDelta> CountsOf(const Proposal& proposal) {
+  std::vector<CountDelta> counts;
+  for (size_t i = 0; i < proposal.terms.rules.size(); ++i) {
+    const RuleTerms& t = proposal.terms.rules[i];
+    const auto& outcome = proposal.pricing.outcomes[i];
+    if (t.kind == RuleKind::kTier || (outcome.units == 0 && outcome.rewards == 0)) continue;
+    counts.push_back({t.rule, t.every, outcome.units, outcome.rewards});
+  }
+  return counts;
+}
+
+// The visit a priced basket is for its customer: the day, what they paid, the skus.
+VisitDelta VisitOf(const Basket& basket, const Proposal& proposal) {
+  VisitDelta visit;
+  visit.day = proposal.day.date;
+  visit.visits = 1;
+  visit.spend = proposal.pricing.total_net;
+  visit.discount = proposal.pricing.rule_discount;
+  visit.goodwill = proposal.pricing.goodwill;
+  for (const auto& line : basket.lines) {
+    if (std::find(visit.skus.begin(), visit.skus.end(), line.sku) == visit.skus.end()) {
+      visit.skus.push_back(line.sku);
+    }
+  }
+  return visit;
+}
+
 // A fingerprint of a request: the same JSON, whatever its key order or spacing, gives the
 // same digest, so a retried commit is told apart from a different basket. The identifiers
 // are left out: one may be a payment card number (even under another kind), and an
@@ -142,7 +170,7 @@ Result<std::string> Till::Evaluate(std::string_view basket_json) {
   }
   IdentifierWiper wiper{&basket->identifiers};
   // Before the snapshot: the look-up talks to HQ and stores what it learns.
-  LookUpUnknownCards(*basket);
+  LookUpHistories(*basket);
   ReadTransaction snapshot(ledger_->db());
   REGULARS_TRY(snapshot.Begin());
   // A basket already committed is shown as committed, not counted a second time. (The
@@ -165,7 +193,7 @@ Result<std::string> Till::Commit(std::string_view basket_json) {
   if (!basket.ok()) return basket.error();
   IdentifierWiper wiper{&basket->identifiers};
   // Before the write lock: the look-up talks to HQ.
-  LookUpUnknownCards(*basket);
+  LookUpHistories(*basket);
 
   WriteTransaction txn(ledger_->db());
   REGULARS_TRY(txn.Begin());
@@ -213,6 +241,22 @@ Status Till::RecordRecognition(const Basket& basket, const Recognition& who) {
   return Status::Ok();
 }
 
+Status Till::RememberUnattributed(const Basket& basket, const Proposal& proposal,
+                                  const EventKey& sale) {
+  // What the basket counts for a customer with no history yet: units, no rewards (it
+  // paid full price), as an imported basket counts.
+  Basket counted = basket;
+  counted.imported = true;
+  CustomerState nobody;
+  REGULARS_ASSIGN_OR_RETURN(auto would, ProposeFor(counted, Recognition{}, &nobody, proposal.book));
+  UnattributedSale pending{sale.seq, basket.at_ms, basket.pos_txn_id, CountsOf(would),
+                           VisitOf(basket, proposal)};
+  for (const auto& [kind, value] : proposal.who.unknown_identifiers) {
+    REGULARS_TRY(ledger_->events().RememberUnattributed(kind, value, pending));
+  }
+  return Status::Ok();
+}
+
 Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& digest) {
   REGULARS_ASSIGN_OR_RETURN(auto existing, ledger_->transactions().Find(basket.pos_txn_id));
   if (existing) {
@@ -233,26 +277,8 @@ Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& diges
   event.at_ms = basket.at_ms;
   event.customer_id = proposal.who.customer_id;
   event.pos_txn_id = basket.pos_txn_id;
-  for (size_t i = 0; i < proposal.terms.rules.size(); ++i) {
-    const RuleTerms& t = proposal.terms.rules[i];
-    const auto& outcome = proposal.pricing.outcomes[i];
-    if (t.kind == RuleKind::kTier || (outcome.units == 0 && outcome.rewards == 0)) continue;
-    event.counts.push_back({t.rule, t.every, outcome.units, outcome.rewards});
-  }
-  if (proposal.who.customer_id) {
-    VisitDelta visit;
-    visit.day = proposal.day.date;
-    visit.visits = 1;
-    visit.spend = proposal.pricing.total_net;
-    visit.discount = proposal.pricing.rule_discount;
-    visit.goodwill = proposal.pricing.goodwill;
-    for (const auto& line : basket.lines) {
-      if (std::find(visit.skus.begin(), visit.skus.end(), line.sku) == visit.skus.end()) {
-        visit.skus.push_back(line.sku);
-      }
-    }
-    event.visit = std::move(visit);
-  }
+  event.counts = CountsOf(proposal);
+  if (proposal.who.customer_id) event.visit = VisitOf(basket, proposal);
   if (proposal.pricing.goodwill > 0) {
     const GoodwillTerms& g = *proposal.terms.goodwill;
     REGULARS_TRY(AppendAudit(
@@ -262,6 +288,9 @@ Result<Till::Recorded> Till::RecordSale(Basket& basket, const std::string& diges
   }
   event.body = SaleEventBody(basket, proposal);
   REGULARS_ASSIGN_OR_RETURN(auto key, ledger_->events().Append(event));
+  if (!proposal.who.customer_id && !proposal.who.unknown_identifiers.empty()) {
+    REGULARS_TRY(RememberUnattributed(basket, proposal, key));
+  }
 
   OrderedJson receipt = RenderReceipt(basket, proposal, basket.imported ? "imported" : "committed");
   receipt["event_id"] = key.ToString();
@@ -332,25 +361,38 @@ Result<std::string> Till::RecognizeOnly(std::string_view request_json) {
   return ToText(out);
 }
 
-void Till::LookUpUnknownCards(Basket& basket) {
+bool Till::HistoryMissing(const std::string& customer_id) {
+  if (histories_asked_.contains(customer_id)) return false;
+  auto holds = ledger_->events().HoldsHistoryOf(customer_id);
+  return holds.ok() && !*holds;
+}
+
+void Till::LookUpHistories(Basket& basket) {
   if (!lookup_) return;
   for (const Identifier& id : basket.identifiers) {
     if (id.kind != "card") continue;
     auto card = ValidateCardNumber(id.value, config().card_prefixes);
     if (!card.ok()) continue;  // recognition says what is wrong with it
     auto known = ledger_->customers().ByIdentifier("card", *card);
-    if (!known.ok() || *known) continue;
-    // A card replaced here is known: HQ would only name its customer again.
-    auto retired = ledger_->customers().ByIdentifier(kRetiredCard, *card);
-    if (!retired.ok() || *retired) continue;
+    if (!known.ok() || (*known && !HistoryMissing((*known)->id))) continue;
+    if (!*known) {
+      // A card replaced here is known: HQ would only name its customer again.
+      auto retired = ledger_->customers().ByIdentifier(kRetiredCard, *card);
+      if (!retired.ok() || *retired) continue;
+    }
     auto events = lookup_("card", *card);
     if (!events.ok()) {
+      std::string what =
+          *known ? "send this customer's purchases at other stores" : "say who this card is";
       basket.notices.push_back({"customer_lookup_failed",
-                                "headquarters could not say who this card is (" +
-                                    events.error().message + "); it is looked at again tonight",
+                                "headquarters could not " + what + " (" + events.error().message +
+                                    "); it is looked at again tonight",
                                 id.where});
       continue;
     }
+    // Asked once per process: HQ now counts this store among those that know the
+    // customer, so the nightly pulls bring the rest.
+    if (*known) histories_asked_.insert((*known)->id);
     if (events->empty()) continue;
     // Stored as the night's pull stores them: the same events, merged by id.
     WriteTransaction txn(ledger_->db());

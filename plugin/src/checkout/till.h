@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,8 +100,9 @@ class Till {
   Result<Proposal> Propose(Basket& basket);
 
   // Turns the online look-up on: evaluate and commit ask it about a loyalty card this till
-  // does not know, before pricing. What it answers is stored as a pull stores it; a
-  // failure becomes a notice and the sale goes on.
+  // does not know, or whose customer's history it never received (enrolled at another
+  // store, known here from the pull's enrolments only), before pricing. What it answers is
+  // stored as a pull stores it; a failure becomes a notice and the sale goes on.
   void SetCustomerLookup(CustomerLookup lookup) { lookup_ = std::move(lookup); }
 
   const Config& config() const { return books_.current()->config; }
@@ -119,18 +121,26 @@ class Till {
   // Commits a parsed basket inside the caller's write transaction, idempotently on its
   // pos_txn_id (`digest` tells a retry from a conflicting basket).
   Result<Recorded> RecordSale(Basket& basket, const std::string& digest);
+  // Remembers a sale nobody was recognized for under the basket's unknown identifiers,
+  // with what it counts for a customer, to credit it once one of them names someone.
+  Status RememberUnattributed(const Basket& basket, const Proposal& proposal, const EventKey& sale);
   // Writes what recognition learnt (a dynamic QR code's use, a payment card's newer hash,
   // a new pseudonymous profile), inside the caller's write transaction.
   Status RecordRecognition(const Basket& basket, const Recognition& who);
   // The notices the till adds to a basket's: a refused reload, an unknown rules version.
   void AddTillNotices(const Basket& basket, const RuleBook& book, Recognition& who) const;
-  // The online look-up of the basket's loyalty cards this till does not know.
-  void LookUpUnknownCards(Basket& basket);
+  // The online look-up of the basket's loyalty cards this till does not know, or whose
+  // customer's history it does not hold.
+  void LookUpHistories(Basket& basket);
+  // Whether a known customer's history is to be asked of HQ: not held here, and not asked
+  // already by this process (a customer with no purchases anywhere has none to bring).
+  bool HistoryMissing(const std::string& customer_id);
 
   RuleBooks books_;
   std::unique_ptr<Ledger> ledger_;
   Env* env_;
   CustomerLookup lookup_;
+  std::set<std::string> histories_asked_;
 };
 
 }  // namespace regulars

@@ -31,6 +31,7 @@ struct Resolved {
   std::optional<std::string> dynamic_qr_digest;
   std::optional<std::string> token_upgrade;
   std::optional<Notice> notice;
+  std::optional<std::pair<std::string, std::string>> unknown;  // (kind, value) naming nobody
 };
 
 Resolved NotRecognized(std::string code, std::string message, const std::string& where) {
@@ -56,8 +57,10 @@ Result<Resolved> ResolveCard(Ledger& ledger, const RecognitionPolicy& policy,
                            "for the new card",
                            where);
     }
-    return NotRecognized("unknown_card", "customer not recognized: this card is not enrolled yet",
-                         where);
+    Resolved r = NotRecognized("unknown_card",
+                               "customer not recognized: this card is not enrolled yet", where);
+    r.unknown = {"card", *card};
+    return r;
   }
   Resolved r;
   r.customer = *customer;
@@ -105,9 +108,10 @@ Result<Resolved> ResolvePaymentCard(Ledger& ledger, const RecognitionPolicy& pol
     r.customer = CustomerRef{PseudonymFor(found->current_hash), true};
     r.new_profile_token = found->current_hash;
   } else {
-    return NotRecognized("unknown_payment_card",
-                         "customer not recognized: this payment card is not linked to a customer",
-                         id.where);
+    r = NotRecognized("unknown_payment_card",
+                      "customer not recognized: this payment card is not linked to a customer",
+                      id.where);
+    r.unknown = {"payment_token", found->current_hash};
   }
   return r;
 }
@@ -207,6 +211,7 @@ Result<Recognition> Recognize(Ledger& ledger, const RecognitionPolicy& policy,
     if (!resolved.ok()) return resolved.error();
     if (resolved->notice) {
       who.notices.push_back(*resolved->notice);
+      if (resolved->unknown) who.unknown_identifiers.push_back(*resolved->unknown);
       continue;
     }
     if (resolved->new_profile_token) {

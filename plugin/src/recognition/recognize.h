@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "domain/basket.h"
@@ -26,6 +27,9 @@ struct Recognition {
   // Payment token hashes under the newest key for a card found under an older one: commit
   // stores them, so retiring the old key never unlinks the customer.
   std::vector<std::string> token_upgrades;
+  // Valid identifiers that name nobody here: a loyalty card's number, a payment card's
+  // keyed hash. A sale nobody is recognized for remembers them, to be credited later.
+  std::vector<std::pair<std::string, std::string>> unknown_identifiers;
   std::vector<Notice> notices;
 };
 

@@ -94,6 +94,21 @@ Result<std::vector<Json>> EventLog::RefundsOf(const std::string& sale_txn_id) {
   return bodies;
 }
 
+Result<bool> EventLog::HoldsHistoryOf(const std::string& customer_id) {
+  // On the customers key and the events_by_customer index: a few rows per customer.
+  REGULARS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_.Prepare("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND store_id = ?2) OR "
+                  "EXISTS (SELECT 1 FROM events WHERE (customer_id = ?1 OR customer_id IN "
+                  "(SELECT from_id FROM merges WHERE into_id = ?1)) AND (store_id = ?2 OR "
+                  "kind NOT IN ('enroll', 'link', 'merge')))"));
+  stmt->Bind(1, customer_id).Bind(2, store_id_);
+  REGULARS_ASSIGN_OR_RETURN(auto row, stmt->Step());
+  bool holds = row && stmt->Int(0) != 0;
+  stmt->Reset();
+  return holds;
+}
+
 Result<std::vector<CustomerSale>> EventLog::SalesAfter(const std::string& customer_id,
                                                        int64_t at_ms, const EventKey& after) {
   REGULARS_ASSIGN_OR_RETURN(
@@ -264,6 +279,8 @@ Status EventLog::ApplyForeignIdentity(const ForeignEvent& e, std::set<std::strin
     if (*id_kind != "card" || !retired) {
       REGULARS_TRY(customers_.AddForeignIdentifier(*id_kind, *id_value, *e.customer_id));
     }
+    // This till's sales to that card before anyone here knew it are now theirs.
+    REGULARS_TRY(CreditUnattributed(*id_kind, *id_value, e.at_ms));
   }
   if (e.kind == "card_replaced" && e.customer_id && id_value) {
     auto old = e.body.find("old_identifier");
@@ -273,6 +290,7 @@ Status EventLog::ApplyForeignIdentity(const ForeignEvent& e, std::set<std::strin
     REGULARS_TRY(customers_.AddForeign(*e.customer_id, e.at_ms, e.key.store_id, false));
     REGULARS_ASSIGN_OR_RETURN(auto root, customers_.RootOf(*e.customer_id));
     REGULARS_TRY(customers_.ReplaceCard(root, *old_value, *id_value));
+    REGULARS_TRY(CreditUnattributed("card", *id_value, e.at_ms));
   }
   if (e.kind == "link" && e.customer_id) {
     if (auto c = e.body.find("consent"); c != e.body.end() && c->is_object()) {

@@ -27,8 +27,20 @@ struct CustomerSale {
   bool voided = false;
 };
 
+// A sale this till made to an identifier nobody was known by, and what it would have
+// counted for a customer (units counted, no rewards: the basket paid full price).
+struct UnattributedSale {
+  int64_t seq = 0;
+  int64_t at_ms = 0;
+  std::string pos_txn_id;
+  std::vector<CountDelta> counts;
+  VisitDelta visit;
+};
+
 class EventLog {
  public:
+  static constexpr int64_t kUnattributedDays = 30;
+
   // The log of till (store_id, till_id): Append writes its events.
   EventLog(Database& db, Customers& customers, Visits& visits, Counters& counters,
            std::string store_id, std::string till_id)
@@ -52,11 +64,24 @@ class EventLog {
   // A customer's counters recomputed from their events (and those of the profiles merged
   // into them) in canonical order (time, store, till, seq).
   Result<std::map<std::string, Counter>> Replay(const std::string& customer_id);
+  // Whether this till holds a customer's history: they enrolled at this store, or it holds
+  // an event of theirs beyond the enrolments, links and merges every store receives. A
+  // customer another store enrolled arrives with the pull before their purchases do.
+  Result<bool> HoldsHistoryOf(const std::string& customer_id);
 
   // --- Writes: the caller holds a WriteTransaction ---
   // Appends the event at this till and updates the customer's counters from its counts
   // and their visits from its visit.
   Result<EventKey> Append(const NewEvent& event);
+  // Remembers that this till's sale went to an identifier nobody is known by, with what
+  // it counts for a customer; kept `kUnattributedDays` days for its enrolment or link.
+  Status RememberUnattributed(const std::string& kind, const std::string& value,
+                              const UnattributedSale& sale);
+  // Credits this till's sales remembered for (kind, value) to the customer the identifier
+  // names now: one "credit" event per sale not voided or refunded since, carrying its
+  // counts and visit. Returns how many were credited; each is credited once.
+  Result<int64_t> CreditUnattributed(const std::string& kind, const std::string& value,
+                                     int64_t now_ms);
   // Appends events of other tills, each once (an id already held is skipped), and applies
   // what they say: an enrolment adds its customer and identifier, a link its identifier
   // and consent, a merge its merge, a card replacement retires the old card and adds the

@@ -203,8 +203,24 @@ CREATE TABLE rule_sets (
 ) STRICT;
 )sql";
 
+// Sales to a loyalty card nobody was known by, or a payment card linked to nobody (its
+// keyed hash): credited to the customer the identifier turns out to name when its
+// enrolment or link reaches this till (docs/ledger.md, "Sales to an unknown card").
+constexpr const char* kVersion7 = R"sql(
+CREATE TABLE unattributed_sales (
+  kind  TEXT NOT NULL,     -- card, or payment_token (then value is the keyed hash)
+  value TEXT NOT NULL,
+  seq   INTEGER NOT NULL,  -- the sale, one of this till's own events
+  at_ms INTEGER NOT NULL,
+  pos_txn_id TEXT NOT NULL,
+  credit TEXT NOT NULL,    -- {"counts", "visit"}: what the sale counts for a customer
+  PRIMARY KEY (kind, value, seq)
+) STRICT, WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
-    {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6},
+    {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4},
+    {5, kVersion5}, {6, kVersion6}, {7, kVersion7},
 };
 
 }  // namespace
