@@ -185,6 +185,21 @@ TEST(PaymentToken, UnknownCardsAreNotRecognizedUnlessTheStoreAllowsProfiles) {
   EXPECT_EQ(t.CountRows("customers"), 0);
 }
 
+TEST(PaymentToken, ASaleToACardLinkedToNobodyIsCreditedWhenItIsLinked) {
+  TestTill t(OneKey(false));  // no pseudonymous profiles
+  auto before = t.Commit(PayingWith("V1", "", kMastercard, 4));
+  EXPECT_TRUE(before["customer"].is_null());
+  EXPECT_EQ(before["notices"][0]["code"], "unknown_payment_card");
+  // Only the card's keyed hash waits for the link, never its number.
+  EXPECT_EQ(t.CountRows("unattributed_sales WHERE kind = 'payment_token'"), 1);
+  EXPECT_EQ(FileBytes(t.dir() + "/ledger.sqlite").find(kMastercard), std::string::npos);
+  std::string alice = t.Enroll(kAliceCard);
+  Link(t, LinkRequest(kAliceCard, kMastercard));
+  EXPECT_EQ(t.Progress(alice), 4);
+  EXPECT_EQ(t.CountRows("unattributed_sales"), 0);
+  EXPECT_EQ(t.Commit(PayingWith("V2", "", kMastercard, 1))["total_discount"], 1290);
+}
+
 TEST(PaymentToken, APseudonymousProfileAccruesAndMergesOnLinkLosingNothing) {
   TestTill t(OneKey(true));
   // Evaluate proposes the profile but creates nothing.
