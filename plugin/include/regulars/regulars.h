@@ -66,8 +66,9 @@ REGULARS_API int regulars_open(regulars_till **out_handle, const char *config_pa
 
 /*
  * Checks a config file without opening a ledger: {"ok": true, "store_id": ..., "till_id":
- * ..., "rules": N, "rules_version": ...}, or the error JSON naming the file and the JSON
- * pointer of the first problem (REGULARS_E_INVALID_INPUT).
+ * ..., "currency": ..., "rules": N, "rules_version": ..., "payment_token_keys": N,
+ * "qr_public_keys": N}, or the error JSON naming the file and the JSON pointer of the
+ * first problem (REGULARS_E_INVALID_INPUT).
  */
 REGULARS_API int regulars_config_check(const char *config_path, char **out);
 
