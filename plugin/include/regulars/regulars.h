@@ -76,7 +76,8 @@ REGULARS_API int regulars_config_check(const char *config_path, char **out);
 REGULARS_API void regulars_close(regulars_till *handle);
 
 /*
- * Enrols a loyalty card: {"card": "2900000000018"} -> {"customer": {"id": ...}}. An
+ * Enrols a loyalty card: {"card": "2900000000018"} -> {"customer": {"id": ..., "created":
+ * true}} ("created": false when the card was enrolled already, with its customer). An
  * optional "first_name" is kept for the cashier's greeting: shown on proposals and
  * recognitions ("customer": {"first_name": ...}), never in a committed receipt.
  */
@@ -99,7 +100,9 @@ REGULARS_API int regulars_refund(regulars_till *handle, const char *refund_json,
 
 /*
  * Recognizes a customer without a basket (a scan at the start of a checkout):
- * {"identifiers": [...]} -> {"customer": {...} or null, "notices": [...]}. Writes nothing.
+ * {"identifiers": [...]} -> {"customer": {...} or null, "notices": [...]}, and for a
+ * recognized customer "progress" (the counted rules and the tier) and "goodwill"
+ * ({"budget_left", ...}) when goodwill is configured. Writes nothing.
  */
 REGULARS_API int regulars_recognize(regulars_till *handle, const char *request_json, char **out);
 
