@@ -7,7 +7,7 @@ REGULARS_PACKAGES=(
   cmake ninja-build g++ pkg-config ccache clang-format clang-tidy sqlite3 clang libclang-rt-14-dev
   libboost1.81-dev libsqlite3-dev libssl-dev openssl libzxing-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libstb-dev libpq-dev postgresql-15
-  libpugixml-dev curl
+  libpugixml-dev curl lld
 )
 
 # apt-get install of the packages given, through sudo when not root.
