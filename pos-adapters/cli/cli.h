@@ -60,6 +60,7 @@ struct ServeOptions {
   std::string db_path;
   int port = -1;          // --port N: instead of the config's (0: any free port)
   std::string port_file;  // --port-file FILE: where to write the port listened on
+  bool nightly_sync = true;  // false with --no-nightly-sync: the systemd timer syncs
 };
 
 // `regulars serve`: the HTTP service and cashier panel (the config's "http"), and the

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "env/env.h"
+#include "env/log.h"
 #include "hq/crm_export.h"
 #include "hq/hq_service.h"
 #include "wire/backoff.h"
@@ -124,7 +125,11 @@ void WebhookForwarder::Loop() {
       continue;
     }
     ++failures_;
-    std::cerr << ErrorJson(sent.error()) << "\n";
+    Logger::ToStderr("", "").Log(LogPriority::kWarning, "webhook_failed",
+                                 {{"code", sent.error().code},
+                                  {"message", sent.error().message},
+                                  {"failures", failures_.load()},
+                                  {"attempt", attempt + 1}});
     wait = std::chrono::milliseconds(
         FullJitterBackoffMs(settings_.retry_initial_ms, settings_.retry_max_ms, attempt, Jitter()));
     ++attempt;
