@@ -87,7 +87,7 @@ struct Args {
   bool keep = false;
   bool quiet = false;
   bool no_nightly_sync = false;  // serve: the systemd timer runs `sync now` instead
-  std::string input;  // the basket or refund read from FILE or stdin
+  std::string input;             // the basket or refund read from FILE or stdin
 };
 
 bool Parse(int argc, char** argv, Args* args, std::string* problem) {

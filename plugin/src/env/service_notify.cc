@@ -41,8 +41,7 @@ int64_t WatchdogPingIntervalMs() {
   return ms > 0 ? ms : 1;
 }
 
-WatchdogPinger::WatchdogPinger(int64_t interval_ms,
-                               std::function<void(std::function<void()>)> post)
+WatchdogPinger::WatchdogPinger(int64_t interval_ms, std::function<void(std::function<void()>)> post)
     : interval_ms_(interval_ms), post_(std::move(post)), thread_([this] { Run(); }) {}
 
 WatchdogPinger::~WatchdogPinger() {
