@@ -204,7 +204,7 @@ HttpAnswer HqService::Updates(const HttpRequest& request) {
     if (logger_) {
       logger_->Error("pull_failed", {{"store_id", request.store_id},
                                      {"code", page.error().code},
-                                     {"message", page.error().message}});
+                                     {"where", page.error().where}});
     }
     return Fail(page.error());
   }

@@ -125,11 +125,13 @@ void WebhookForwarder::Loop() {
       continue;
     }
     ++failures_;
-    Logger::ToStderr("", "").Log(LogPriority::kWarning, "webhook_failed",
-                                 {{"code", sent.error().code},
-                                  {"message", sent.error().message},
-                                  {"failures", failures_.load()},
-                                  {"attempt", attempt + 1}});
+    // The CRM's answer stays out of the log: it may echo what it was sent.
+    std::string said = sent.error().message;
+    if (sent.error().code == "webhook_refused") said = said.substr(0, said.find(':'));
+    Logger::ToStderr("", "").Warning("webhook_failed", {{"code", sent.error().code},
+                                                        {"message", said},
+                                                        {"failures", failures_.load()},
+                                                        {"attempt", attempt + 1}});
     wait = std::chrono::milliseconds(
         FullJitterBackoffMs(settings_.retry_initial_ms, settings_.retry_max_ms, attempt, Jitter()));
     ++attempt;
