@@ -279,8 +279,11 @@ int Serve(const Args& args) {
   std::cout
       << nlohmann::json{{"listening", listen.substr(0, colon) + ":" + std::to_string(bound)}}.dump()
       << std::endl;
+  logger->Info("hq_started", {{"listen", listen.substr(0, colon)}, {"port", bound}});
+  NotifyServiceManager("READY=1");
   int signal = 0;
   sigwait(&stop_signals, &signal);
+  NotifyServiceManager("STOPPING=1");
   (*server)->Stop();
   if (webhook) webhook->Stop();
   std::cout << nlohmann::json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump()
