@@ -281,9 +281,15 @@ int Serve(const Args& args) {
       << std::endl;
   logger->Info("hq_started", {{"listen", listen.substr(0, colon)}, {"port", bound}});
   NotifyServiceManager("READY=1");
+  std::unique_ptr<WatchdogPinger> watchdog;
+  if (int64_t every = WatchdogPingIntervalMs(); every > 0) {
+    watchdog = std::make_unique<WatchdogPinger>(
+        every, [s = server->get()](std::function<void()> ping) { s->Post(std::move(ping)); });
+  }
   int signal = 0;
   sigwait(&stop_signals, &signal);
   NotifyServiceManager("STOPPING=1");
+  watchdog.reset();
   (*server)->Stop();
   if (webhook) webhook->Stop();
   std::cout << nlohmann::json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump()

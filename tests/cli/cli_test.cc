@@ -628,7 +628,8 @@ TEST_F(Cli, SyncNowOfALedgerRestoredFromAnOlderCopyExitsTwoNamingTheReusedId) {
   EXPECT_EQ(Json::parse(Read(dir_ + "/held.json"))["events"], 2) << "HQ's events, untouched";
 }
 
-// HQ as systemd runs it: READY=1 on $NOTIFY_SOCKET once it listens, then one log line for
+// HQ as systemd runs it: READY=1 on $NOTIFY_SOCKET once it listens, WATCHDOG=1 from its
+// executor, then one log line for
 // each push (store, till, events, duplicates, ms) and each pull page (store, cursor,
 // events), and never the card number the till's events are about.
 TEST_F(Cli, RegularsHqServeIsReadyOnceListeningAndLogsEachPushAndPull) {
@@ -652,6 +653,7 @@ TEST_F(Cli, RegularsHqServeIsReadyOnceListeningAndLogsEachPushAndPull) {
     FILE* log = std::freopen((dir_ + "/hq.log").c_str(), "w", stderr);
     (void)log;
     setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+    setenv("WATCHDOG_USEC", "200000", 1);
     unsetenv("JOURNAL_STREAM");
     execl(REGULARS_HQ, REGULARS_HQ, "serve", "--db", (dir_ + "/hq.sqlite").c_str(), "--listen",
           "127.0.0.1:0", "--ca", (p + "ca.pem").c_str(), "--cert", (p + "hq.pem").c_str(), "--key",
@@ -661,6 +663,8 @@ TEST_F(Cli, RegularsHqServeIsReadyOnceListeningAndLogsEachPushAndPull) {
   char datagram[64] = {};
   ssize_t got = recv(manager, datagram, sizeof(datagram) - 1, 0);
   bool listening = std::filesystem::exists(port_file);
+  char ping[64] = {};
+  ssize_t pinged = recv(manager, ping, sizeof(ping) - 1, 0);
   close(manager);
   int port = 0;
   std::ifstream(port_file) >> port;
@@ -671,6 +675,7 @@ TEST_F(Cli, RegularsHqServeIsReadyOnceListeningAndLogsEachPushAndPull) {
   ASSERT_NE(port, 0) << "regulars-hq did not start: " << Read(dir_ + "/hq.log");
   EXPECT_EQ(std::string(datagram, got > 0 ? static_cast<size_t>(got) : 0), "READY=1");
   EXPECT_TRUE(listening) << "ready once the port is known";
+  EXPECT_EQ(std::string(ping, pinged > 0 ? static_cast<size_t>(pinged) : 0), "WATCHDOG=1");
 
   Json config = Json::parse(Read(config_));
   config["sync"] = {{"hq", "127.0.0.1:" + std::to_string(port)},
