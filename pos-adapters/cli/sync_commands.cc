@@ -178,7 +178,10 @@ int RunSync(const std::string& what, const std::string& config_path, const std::
 void RunNightlySync(const std::string& config_path, const std::string& db_path) {
   auto opened = Open(config_path, db_path);
   if (!opened.ok()) {
-    Fail(opened.error());
+    // serve has read both already: this is the log's, not a command's error line.
+    regulars::Logger::ToStderr("", "").Error("sync_failed", {{"code", opened.error().code},
+                                                             {"message", opened.error().message},
+                                                             {"where", opened.error().where}});
     return;
   }
   NightlyLoop(*opened, config_path);
