@@ -58,8 +58,9 @@ void RunNightlySync(const std::string& config_path, const std::string& db_path);
 struct ServeOptions {
   std::string config_path;
   std::string db_path;
-  int port = -1;          // --port N: instead of the config's (0: any free port)
-  std::string port_file;  // --port-file FILE: where to write the port listened on
+  int port = -1;             // --port N: instead of the config's (0: any free port)
+  std::string port_file;     // --port-file FILE: where to write the port listened on
+  bool nightly_sync = true;  // false with --no-nightly-sync: the systemd timer syncs
 };
 
 // `regulars serve`: the HTTP service and cashier panel (the config's "http"), and the

@@ -54,9 +54,10 @@ that does not exist):
   sync now [--quiet]            push this till's events to HQ, then pull the other stores'
                                 (the config's "sync" section); a progress bar on stderr
   sync status                   last success, backlog, oldest unsent event, next run
-  serve [--port N] [--port-file FILE]
+  serve [--port N] [--port-file FILE] [--no-nightly-sync]
                                 the HTTP/JSON service and cashier panel (the config's
-                                "http"), and the nightly sync (its "sync"), until stopped
+                                "http"), and the nightly sync (its "sync"), until stopped;
+                                --no-nightly-sync leaves the sync to regulars-sync.timer
   scanner --device PATH|- [--port N]
                                 read scanner lines (a tty, a file, - for stdin), recognize
                                 each through the running service and show it on the panel
@@ -85,7 +86,8 @@ struct Args {
   bool dry_run = false;
   bool keep = false;
   bool quiet = false;
-  std::string input;  // the basket or refund read from FILE or stdin
+  bool no_nightly_sync = false;  // serve: the systemd timer runs `sync now` instead
+  std::string input;             // the basket or refund read from FILE or stdin
 };
 
 bool Parse(int argc, char** argv, Args* args, std::string* problem) {
@@ -99,6 +101,8 @@ bool Parse(int argc, char** argv, Args* args, std::string* problem) {
       args->keep = true;
     } else if (a == "--quiet") {
       args->quiet = true;
+    } else if (a == "--no-nightly-sync") {
+      args->no_nightly_sync = true;
     } else if (a == "--config" || a == "--db" || a == "--card" || a == "--first" ||
                a == "--count" || a == "--key" || a == "--key-id" || a == "--out" || a == "--hq" ||
                a == "--pki" || a == "--port" || a == "--port-file" || a == "--device" ||
@@ -357,6 +361,7 @@ int ServeOrScanner(const Args& args) {
   serve.config_path = args.options.at("--config");
   serve.db_path = args.options.at("--db");
   serve.port = port;
+  serve.nightly_sync = !args.no_nightly_sync;
   if (auto file = args.options.find("--port-file"); file != args.options.end()) {
     serve.port_file = file->second;
   }

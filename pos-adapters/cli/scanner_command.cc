@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "env/log.h"
 #include "json/error_json.h"
 
 namespace regulars_cli {
@@ -117,7 +118,8 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
   auto config = regulars::LoadConfigFile(config_path);
   if (!config.ok()) {
     const auto& e = config.error();
-    std::cerr << regulars::ErrorJson(e) << "\n";
+    std::cerr << regulars::StderrPriorityPrefix(regulars::LogPriority::kErr)
+              << regulars::ErrorJson(e) << "\n";
     return kExitBadInput;
   }
   if (!config->http.enabled()) {
@@ -140,6 +142,9 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
   std::string host = config->http.listen;
   if (host == "0.0.0.0") host = "127.0.0.1";
   if (host == "::") host = "::1";
+  // Each scan's trouble is the log's (the scanner runs as a service); never the scanned
+  // text, which may be a card number or a QR payload.
+  auto log = regulars::Logger::ToStderr(config->till.store_id, config->till.till_id);
   ServiceClient client(host, port >= 0 ? static_cast<uint16_t>(port) : config->http.port,
                        config->http.token);
 
@@ -152,11 +157,12 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
   auto scan = [&](const std::string& text) {
     ++line_number;
     if (overlong) {
-      std::cerr << regulars::ErrorJson(
-                       "invalid_scan",
-                       "a scan longer than " + std::to_string(kMaxScanBytes) + " bytes was skipped",
-                       device + ": scan " + std::to_string(line_number))
-                << "\n";
+      log.Warning("scan_skipped",
+                  {{"code", "invalid_scan"},
+                   {"message",
+                    "a scan longer than " + std::to_string(kMaxScanBytes) + " bytes was skipped"},
+                   {"device", device},
+                   {"scan", line_number}});
       return;
     }
     Json request{{"identifiers", {{{"kind", "scan"}, {"value", text}}}}};
@@ -166,9 +172,10 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
                      request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                      &status, &answer, &problem)) {
       unreachable = true;
-      std::cerr << regulars::ErrorJson("service_unavailable", problem,
-                                       device + ": scan " + std::to_string(line_number))
-                << "\n";
+      log.Error("scan_failed", {{"code", "service_unavailable"},
+                                {"message", problem},
+                                {"device", device},
+                                {"scan", line_number}});
       return;
     }
     if (status >= 200 && status < 300) ++answered;
@@ -201,7 +208,8 @@ int RunScanner(const std::string& config_path, const std::string& device, int po
   if (fd != STDIN_FILENO) close(fd);
   if (refused > 0 && answered == 0) {
     // Not one scan reached the panel: an operator must hear of it, not read a log of 401s.
-    std::cerr << regulars::ErrorJson("scans_refused",
+    std::cerr << regulars::StderrPriorityPrefix(regulars::LogPriority::kErr)
+              << regulars::ErrorJson("scans_refused",
                                      "the service refused every scan (" + std::to_string(refused) +
                                          "): check http.token in the config against the service's",
                                      device)

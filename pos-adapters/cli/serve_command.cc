@@ -12,6 +12,8 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "env/env.h"
+#include "env/log.h"
+#include "env/service_notify.h"
 #include "http/http_server.h"
 #include "http/till_service.h"
 #include "json/error_json.h"
@@ -25,7 +27,8 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 int Fail(const regulars::Error& e) {
-  std::cerr << regulars::ErrorJson(e) << "\n";
+  std::cerr << regulars::StderrPriorityPrefix(regulars::LogPriority::kErr) << regulars::ErrorJson(e)
+            << "\n";
   return e.kind == regulars::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
 }
 
@@ -103,13 +106,6 @@ class ConfigWatch {
   std::thread thread_;  // last: it starts once the rest is made
 };
 
-// Errors on standard error, the rest on standard output, a whole line at a time.
-void LogLine(bool error, const std::string& line) {
-  static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
-  (error ? std::cerr : std::cout) << line << std::endl;
-}
-
 }  // namespace
 
 int RunServe(const ServeOptions& options) {
@@ -121,6 +117,8 @@ int RunServe(const ServeOptions& options) {
         options.config_path));
   }
   if (int refused = RefuseAMissingLedger(options.db_path); refused >= 0) return refused;
+  auto logger = std::make_shared<const regulars::Logger>(
+      regulars::Logger::ToStderr(config->till.store_id, config->till.till_id));
   // SIGINT and SIGTERM are waited for below; blocked before any thread starts, so every
   // thread inherits the mask and none is interrupted.
   sigset_t stop_signals;
@@ -138,6 +136,7 @@ int RunServe(const ServeOptions& options) {
   std::unique_ptr<regulars::http::Server> server;
   std::unique_ptr<LedgerProbe> probe;
   std::unique_ptr<ConfigWatch> watch;
+  std::unique_ptr<regulars::WatchdogPinger> watchdog;
   if (config->http.enabled()) {
     char* error = nullptr;
     regulars_till* opened = nullptr;
@@ -152,7 +151,7 @@ int RunServe(const ServeOptions& options) {
     service_options.goodwill_enabled = config->goodwill.enabled;
     service_options.readiness = [p = probe.get()] { return p->Readiness(); };
     service_options.extra_metrics = [p = probe.get()] { return p->Metrics(); };
-    service_options.log = LogLine;
+    service_options.logger = logger;
     service = std::make_unique<regulars::http::TillService>(till.get(), std::move(service_options));
     watch = std::make_unique<ConfigWatch>(service.get());
     const auto& http = config->http;
@@ -181,8 +180,16 @@ int RunServe(const ServeOptions& options) {
                                     "/panel/#token=TOKEN&lang=fr"}}
                      .dump()
               << std::endl;
+    logger->Info("serve_started", {{"listen", http.listen}, {"port", server->port()}});
+    if (int64_t every = regulars::WatchdogPingIntervalMs(); every > 0) {
+      watchdog = std::make_unique<regulars::WatchdogPinger>(
+          every, [s = server.get()](std::function<void()> ping) { s->Post(std::move(ping)); });
+    }
   }
-  bool syncing = config->sync.enabled();
+  // The port is bound and the ledger read (or only the nightly sync runs).
+  regulars::NotifyServiceManager("READY=1");
+  bool syncing = config->sync.enabled() && options.nightly_sync;
+  if (config->sync.enabled() && !options.nightly_sync) logger->Info("nightly_sync_off");
   if (syncing) {
     std::thread([config_path = options.config_path, db_path = options.db_path] {
       RunNightlySync(config_path, db_path);
@@ -190,6 +197,8 @@ int RunServe(const ServeOptions& options) {
   }
   int signal = 0;
   sigwait(&stop_signals, &signal);
+  regulars::NotifyServiceManager("STOPPING=1");
+  watchdog.reset();
   // The server first, whole: its last connections end by telling the service's metrics.
   if (server) server->Stop();
   server.reset();
@@ -197,6 +206,7 @@ int RunServe(const ServeOptions& options) {
   service.reset();
   till.reset();
   std::cout << Json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump() << std::endl;
+  logger->Info("serve_stopped", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
   // The nightly sync may be mid-run on its own connection: end the process without
   // unwinding it. Every ledger write is a whole SQLite transaction, so nothing is half-done.
   if (syncing) std::_Exit(kExitOk);

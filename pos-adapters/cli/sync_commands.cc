@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "domain/timestamp.h"
+#include "env/log.h"
 #include "json/error_json.h"
 #include "store/ledger.h"
 #include "store/sync_state.h"
@@ -20,8 +21,11 @@ namespace {
 using regulars::Error;
 using Json = nlohmann::ordered_json;
 
+// Contract v1's error line; at priority err when standard error is the journal (the
+// systemd timer's `sync now`).
 int Fail(const Error& e) {
-  std::cerr << regulars::ErrorJson(e) << "\n";
+  std::cerr << regulars::StderrPriorityPrefix(regulars::LogPriority::kErr) << regulars::ErrorJson(e)
+            << "\n";
   return e.kind == regulars::ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
 }
 
@@ -69,6 +73,9 @@ Json ReportJson(const regulars::SyncReport& r) {
 }
 
 int SyncNow(Opened& opened, const std::string& config_path, bool quiet) {
+  // No progress bar in the journal: redrawn lines are for a person at a terminal.
+  bool journal = !regulars::StderrPriorityPrefix(regulars::LogPriority::kInfo).empty();
+  if (journal) quiet = true;
   regulars::SyncProgressCallback progress;
   if (!quiet) progress = DrawProgress;
   regulars::SyncRunner runner(*opened.ledger, opened.config, config_path, regulars::Env::Default(),
@@ -77,6 +84,13 @@ int SyncNow(Opened& opened, const std::string& config_path, bool quiet) {
   if (!quiet) std::cerr << "\n";
   if (!report.ok()) return Fail(report.error());
   std::cout << ReportJson(*report).dump() << "\n";
+  // For the journal (the systemd timer runs this command): what the night did.
+  if (journal) {
+    Json fields = ReportJson(*report);
+    fields.erase("ok");
+    regulars::Logger::ToStderr(opened.config.till.store_id, opened.config.till.till_id)
+        .Info("sync_done", fields);
+  }
   return kExitOk;
 }
 
@@ -130,17 +144,22 @@ int SyncStatus(Opened& opened) {
 void NightlyLoop(Opened& opened, const std::string& config_path) {
   const auto& sync = opened.config.sync;
   regulars::Env& env = *regulars::Env::Default();
+  auto log = regulars::Logger::ToStderr(opened.config.till.store_id, opened.config.till.till_id);
   for (;;) {
     int64_t next = regulars::NextNightlyRunMs(env.NowMs(), sync.nightly_minute, sync.jitter_minutes,
                                               opened.config.till.store_id);
-    std::cout << Json{{"next_sync", regulars::FormatTimestampUtc(next)}}.dump() << std::endl;
+    log.Info("sync_scheduled", {{"at", regulars::FormatTimestampUtc(next)}});
     regulars::SleepUntilMs(env, next);
     regulars::SyncRunner runner(*opened.ledger, opened.config, config_path, &env);
     auto report = runner.Run();
     if (report.ok()) {
-      std::cout << ReportJson(*report).dump() << std::endl;
+      Json fields = ReportJson(*report);
+      fields.erase("ok");
+      log.Info("sync_done", fields);
     } else {
-      Fail(report.error());
+      log.Error("sync_failed", {{"code", report.error().code},
+                                {"message", report.error().message},
+                                {"where", report.error().where}});
     }
   }
 }
@@ -159,7 +178,10 @@ int RunSync(const std::string& what, const std::string& config_path, const std::
 void RunNightlySync(const std::string& config_path, const std::string& db_path) {
   auto opened = Open(config_path, db_path);
   if (!opened.ok()) {
-    Fail(opened.error());
+    // serve has read both already: this is the log's, not a command's error line.
+    regulars::Logger::ToStderr("", "").Error("sync_failed", {{"code", opened.error().code},
+                                                             {"message", opened.error().message},
+                                                             {"where", opened.error().where}});
     return;
   }
   NightlyLoop(*opened, config_path);

@@ -375,6 +375,14 @@ class ServerImpl final : public Server {
 
   uint16_t port() const override { return port_; }
 
+  // Through the network threads, then the handlers' pool: a ping posted here stops
+  // when either is stuck.
+  void Post(std::function<void()> work) override {
+    asio::post(ioc_, [shared = shared_, work = std::move(work)]() mutable {
+      asio::post(shared->handlers, std::move(work));
+    });
+  }
+
   // Stops the network threads, then lets running handlers finish. The connections end
   // when the server is destroyed (with the io_context that holds them).
   void Stop() override {

@@ -77,6 +77,9 @@ class Server {
                                                Observer observer = {});
   virtual ~Server() = default;
   virtual uint16_t port() const = 0;
+  // Runs `work` on the network threads' executor, then on the handlers' pool, as a
+  // request would be (the service manager's watchdog pings go this way).
+  virtual void Post(std::function<void()> work) = 0;
   // Stops accepting, ends every connection and joins the threads.
   virtual void Stop() = 0;
 };

@@ -96,18 +96,15 @@ Json TillService::CheckConfig() {
   std::lock_guard<std::mutex> lock(config_mutex_);
   if (key == config_logged_) return status;
   config_logged_ = key;
-  if (!options_.log) return status;
+  if (!options_.logger) return status;
   if (refused) {
-    Json said{{"file", status["file"]},
-              {"where", status["where"]},
-              {"message", status["message"]},
-              {"since", status["since"]}};
-    options_.log(true, Dump({{"level", "error"}, {"config_refused", said}}));
+    options_.logger->Error("config_refused", {{"file", status["file"]},
+                                              {"where", status["where"]},
+                                              {"message", status["message"]},
+                                              {"since", status["since"]}});
   } else {
-    options_.log(false,
-                 Dump({{"level", "info"},
-                       {"config_in_force",
-                        {{"file", status["file"]}, {"rules_version", status["rules_version"]}}}}));
+    options_.logger->Info("config_in_force",
+                          {{"file", status["file"]}, {"rules_version", status["rules_version"]}});
   }
   return status;
 }

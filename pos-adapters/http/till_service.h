@@ -6,11 +6,13 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "env/log.h"
 #include "http/http_server.h"
 #include "http/metrics.h"
 #include "http/panel_hub.h"
@@ -35,9 +37,9 @@ struct TillServiceOptions {
   std::function<std::string()> readiness;
   // More metrics, already in the text format (the sync backlog).
   std::function<std::string()> extra_metrics;
-  // Told one JSON line when the config file on disk becomes refused (`error` true) and when
-  // a good one is in force again; empty: not logged.
-  std::function<void(bool error, const std::string& line)> log;
+  // Told `config_refused` (priority err) when the config file on disk becomes refused and
+  // `config_in_force` when a good one is in force again; null: not logged.
+  std::shared_ptr<const regulars::Logger> logger;
 };
 
 class TillService {

@@ -148,14 +148,32 @@ HttpAnswer HqService::Customer(const HttpRequest& request) {
 }
 
 HttpAnswer HqService::Push(const HttpRequest& request) {
+  int64_t started = env_->NowMs();
+  // The error's code and where only: its message may quote the body.
+  auto refused = [&](const Error& e) {
+    if (logger_) {
+      logger_->Log(StatusOf(e) >= 500 ? LogPriority::kErr : LogPriority::kWarning, "push_refused",
+                   {{"store_id", request.store_id}, {"code", e.code}, {"where", e.where}});
+    }
+    return Fail(e);
+  };
   auto batch = ParseBatch(request.store_id, request.body);
-  if (!batch.ok()) return Fail(batch.error());
+  if (!batch.ok()) return refused(batch.error());
   Result<IngestResult> stored = Error::Internal("not stored");
   {
     std::lock_guard lock(mutex_);
     stored = store_.Ingest(*batch);
   }
-  if (!stored.ok()) return Fail(stored.error());
+  if (!stored.ok()) return refused(stored.error());
+  if (logger_) {
+    logger_->Info("push_stored", {{"store_id", batch->store_id},
+                                  {"till_id", batch->till_id},
+                                  {"events", batch->events.size()},
+                                  {"accepted", stored->accepted},
+                                  {"duplicates", stored->duplicates},
+                                  {"acknowledged_seq", stored->acknowledged_seq},
+                                  {"ms", env_->NowMs() - started}});
+  }
   if (on_accepted_ && stored->accepted > 0) on_accepted_(*batch, *stored);
   return {200, Text(OJson{{"acknowledged_seq", stored->acknowledged_seq},
                           {"accepted", stored->accepted},
@@ -182,7 +200,22 @@ HttpAnswer HqService::Updates(const HttpRequest& request) {
     std::lock_guard lock(mutex_);
     page = store_.Pull(q);
   }
-  if (!page.ok()) return Fail(page.error());
+  if (!page.ok()) {
+    if (logger_) {
+      logger_->Error("pull_failed", {{"store_id", request.store_id},
+                                     {"code", page.error().code},
+                                     {"where", page.error().where}});
+    }
+    return Fail(page.error());
+  }
+  if (logger_) {
+    logger_->Info("pull_served", {{"store_id", request.store_id},
+                                  {"since", q.since},
+                                  {"after", q.after},
+                                  {"upto", page->upto},
+                                  {"events", page->events.size()},
+                                  {"more", page->more}});
+  }
 
   std::string out =
       R"({"upto":)" + std::to_string(page->upto) + R"(,"more":)" + (page->more ? "true" : "false");

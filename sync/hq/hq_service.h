@@ -5,10 +5,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "env/env.h"
+#include "env/log.h"
 #include "hq/hq_store.h"
 #include "json/error_json.h"
 #include "wire/tls_transport.h"
@@ -36,6 +38,10 @@ class HqService {
     on_accepted_ = std::move(listener);
   }
 
+  // Told each push stored (`push_stored`: store, till, events, duplicates, ms), each push
+  // refused (`push_refused`) and each pull page served (`pull_served`); null: not logged.
+  void LogTo(std::shared_ptr<const Logger> logger) { logger_ = std::move(logger); }
+
  private:
   HttpAnswer Push(const HttpRequest& request);
   HttpAnswer Updates(const HttpRequest& request);
@@ -46,6 +52,7 @@ class HqService {
   std::string rules_file_;
   Env* env_;
   std::function<void(const HqBatch&, const IngestResult&)> on_accepted_;
+  std::shared_ptr<const Logger> logger_;
 };
 
 }  // namespace regulars

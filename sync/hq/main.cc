@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "env/env.h"
+#include "env/log.h"
+#include "env/service_notify.h"
 #include "hq/crm_export.h"
 #include "hq/hq_service.h"
 #include "hq/hq_store.h"
@@ -58,8 +60,9 @@ password out of it, in ~/.pgpass or PGPASSWORD; see docs/hq-storage.md):
 Exit status: 0 success, 2 bad input, 1 any other failure. Errors are JSON on stderr.
 )";
 
+// Contract v1's error line; at priority err when standard error is the journal.
 int Report(const Error& e) {
-  std::cerr << ErrorJson(e) << "\n";
+  std::cerr << StderrPriorityPrefix(LogPriority::kErr) << ErrorJson(e) << "\n";
   return e.kind == ErrorKind::kBadInput ? kExitBadInput : kExitFailure;
 }
 
@@ -191,8 +194,15 @@ Result<TlsServerOptions> ServerOptions(const Args& args) {
     }
     *flag.field = static_cast<int>(*value);
   }
-  // Errors go to standard error, and a store turned away at the handshake is one.
-  options.log = [](const std::string& line) { std::cerr << line + "\n" << std::flush; };
+  // A store turned away at the handshake: a warning (HQ serves on).
+  options.log = [log = Logger::ToStderr("", "")](const std::string& line) {
+    auto said = nlohmann::ordered_json::parse(line, nullptr, false);
+    if (said.is_object() && said.contains("handshake_refused")) {
+      log.Warning("handshake_refused", said["handshake_refused"]);
+    } else {
+      log.Warning("server_said", {{"line", line}});
+    }
+  };
   return options;
 }
 
@@ -218,6 +228,8 @@ int Serve(const Args& args) {
   if (!store.ok()) return Report(store.error());
   auto rules = args.options.find("--rules");
   HqService service(**store, rules == args.options.end() ? "" : rules->second);
+  auto logger = std::make_shared<const Logger>(Logger::ToStderr("", ""));
+  service.LogTo(logger);
 
   // The CRM webhook: its own connection to the store, woken by each accepted batch.
   std::unique_ptr<WebhookForwarder> webhook;
@@ -267,12 +279,22 @@ int Serve(const Args& args) {
   std::cout
       << nlohmann::json{{"listening", listen.substr(0, colon) + ":" + std::to_string(bound)}}.dump()
       << std::endl;
+  logger->Info("hq_started", {{"listen", listen.substr(0, colon)}, {"port", bound}});
+  NotifyServiceManager("READY=1");
+  std::unique_ptr<WatchdogPinger> watchdog;
+  if (int64_t every = WatchdogPingIntervalMs(); every > 0) {
+    watchdog = std::make_unique<WatchdogPinger>(
+        every, [s = server->get()](std::function<void()> ping) { s->Post(std::move(ping)); });
+  }
   int signal = 0;
   sigwait(&stop_signals, &signal);
+  NotifyServiceManager("STOPPING=1");
+  watchdog.reset();
   (*server)->Stop();
   if (webhook) webhook->Stop();
   std::cout << nlohmann::json{{"stopped", signal == SIGINT ? "SIGINT" : "SIGTERM"}}.dump()
             << std::endl;
+  logger->Info("hq_stopped", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
   return kExitOk;
 }
 

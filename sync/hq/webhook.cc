@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "env/env.h"
+#include "env/log.h"
 #include "hq/crm_export.h"
 #include "hq/hq_service.h"
 #include "wire/backoff.h"
@@ -124,7 +125,13 @@ void WebhookForwarder::Loop() {
       continue;
     }
     ++failures_;
-    std::cerr << ErrorJson(sent.error()) << "\n";
+    // The CRM's answer stays out of the log: it may echo what it was sent.
+    std::string said = sent.error().message;
+    if (sent.error().code == "webhook_refused") said = said.substr(0, said.find(':'));
+    Logger::ToStderr("", "").Warning("webhook_failed", {{"code", sent.error().code},
+                                                        {"message", said},
+                                                        {"failures", failures_.load()},
+                                                        {"attempt", attempt + 1}});
     wait = std::chrono::milliseconds(
         FullJitterBackoffMs(settings_.retry_initial_ms, settings_.retry_max_ms, attempt, Jitter()));
     ++attempt;

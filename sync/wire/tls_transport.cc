@@ -394,6 +394,11 @@ class Server final : public TlsServer {
     return Status::Ok();
   }
   uint16_t port() const override { return port_; }
+
+  void Post(std::function<void()> work) override {
+    asio::post(ioc_,
+               [this, work = std::move(work)]() mutable { workers_.TryPost(std::move(work)); });
+  }
   int64_t connections() const override { return shared_->accepted; }
 
   void Stop() override {

@@ -66,6 +66,9 @@ class TlsServer {
   // TCP connections accepted so far (each one a TLS handshake), refused ones included:
   // keep-alive shows as 1 per till and night. For the sync benchmark.
   virtual int64_t connections() const = 0;
+  // Runs `work` on the network threads, then on the workers' queue, as a request would be
+  // (the service manager's watchdog pings go this way; dropped when the queue is full).
+  virtual void Post(std::function<void()> work) = 0;
   // Stops accepting, joins the network threads and the workers (a running handler
   // finishes; its answer is not sent) and closes every connection.
   virtual void Stop() = 0;

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -624,6 +626,92 @@ TEST_F(Cli, SyncNowOfALedgerRestoredFromAnOlderCopyExitsTwoNamingTheReusedId) {
   EXPECT_EQ(s["backlog"], 2) << "the restored till keeps its sales to send";
   ASSERT_EQ(held_status, 0);
   EXPECT_EQ(Json::parse(Read(dir_ + "/held.json"))["events"], 2) << "HQ's events, untouched";
+}
+
+// HQ as systemd runs it: READY=1 on $NOTIFY_SOCKET once it listens, WATCHDOG=1 from its
+// executor, then one log line for
+// each push (store, till, events, duplicates, ms) and each pull page (store, cursor,
+// events), and never the card number the till's events are about.
+TEST_F(Cli, RegularsHqServeIsReadyOnceListeningAndLogsEachPushAndPull) {
+  std::string script = std::string(REGULARS_SOURCE_DIR) + "/installer/provision-pki.sh";
+  for (const char* args : {" ca", " hq localhost 127.0.0.1", " store S001"}) {
+    ASSERT_EQ(std::system((script + " " + dir_ + "/pki" + args + " >/dev/null 2>&1").c_str()), 0);
+  }
+  std::string p = dir_ + "/pki/";
+  std::string port_file = dir_ + "/hq.port", notify = dir_ + "/notify";
+  int manager = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", notify.c_str());
+  ASSERT_EQ(bind(manager, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  timeval timeout{5, 0};
+  setsockopt(manager, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string init = std::string(REGULARS_HQ) + " db init --db " + dir_ + "/hq.sqlite >/dev/null";
+  ASSERT_EQ(std::system(init.c_str()), 0);
+  pid_t hq = fork();
+  if (hq == 0) {
+    FILE* log = std::freopen((dir_ + "/hq.log").c_str(), "w", stderr);
+    (void)log;
+    setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+    setenv("WATCHDOG_USEC", "200000", 1);
+    unsetenv("JOURNAL_STREAM");
+    execl(REGULARS_HQ, REGULARS_HQ, "serve", "--db", (dir_ + "/hq.sqlite").c_str(), "--listen",
+          "127.0.0.1:0", "--ca", (p + "ca.pem").c_str(), "--cert", (p + "hq.pem").c_str(), "--key",
+          (p + "hq.key").c_str(), "--port-file", port_file.c_str(), nullptr);
+    _exit(127);
+  }
+  char datagram[64] = {};
+  ssize_t got = recv(manager, datagram, sizeof(datagram) - 1, 0);
+  bool listening = std::filesystem::exists(port_file);
+  char ping[64] = {};
+  ssize_t pinged = recv(manager, ping, sizeof(ping) - 1, 0);
+  close(manager);
+  int port = 0;
+  std::ifstream(port_file) >> port;
+  if (port == 0) {
+    kill(hq, SIGTERM);
+    waitpid(hq, nullptr, 0);
+  }
+  ASSERT_NE(port, 0) << "regulars-hq did not start: " << Read(dir_ + "/hq.log");
+  EXPECT_EQ(std::string(datagram, got > 0 ? static_cast<size_t>(got) : 0), "READY=1");
+  EXPECT_TRUE(listening) << "ready once the port is known";
+  EXPECT_EQ(std::string(ping, pinged > 0 ? static_cast<size_t>(pinged) : 0), "WATCHDOG=1");
+
+  Json config = Json::parse(Read(config_));
+  config["sync"] = {{"hq", "127.0.0.1:" + std::to_string(port)},
+                    {"ca", p + "ca.pem"},
+                    {"cert", p + "store-S001.pem"},
+                    {"key", p + "store-S001.key"}};
+  config_ = dir_ + "/store.json";
+  std::ofstream(config_) << config.dump();
+  ASSERT_EQ(Run("enroll --card 2900000000018 --first-name Ophelie").status, 0);
+  ASSERT_EQ(Run("checkout " + WriteBasket("a1.json", Basket("A1", 3))).status, 0);
+  Outcome synced = Run("sync now --quiet");
+  kill(hq, SIGTERM);
+  waitpid(hq, nullptr, 0);
+  ASSERT_EQ(synced.status, 0) << synced.err;
+
+  std::string log = Read(dir_ + "/hq.log");
+  Json push, pull;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    Json json = Json::parse(line, nullptr, false);
+    ASSERT_TRUE(json.is_object()) << line;
+    if (json["event"] == "push_stored") push = json;
+    if (json["event"] == "pull_served" && pull.is_null()) pull = json;
+  }
+  ASSERT_TRUE(push.is_object()) << log;
+  EXPECT_EQ(push["store_id"], "S001");
+  EXPECT_EQ(push["till_id"], "T01");
+  EXPECT_GE(push["events"].get<int>(), 2) << "the enrolment and the sale";
+  EXPECT_EQ(push["duplicates"], 0);
+  EXPECT_GE(push["ms"].get<int>(), 0);
+  ASSERT_TRUE(pull.is_object()) << log;
+  EXPECT_EQ(pull["store_id"], "S001");
+  EXPECT_TRUE(pull.contains("upto") && pull.contains("events")) << pull.dump();
+  EXPECT_NE(log.find("\"hq_stopped\""), std::string::npos) << log;
+  EXPECT_EQ(log.find("2900000000018"), std::string::npos) << log;
+  EXPECT_EQ(log.find("Ophelie"), std::string::npos) << log;
 }
 
 TEST_F(Cli, RegularsHqServeRefusesAServerLimitOutOfRangeNamingTheFlag) {

@@ -162,10 +162,14 @@ class HttpService : public ::testing::Test {
     options.goodwill_enabled = goodwill;
     options.readiness = [this] { return ready_problem_; };
     options.extra_metrics = [] { return std::string("regulars_sync_backlog_events 7\n"); };
-    options.log = [this](bool error, const std::string& line) {
-      std::lock_guard<std::mutex> lock(log_mutex_);
-      logged_.push_back({error, line});
-    };
+    // As on the journal: each line starts with its priority.
+    options.logger = std::make_shared<regulars::Logger>(
+        "S001", "T01",
+        [this](const std::string& line) {
+          std::lock_guard<std::mutex> lock(log_mutex_);
+          logged_.push_back({line.rfind("<3>", 0) == 0, line.substr(3)});
+        },
+        /*journal=*/true);
     service_ = std::make_unique<regulars::http::TillService>(till_, options);
     regulars::http::Observer observer;
     auto* metrics = &service_->metrics();
@@ -293,8 +297,8 @@ TEST_F(HttpService, AConfigRefusedOnDiskIsNamedByReadyzHealthzAndMetrics) {
   ASSERT_EQ(logged_.size(), 1u) << "logged once, however often asked";
   EXPECT_TRUE(logged_[0].first) << "at error priority";
   Json line = Json::parse(logged_[0].second);
-  EXPECT_EQ(line["level"], "error");
-  EXPECT_EQ(line["config_refused"]["where"], "/goodwil") << logged_[0].second;
+  EXPECT_EQ(line["event"], "config_refused");
+  EXPECT_EQ(line["where"], "/goodwil") << logged_[0].second;
 
   // The typo fixed: nothing is refused any more.
   std::ofstream(config_path_) << config.dump(2);
@@ -304,7 +308,7 @@ TEST_F(HttpService, AConfigRefusedOnDiskIsNamedByReadyzHealthzAndMetrics) {
   EXPECT_EQ(MetricValue(client.Get("/metrics").body, "regulars_config_refused"), "0");
   ASSERT_EQ(logged_.size(), 2u);
   EXPECT_FALSE(logged_[1].first);
-  EXPECT_TRUE(Json::parse(logged_[1].second).contains("config_in_force")) << logged_[1].second;
+  EXPECT_EQ(Json::parse(logged_[1].second)["event"], "config_in_force") << logged_[1].second;
 }
 
 TEST_F(HttpService, FifthPackIsFreeAcrossVisitsThroughEvaluateAndCommit) {

@@ -1,6 +1,9 @@
 // `regulars serve` and `regulars scanner` as the processes a store runs.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace {
 
@@ -52,19 +56,43 @@ class Serve : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // How a test starts serve besides the usual: more flags, more environment, and stderr
+  // as the journal ($JOURNAL_STREAM naming the file it goes to, as systemd sets it).
+  struct Launch {
+    std::vector<std::string> flags;
+    std::vector<std::pair<std::string, std::string>> environment;
+    bool stderr_is_journal = false;
+  };
+
   // Starts `regulars serve` on a free port, on a ledger made by `db init`, and waits until
-  // it listens.
-  void StartServe() {
+  // it listens. Its stdout goes to serve.out, its stderr to serve.err.
+  void StartServe() { StartServe(Launch()); }
+  void StartServe(const Launch& launch) {
     std::string init = std::string(REGULARS_CLI) + " db init --config " + config_ + " --db " +
                        dir_ + "/ledger.sqlite > /dev/null";
     ASSERT_EQ(std::system(init.c_str()), 0);
+    std::vector<std::string> words{
+        REGULARS_CLI, "serve", "--config",    config_,       "--db", dir_ + "/ledger.sqlite",
+        "--port",     "0",     "--port-file", dir_ + "/port"};
+    words.insert(words.end(), launch.flags.begin(), launch.flags.end());
     pid_ = fork();
     if (pid_ == 0) {
-      std::string out = dir_ + "/serve.out";
+      std::string out = dir_ + "/serve.out", err = dir_ + "/serve.err";
       freopen(out.c_str(), "w", stdout);
-      execl(REGULARS_CLI, REGULARS_CLI, "serve", "--config", config_.c_str(), "--db",
-            (dir_ + "/ledger.sqlite").c_str(), "--port", "0", "--port-file",
-            (dir_ + "/port").c_str(), nullptr);
+      freopen(err.c_str(), "w", stderr);
+      for (const auto& [name, value] : launch.environment) setenv(name.c_str(), value.c_str(), 1);
+      if (launch.stderr_is_journal) {
+        struct stat st {};
+        fstat(STDERR_FILENO, &st);
+        setenv("JOURNAL_STREAM",
+               (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)).c_str(), 1);
+      } else {
+        unsetenv("JOURNAL_STREAM");
+      }
+      std::vector<char*> argv;
+      for (auto& w : words) argv.push_back(w.data());
+      argv.push_back(nullptr);
+      execv(REGULARS_CLI, argv.data());
       _exit(127);
     }
     for (int i = 0; i < 500 && !std::filesystem::exists(dir_ + "/port"); ++i) {
@@ -102,6 +130,23 @@ class Serve : public ::testing::Test {
     *out = Read(dir_ + "/scan.out");
     *err = Read(dir_ + "/scan.err");
     return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  }
+
+  // SIGTERM, then waits for the exit; true when it exited 0.
+  bool StopServe() {
+    if (kill(pid_, SIGTERM) != 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, 0) != pid_) return false;
+    pid_ = -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+
+  // serve.err's lines.
+  std::vector<std::string> StderrLines() {
+    std::istringstream in(Read(dir_ + "/serve.err"));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
   }
 
   std::string dir_, config_;
@@ -232,6 +277,217 @@ TEST_F(Serve, AServiceStartedOnARefusedConfigExitsTwoNamingItAndNeverListens) {
   EXPECT_EQ(error["error"]["code"], "invalid_config");
   EXPECT_EQ(error["error"]["where"], config_ + "#/goodwil");
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/port")) << "it never listened";
+}
+
+// What systemd's service manager listens on: an AF_UNIX datagram socket of the test's own.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+    bound_ = bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~NotifySocket() {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+  bool bound() const { return bound_; }
+
+  // The next datagram, or "" after `ms` milliseconds without one.
+  std::string Next(int ms) {
+    timeval timeout{ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    char buffer[512];
+    ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
+    return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : "";
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
+TEST_F(Serve, EveryStderrLineIsOneJsonObjectNamingItsEventStoreAndTill) {
+  StartServe();
+  ASSERT_EQ(Call(bhttp::verb::get, "/readyz").first, 200);
+  ASSERT_TRUE(StopServe());
+  auto lines = StderrLines();
+  ASSERT_GE(lines.size(), 2u);
+  for (const auto& line : lines) {
+    EXPECT_EQ(line.front(), '{') << "no priority prefix off the journal: " << line;
+    Json json = Json::parse(line, nullptr, false);
+    ASSERT_TRUE(json.is_object()) << line;
+    EXPECT_TRUE(json["event"].is_string()) << line;
+    EXPECT_EQ(json["store_id"], "S001") << line;
+    EXPECT_EQ(json["till_id"], "T01") << line;
+  }
+  EXPECT_EQ(Json::parse(lines.front())["event"], "serve_started");
+  EXPECT_EQ(Json::parse(lines.back())["event"], "serve_stopped");
+  EXPECT_EQ(Json::parse(lines.back())["signal"], "SIGTERM");
+}
+
+TEST_F(Serve, AnErrorLineCarriesPriorityErrWhenStderrIsTheJournal) {
+  Launch journal;
+  journal.stderr_is_journal = true;
+  StartServe(journal);
+  Json config = Json::parse(Read(config_));
+  config["goodwil"] = config["goodwill"];  // a typo: the file on disk is refused
+  std::ofstream(config_) << config.dump();
+  ASSERT_EQ(Call(bhttp::verb::get, "/readyz").first, 200) << "still selling";
+  ASSERT_TRUE(StopServe());
+  std::string refused, started;
+  for (const auto& line : StderrLines()) {
+    ASSERT_EQ(line.front(), '<') << "every line has its priority: " << line;
+    if (line.find("\"config_refused\"") != std::string::npos) refused = line;
+    if (line.find("\"serve_started\"") != std::string::npos) started = line;
+  }
+  ASSERT_TRUE(refused.rfind("<3>{", 0) == 0) << refused;
+  EXPECT_EQ(Json::parse(refused.substr(3))["where"], "/goodwil");
+  EXPECT_TRUE(started.rfind("<6>{", 0) == 0) << started;
+}
+
+// A Luhn-valid PAN, a loyalty card number and a first name sent every way a till takes
+// them: none is in the service's log, nor the CLI's or the scanner's error output; the PAN
+// is in no ledger byte either (only its keyed hash is kept).
+TEST_F(Serve, NoPanCardNumberFirstNameOrSecretReachesTheLogs) {
+  const std::string pan = "4111111111111111", card = "2900000000018", name = "Ophelie";
+  const std::string bad_pan = "4111111111111112";  // fails the check digit: an error
+  Launch journal;
+  journal.stderr_is_journal = true;
+  StartServe(journal);
+  EXPECT_EQ(Call(bhttp::verb::post, "/v1/enroll", Json{{"card", card}, {"first_name", name}}.dump())
+                .first,
+            200);
+  EXPECT_EQ(
+      Call(bhttp::verb::post, "/v1/link",
+           Json{{"card", card},
+                {"payment_token", {{"value", pan}, {"source", "pan"}}},
+                {"consent",
+                 {{"text", "link my card"}, {"at", "2026-12-07T10:00:00Z"}, {"cashier_id", "C07"}}}}
+               .dump())
+          .first,
+      200);
+  Json basket = {{"pos_txn_id", "S001-T01-LOG-1"},
+                 {"identifiers", {{{"kind", "payment_token"}, {"value", pan}, {"source", "pan"}}}},
+                 {"lines",
+                  {{{"line", 1},
+                    {"sku", "3400000000001"},
+                    {"qty", 1},
+                    {"unit_price", 1290},
+                    {"brand", "Dodo"},
+                    {"categories", {"baby/diapers"}}}}}};
+  EXPECT_EQ(Call(bhttp::verb::post, "/v1/evaluate", basket.dump()).first, 200);
+  EXPECT_EQ(Call(bhttp::verb::post, "/v1/commit", basket.dump()).first, 200);
+  EXPECT_EQ(
+      Call(bhttp::verb::post, "/v1/recognize",
+           Json{{"identifiers", {{{"kind", "payment_token"}, {"value", pan}, {"source", "pan"}}}}}
+               .dump())
+          .first,
+      200);
+  Call(bhttp::verb::post, "/v1/recognize",
+       Json{{"identifiers", {{{"kind", "payment_token"}, {"value", bad_pan}, {"source", "pan"}}}}}
+           .dump());
+  Call(bhttp::verb::post, "/v1/enroll", Json{{"card", card + "9"}, {"first_name", name}}.dump());
+  // The command line, beside the running service: a sale and refused input.
+  basket["pos_txn_id"] = "S001-T01-LOG-2";
+  std::ofstream(dir_ + "/basket.json") << basket.dump();
+  std::string cli =
+      std::string(REGULARS_CLI) + " --config " + config_ + " --db " + dir_ + "/ledger.sqlite ";
+  std::system(
+      (cli + "checkout " + dir_ + "/basket.json > /dev/null 2> " + dir_ + "/cli.err").c_str());
+  std::system((cli + "enroll --card " + card + "9 --first-name " + name + " > /dev/null 2>> " +
+               dir_ + "/cli.err")
+                  .c_str());
+  std::system((cli + "enroll --card " + card + " --first-name " + name + " > /dev/null 2>> " +
+               dir_ + "/cli.err")
+                  .c_str());
+  // The scanner: the card, a QR-like text and a PAN typed where a code goes.
+  std::ofstream(dir_ + "/scans") << "#" << card << "!\r\n#" << pan << "!\r\n#" << bad_pan
+                                 << "!\r\n";
+  std::string out, scanner_err;
+  RunScanner(dir_ + "/scans", &out, &scanner_err);
+  ASSERT_TRUE(StopServe());
+
+  std::string logs = Read(dir_ + "/serve.err");
+  ASSERT_NE(logs.find("serve_started"), std::string::npos) << "the log was captured";
+  std::string secret_hex = Json::parse(Read(config_))["payment_tokens"]["keys"][0]["secret_hex"];
+  for (const std::string& said : {logs, Read(dir_ + "/cli.err"), scanner_err}) {
+    for (const std::string& secret : {pan, bad_pan, card, name, kToken, secret_hex}) {
+      EXPECT_EQ(said.find(secret), std::string::npos) << secret << " in:\n" << said;
+    }
+  }
+  for (const char* file : {"/ledger.sqlite", "/ledger.sqlite-wal"}) {
+    std::string bytes = Read(dir_ + file);
+    EXPECT_EQ(bytes.find(pan), std::string::npos) << "the PAN in " << file;
+    EXPECT_EQ(bytes.find(bad_pan), std::string::npos) << "the PAN in " << file;
+  }
+}
+
+TEST_F(Serve, ReadyIsNotifiedOnceThePortFileIsWrittenThenWatchdogPingsThenStopping) {
+  NotifySocket manager(dir_ + "/notify");
+  ASSERT_TRUE(manager.bound());
+  Launch watched;
+  watched.environment = {{"NOTIFY_SOCKET", dir_ + "/notify"}, {"WATCHDOG_USEC", "200000"}};
+  StartServe(watched);
+  std::string first = manager.Next(5000);
+  EXPECT_EQ(first, "READY=1");
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/port")) << "ready after the port is known";
+  int pings = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (pings < 4 && std::chrono::steady_clock::now() < until) {
+    std::string next = manager.Next(1000);
+    if (next == "WATCHDOG=1") ++pings;
+  }
+  EXPECT_GE(pings, 4) << "every WATCHDOG_USEC/2 = 100 ms";
+  ASSERT_EQ(kill(pid_, SIGTERM), 0);
+  std::string said;
+  for (int i = 0; i < 50 && said != "STOPPING=1"; ++i) said = manager.Next(200);
+  EXPECT_EQ(said, "STOPPING=1");
+  int status = 0;
+  ASSERT_EQ(waitpid(pid_, &status, 0), pid_);
+  pid_ = -1;
+}
+
+TEST_F(Serve, NoWatchdogPingsForAnotherProcesssWatchdog) {
+  NotifySocket manager(dir_ + "/notify");
+  ASSERT_TRUE(manager.bound());
+  Launch elsewhere;
+  elsewhere.environment = {
+      {"NOTIFY_SOCKET", dir_ + "/notify"}, {"WATCHDOG_USEC", "200000"}, {"WATCHDOG_PID", "1"}};
+  StartServe(elsewhere);
+  EXPECT_EQ(manager.Next(5000), "READY=1");
+  EXPECT_EQ(manager.Next(500), "") << "WATCHDOG_PID names another process";
+}
+
+// The sync section is there, but systemd's regulars-sync.timer runs `sync now`: serve
+// schedules no night of its own.
+TEST_F(Serve, WithNoNightlySyncServeLeavesTheSyncToTheTimer) {
+  Json config = Json::parse(Read(config_));
+  config["sync"] = {{"hq", "127.0.0.1:9"}, {"ca", "ca.pem"}, {"cert", "s.pem"}, {"key", "s.key"}};
+  std::ofstream(config_) << config.dump();
+  Launch timer;
+  timer.flags = {"--no-nightly-sync"};
+  StartServe(timer);
+  ASSERT_TRUE(StopServe());
+  std::string logs = Read(dir_ + "/serve.err");
+  EXPECT_NE(logs.find("\"nightly_sync_off\""), std::string::npos) << logs;
+  EXPECT_EQ(logs.find("\"sync_scheduled\""), std::string::npos) << logs;
+
+  // Without the flag, the same config schedules the night.
+  std::filesystem::remove(dir_ + "/port");
+  std::filesystem::remove(dir_ + "/ledger.sqlite");
+  StartServe();
+  for (int i = 0; i < 200 && Read(dir_ + "/serve.err").find("sync_scheduled") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(StopServe());
+  EXPECT_NE(Read(dir_ + "/serve.err").find("\"sync_scheduled\""), std::string::npos);
 }
 
 }  // namespace
