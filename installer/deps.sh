@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Regulars builds with, when any is missing.
+# Installs the Debian 12 packages Regulars builds with, when any is missing (and those the
+# package checks use: lintian, dpkg-dev for dpkg-shlibdeps, fakeroot, file, systemd for
+# systemd-analyze, adduser for the packages' postinst).
 # Sourced by quickstart.sh and test.sh; safe to run again (does nothing when all are there).
 set -euo pipefail
 
@@ -8,6 +10,7 @@ REGULARS_PACKAGES=(
   libboost1.81-dev libsqlite3-dev libssl-dev openssl libzxing-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libstb-dev libpq-dev postgresql-15
   libpugixml-dev curl lld
+  lintian dpkg-dev fakeroot file systemd adduser
 )
 
 # apt-get install of the packages given, through sudo when not root.

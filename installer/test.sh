@@ -2,7 +2,9 @@
 # Every test: installs what is missing, builds with warnings as errors and runs the whole
 # suite with ctest; then builds again with AddressSanitizer and UndefinedBehaviorSanitizer
 # in a second build folder and runs the same suite there; clang-tidy checks the product's
-# sources (.clang-tidy, zero findings); then runs each libFuzzer target
+# sources (.clang-tidy, zero findings); the ci build is packaged with cpack and the .deb
+# files checked, installed, upgraded, removed and purged (tests/installer/packages_test.sh;
+# the install part needs root); then runs each libFuzzer target
 # (clang, ASan + UBSan) for a bounded time and fails on any crash. The PostgreSQL backend's
 # tests run against a throwaway cluster started here (installer/pg-cluster.sh) and deleted
 # at exit; REGULARS_TEST_PG, when already set, names a server to use instead.
@@ -119,6 +121,16 @@ else
   summary+=("clang-tidy: FINDINGS (see above)")
   status=1
 fi
+echo "=== Debian packages (tests/installer/packages_test.sh) from the ci build ==="
+pkg_started=$SECONDS
+pkg_rc=0
+tests/installer/packages_test.sh build/ci || pkg_rc=$?
+pkg_time=$((SECONDS - pkg_started))
+case "$pkg_rc" in
+  0) summary+=("packages: built, lintian clean, units verified, installed, upgraded, downgrade refused, removed, purged (${pkg_time} s)") ;;
+  77) summary+=("packages: built and checked; install, upgrade and removal SKIPPED (not root) (${pkg_time} s)") ;;
+  *) summary+=("packages: FAILED (see above)"); status=1 ;;
+esac
 UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 run_suite asan || status=1
 run_fuzz || status=1
 

@@ -1,0 +1,47 @@
+# Run by cpack for each generator (CPACK_PROJECT_CONFIG_FILE, set by packaging.cmake):
+# the Debian version, the Depends between our packages and the maintainer scripts, made
+# here so that `cpack -D REGULARS_DEB_VERSION=X` packages the same build as version X.
+if(NOT CPACK_GENERATOR STREQUAL "DEB")
+  return()
+endif()
+if(REGULARS_DEB_VERSION)
+  set(_version "${REGULARS_DEB_VERSION}")
+elseif(CPACK_REGULARS_DEB_VERSION)
+  set(_version "${CPACK_REGULARS_DEB_VERSION}")
+else()
+  set(_version "${CPACK_PACKAGE_VERSION}")
+endif()
+if(NOT _version MATCHES "^[0-9][A-Za-z0-9.+~-]*$")
+  message(FATAL_ERROR "REGULARS_DEB_VERSION \"${_version}\" is not a Debian version")
+endif()
+set(CPACK_DEBIAN_PACKAGE_VERSION "${_version}")
+
+# Our own packages depend on each other at exactly this version (dpkg-shlibdeps adds the
+# system libraries).
+set(CPACK_DEBIAN_REGULARS_PACKAGE_DEPENDS "libregulars1 (= ${_version}), adduser")
+set(CPACK_DEBIAN_LIBREGULARS-DEV_PACKAGE_DEPENDS "libregulars1 (= ${_version})")
+set(CPACK_DEBIAN_REGULARS-HQ_PACKAGE_DEPENDS "adduser, openssl")
+
+set(_src "${CPACK_REGULARS_SOURCE_DIR}/installer/debian")
+if(CPACK_PACKAGE_DIRECTORY)
+  set(_out "${CPACK_PACKAGE_DIRECTORY}/_regulars_scripts/${_version}")
+else()
+  set(_out "${CMAKE_CURRENT_BINARY_DIR}/_regulars_scripts/${_version}")
+endif()
+set(DEB_VERSION "${_version}")
+foreach(_pkg regulars libregulars1 regulars-hq)
+  string(TOUPPER "${_pkg}" _up)
+  set(_extra "")
+  foreach(_script preinst postinst prerm postrm conffiles triggers)
+    if(EXISTS "${_src}/${_pkg}/${_script}")
+      configure_file("${_src}/${_pkg}/${_script}" "${_out}/${_pkg}/${_script}" @ONLY)
+      if(NOT _script MATCHES "^(conffiles|triggers)$")
+        file(CHMOD "${_out}/${_pkg}/${_script}" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE
+             GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+      endif()
+      list(APPEND _extra "${_out}/${_pkg}/${_script}")
+    endif()
+  endforeach()
+  set(CPACK_DEBIAN_${_up}_PACKAGE_CONTROL_EXTRA "${_extra}")
+  set(CPACK_DEBIAN_${_up}_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+endforeach()
