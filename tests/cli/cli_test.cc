@@ -59,6 +59,18 @@ class Cli : public ::testing::Test {
     return o;
   }
 
+  // Points the till's config at a regulars-hq on loopback `port`, with the store S001's
+  // certificates from the PKI folder `pki` (ending in '/').
+  void SyncWithHqAt(int port, const std::string& pki) {
+    Json config = Json::parse(Read(config_));
+    config["sync"] = {{"hq", "127.0.0.1:" + std::to_string(port)},
+                      {"ca", pki + "ca.pem"},
+                      {"cert", pki + "store-S001.pem"},
+                      {"key", pki + "store-S001.key"}};
+    config_ = dir_ + "/store.json";
+    std::ofstream(config_) << config.dump();
+  }
+
   std::string WriteBasket(const std::string& name, const Json& basket) {
     std::string path = dir_ + "/" + name;
     std::ofstream(path) << basket.dump();
@@ -591,13 +603,7 @@ TEST_F(Cli, SyncNowOfALedgerRestoredFromAnOlderCopyExitsTwoNamingTheReusedId) {
   if (port == 0) stop_hq();
   ASSERT_NE(port, 0) << "regulars-hq did not start: " << Read(dir_ + "/hq.log");
 
-  Json config = Json::parse(Read(config_));
-  config["sync"] = {{"hq", "127.0.0.1:" + std::to_string(port)},
-                    {"ca", p + "ca.pem"},
-                    {"cert", p + "store-S001.pem"},
-                    {"key", p + "store-S001.key"}};
-  config_ = dir_ + "/store.json";
-  std::ofstream(config_) << config.dump();
+  SyncWithHqAt(port, p);
   ASSERT_EQ(Run("enroll --card 2900000000018").status, 0);
   std::filesystem::copy_file(db_, dir_ + "/older-copy.sqlite");
   ASSERT_EQ(Run("checkout " + WriteBasket("a1.json", Basket("A1", 3))).status, 0);
@@ -677,13 +683,7 @@ TEST_F(Cli, RegularsHqServeIsReadyOnceListeningAndLogsEachPushAndPull) {
   EXPECT_TRUE(listening) << "ready once the port is known";
   EXPECT_EQ(std::string(ping, pinged > 0 ? static_cast<size_t>(pinged) : 0), "WATCHDOG=1");
 
-  Json config = Json::parse(Read(config_));
-  config["sync"] = {{"hq", "127.0.0.1:" + std::to_string(port)},
-                    {"ca", p + "ca.pem"},
-                    {"cert", p + "store-S001.pem"},
-                    {"key", p + "store-S001.key"}};
-  config_ = dir_ + "/store.json";
-  std::ofstream(config_) << config.dump();
+  SyncWithHqAt(port, p);
   ASSERT_EQ(Run("enroll --card 2900000000018 --first-name Ophelie").status, 0);
   ASSERT_EQ(Run("checkout " + WriteBasket("a1.json", Basket("A1", 3))).status, 0);
   Outcome synced = Run("sync now --quiet");
